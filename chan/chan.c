@@ -1,0 +1,293 @@
+/* chan.c: Go's channels (runtime/chan.go) on POSIX threads.
+ *
+ * The design follows chan.go: one lock per channel; a send first looks for a
+ * blocked receiver and hands the value straight into its destination, then for
+ * buffer space, and only then blocks; a receive mirrors it. A blocked operation
+ * queues a waiter (sudog) that lives on its own stack and sleeps on its own
+ * parker; the peer that completes it, or close, wakes exactly that thread, and
+ * always after dropping the channel lock. The try forms first look without the
+ * lock, which is what makes polling an idle channel cheap.
+ */
+#include "chan_impl.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+const char *chan_strerror(int status)
+{
+    switch (status) {
+    case CHAN_OK:
+        return "ok";
+    case CHAN_CLOSED:
+        return "channel closed";
+    case CHAN_WOULDBLOCK:
+        return "operation would block";
+    case CHAN_INVALID:
+        return "invalid argument";
+    case CHAN_NOMEM:
+        return "out of memory";
+    default:
+        return "unknown status";
+    }
+}
+
+int64_t chan_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The header is padded so that the inline buffer is aligned for any type. */
+#define CHAN_HEADER_SIZE \
+    ((sizeof(struct chan) + alignof(max_align_t) - 1) & \
+     ~(alignof(max_align_t) - 1))
+
+/* Go's makechan: one allocation holds the header and the buffer. */
+chan_t *chan_make(size_t elem_size, size_t cap)
+{
+    size_t bufsize = 0;
+    if (elem_size != 0 && cap > SIZE_MAX / elem_size) {
+        errno = EINVAL;
+        return NULL;
+    }
+    bufsize = elem_size * cap;
+    if (bufsize > SIZE_MAX - CHAN_HEADER_SIZE) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    struct chan *c = malloc(CHAN_HEADER_SIZE + bufsize);
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    chan__lock_init(&c->lock);
+    atomic_init(&c->qcount, 0);
+    c->dataqsiz = cap;
+    c->elemsize = elem_size;
+    atomic_init(&c->closed, 0);
+    c->hide_len = false;
+    c->sendx = c->recvx = 0;
+    atomic_init(&c->recvq.first, NULL);
+    c->recvq.last = NULL;
+    atomic_init(&c->sendq.first, NULL);
+    c->sendq.last = NULL;
+    atomic_init(&c->refs, 1);
+    c->buf = bufsize ? (unsigned char *)c + CHAN_HEADER_SIZE : NULL;
+    return c;
+}
+
+chan_t *chan_retain(chan_t *c)
+{
+    if (c)
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+void chan_release(chan_t *c)
+{
+    if (!c)
+        return;
+    /* acq_rel: every use by other holders happens before the free. */
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        chan__lock_destroy(&c->lock);
+        free(c);
+    }
+}
+
+size_t chan_len(chan_t *c)
+{
+    if (!c || c->hide_len)
+        return 0;
+    return chan__qcount(c);
+}
+
+size_t chan_cap(chan_t *c)
+{
+    if (!c || c->hide_len)
+        return 0;
+    return c->dataqsiz;
+}
+
+/* Go's full(): a send could not proceed now. Read without the lock, each
+ * load a single atomic word; see chan__send for why that is enough. */
+static bool chan_full(struct chan *c)
+{
+    if (c->dataqsiz == 0)
+        return atomic_load_explicit(&c->recvq.first, memory_order_seq_cst) ==
+               NULL;
+    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) ==
+           c->dataqsiz;
+}
+
+/* Go's empty(): a receive could not proceed now (ignoring close). */
+static bool chan_empty(struct chan *c)
+{
+    if (c->dataqsiz == 0)
+        return atomic_load_explicit(&c->sendq.first, memory_order_seq_cst) ==
+               NULL;
+    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) == 0;
+}
+
+/* Queues w on q, unlocks c and sleeps until a peer or close completes w.
+ * c is locked; returns with c unlocked. The blocked operation holds its own
+ * reference, so the channel outlives a release by its other owners. */
+static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
+{
+    chan__parker_t parker;
+    chan__parker_init(&parker);
+    chan__waiter_t w = {.parker = &parker, .c = c, .elem = elem};
+    chan__enqueue(q, &w);
+    chan_retain(c);
+    chan__unlock(&c->lock);
+    chan__park(&parker);
+    chan__parker_destroy(&parker);
+    chan_release(c);
+    return w.success;
+}
+
+/* Go's chansend. */
+static int chan__send(struct chan *c, const void *elem, bool block)
+{
+    if (!c) {
+        if (!block)
+            return CHAN_WOULDBLOCK;
+        chan__block_forever();
+    }
+    if (!elem && c->elemsize)
+        return CHAN_INVALID;
+
+    /* Fast path: a full open channel fails a try-send without the lock. The
+     * two loads may see different moments, but each answer is one the channel
+     * really gave: it was full when we looked, and a channel that is full and
+     * then closed was still full and open at the first load. So the try-send
+     * linearizes at that load (Go's argument in chansend). */
+    if (!block && !chan__is_closed(c) && chan_full(c))
+        return CHAN_WOULDBLOCK;
+
+    chan__lock(&c->lock);
+    if (chan__is_closed(c)) {
+        chan__unlock(&c->lock);
+        return CHAN_CLOSED;
+    }
+    chan__waiter_t *receiver = chan__dequeue(&c->recvq);
+    if (receiver) {
+        chan__send_direct(c, receiver, elem);
+        chan__unlock(&c->lock);
+        chan__ready(receiver->parker);
+        return CHAN_OK;
+    }
+    if (chan__qcount(c) < c->dataqsiz) {
+        chan__buf_put(c, elem);
+        chan__unlock(&c->lock);
+        return CHAN_OK;
+    }
+    if (!block) {
+        chan__unlock(&c->lock);
+        return CHAN_WOULDBLOCK;
+    }
+    return chan_block(c, &c->sendq, (void *)elem) ? CHAN_OK : CHAN_CLOSED;
+}
+
+/* Go's chanrecv. */
+static int chan__recv(struct chan *c, void *elem, bool block)
+{
+    if (!c) {
+        if (!block)
+            return CHAN_WOULDBLOCK;
+        chan__block_forever();
+    }
+
+    /* Fast path, as Go's chanrecv: an empty channel fails a try-receive
+     * without the lock if it is open. If it is closed, look at emptiness
+     * again: a value may have arrived between the loads, and a closed channel
+     * cannot fill again, so empty-after-closed proves closed-and-drained. The
+     * loads are seq_cst so they cannot be reordered (TestNonblockRecvRace). */
+    if (!block && chan_empty(c)) {
+        if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
+            return CHAN_WOULDBLOCK;
+        if (chan_empty(c)) {
+            chan__zero(c, elem);
+            return CHAN_CLOSED;
+        }
+    }
+
+    chan__lock(&c->lock);
+    if (chan__is_closed(c) && chan__qcount(c) == 0) {
+        chan__unlock(&c->lock);
+        chan__zero(c, elem);
+        return CHAN_CLOSED;
+    }
+    chan__waiter_t *sender = chan__dequeue(&c->sendq);
+    if (sender) {
+        chan__recv_from_sender(c, sender, elem);
+        chan__unlock(&c->lock);
+        chan__ready(sender->parker);
+        return CHAN_OK;
+    }
+    if (chan__qcount(c) > 0) {
+        chan__buf_take(c, elem);
+        chan__unlock(&c->lock);
+        return CHAN_OK;
+    }
+    if (!block) {
+        chan__unlock(&c->lock);
+        return CHAN_WOULDBLOCK;
+    }
+    /* A closer zeroes elem before waking us, so nothing is left to do. */
+    return chan_block(c, &c->recvq, elem) ? CHAN_OK : CHAN_CLOSED;
+}
+
+int chan_send(chan_t *c, const void *elem) { return chan__send(c, elem, true); }
+
+int chan_try_send(chan_t *c, const void *elem)
+{
+    return chan__send(c, elem, false);
+}
+
+int chan_recv(chan_t *c, void *elem) { return chan__recv(c, elem, true); }
+
+int chan_try_recv(chan_t *c, void *elem) { return chan__recv(c, elem, false); }
+
+/* Go's closechan: mark closed, then release every waiter. The waiters are
+ * collected under the lock (linked through their now unused next field) and
+ * woken after it is dropped, so that none of them wakes into a held lock. */
+int chan_close(chan_t *c)
+{
+    if (!c)
+        return CHAN_INVALID;
+    chan__lock(&c->lock);
+    if (chan__is_closed(c)) {
+        chan__unlock(&c->lock);
+        return CHAN_CLOSED;
+    }
+    /* release: pairs with the seq_cst load in the try-receive fast path, so a
+     * receive that sees the close sees everything before it (CH-20). */
+    atomic_store_explicit(&c->closed, 1, memory_order_release);
+
+    chan__waiter_t *wake = NULL;
+    chan__waiter_t *w;
+    while ((w = chan__dequeue(&c->recvq)) != NULL) {
+        chan__zero(c, w->elem);
+        w->success = false;
+        w->parker->param = w;
+        w->next = wake;
+        wake = w;
+    }
+    while ((w = chan__dequeue(&c->sendq)) != NULL) {
+        w->success = false;
+        w->parker->param = w;
+        w->next = wake;
+        wake = w;
+    }
+    chan__unlock(&c->lock);
+
+    while (wake) {
+        w = wake;
+        wake = w->next; /* read before the wake-up: w dies with it */
+        chan__ready(w->parker);
+    }
+    return CHAN_OK;
+}

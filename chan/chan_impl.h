@@ -1,0 +1,207 @@
+/* chan_impl.h: internal to gochan, never installed. Go's hchan, waitq and
+ * sudog in C, shared by chan.c and select.c.
+ *
+ * Invariants (as in runtime/chan.go), for a channel c under c->lock:
+ *   - c->sendq non-empty implies the buffer is full (or c is unbuffered);
+ *   - c->recvq non-empty implies the buffer is empty (or c is unbuffered);
+ *   - a closed channel has an empty sendq, and an empty recvq.
+ * The exceptions are select waiters whose select already won elsewhere: they
+ * linger in a queue until their select relocks and removes them, and every
+ * dequeue skips them.
+ *
+ * Fields read without the lock (len, the try fast paths) are atomics; writes
+ * to them all happen under the lock.
+ */
+#ifndef GOCHAN_CHAN_IMPL_H
+#define GOCHAN_CHAN_IMPL_H
+
+#include <gochan/chan.h>
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "park.h"
+
+/* Go's sudog: one thread (or one select case) waiting on one channel. It lives
+ * on the waiting thread's stack (or a select's per-thread pool). */
+typedef struct chan__waiter {
+    struct chan__waiter *next; /* in c's waitq; protected by c->lock */
+    struct chan__waiter *prev; /* in c's waitq; protected by c->lock */
+    chan__parker_t *parker;    /* the thread to wake */
+    struct chan *c;            /* the channel this waiter is queued on */
+    void *elem;                /* send: source; recv: destination or NULL */
+    unsigned case_index;       /* select: the case this waiter stands for */
+    bool is_select;            /* waking needs the select_done claim */
+    bool success;              /* written by the waker: true when a value was
+                                  handed over, false when woken by close */
+} chan__waiter_t;
+
+/* Go's waitq: a FIFO of waiters. first is read without the lock by the
+ * unbuffered try fast paths, so it is atomic; every write is under c->lock. */
+typedef struct chan__waitq {
+    _Atomic(chan__waiter_t *) first;
+    chan__waiter_t *last;
+} chan__waitq_t;
+
+/* Go's hchan. The buffer (dataqsiz slots of elemsize bytes) follows the
+ * header in the same allocation. */
+struct chan {
+    chan__lock_t lock;       /* protects every field below but refs */
+    _Atomic size_t qcount;   /* values in the buffer */
+    size_t dataqsiz;         /* capacity of the buffer */
+    size_t elemsize;         /* bytes per value; 0 for chan struct{} */
+    _Atomic uint32_t closed; /* set once by close, under the lock */
+    bool hide_len;           /* timer channels report len = cap = 0 (CH-5) */
+    size_t sendx;            /* next slot a send fills */
+    size_t recvx;            /* next slot a receive empties */
+    chan__waitq_t recvq;     /* blocked receivers */
+    chan__waitq_t sendq;     /* blocked senders */
+    _Atomic size_t refs;     /* references; the last release frees */
+    unsigned char *buf;      /* the ring buffer, or NULL when it holds no bytes */
+};
+
+static inline size_t chan__qcount(const struct chan *c)
+{
+    return atomic_load_explicit(&c->qcount, memory_order_relaxed);
+}
+
+static inline void chan__set_qcount(struct chan *c, size_t n)
+{
+    atomic_store_explicit(&c->qcount, n, memory_order_relaxed);
+}
+
+/* Copies one value; either side may be NULL (discarded or zero-size). */
+static inline void chan__copy(const struct chan *c, void *dst, const void *src)
+{
+    if (dst && src && c->elemsize)
+        memcpy(dst, src, c->elemsize);
+}
+
+static inline void chan__zero(const struct chan *c, void *dst)
+{
+    if (dst && c->elemsize)
+        memset(dst, 0, c->elemsize);
+}
+
+static inline unsigned char *chan__slot(struct chan *c, size_t i)
+{
+    return c->buf ? c->buf + i * c->elemsize : NULL;
+}
+
+/* c is locked and not full. Go's chansend, buffer branch. */
+static inline void chan__buf_put(struct chan *c, const void *src)
+{
+    chan__copy(c, chan__slot(c, c->sendx), src);
+    if (++c->sendx == c->dataqsiz)
+        c->sendx = 0;
+    chan__set_qcount(c, chan__qcount(c) + 1);
+}
+
+/* c is locked and not empty. Go's chanrecv, buffer branch. */
+static inline void chan__buf_take(struct chan *c, void *dst)
+{
+    chan__copy(c, dst, chan__slot(c, c->recvx));
+    if (++c->recvx == c->dataqsiz)
+        c->recvx = 0;
+    chan__set_qcount(c, chan__qcount(c) - 1);
+}
+
+static inline void chan__enqueue(chan__waitq_t *q, chan__waiter_t *w)
+{
+    w->next = NULL;
+    w->prev = q->last;
+    if (q->last)
+        q->last->next = w;
+    else
+        atomic_store_explicit(&q->first, w, memory_order_relaxed);
+    q->last = w;
+}
+
+/* Go's waitq.dequeue: pops waiters until one can be claimed. A select waiter
+ * is claimed by winning its select_done; a waiter whose select already won
+ * elsewhere is dropped from the queue and skipped. */
+static inline chan__waiter_t *chan__dequeue(chan__waitq_t *q)
+{
+    for (;;) {
+        chan__waiter_t *w =
+            atomic_load_explicit(&q->first, memory_order_relaxed);
+        if (!w)
+            return NULL;
+        chan__waiter_t *next = w->next;
+        atomic_store_explicit(&q->first, next, memory_order_relaxed);
+        if (next)
+            next->prev = NULL;
+        else
+            q->last = NULL;
+        w->next = w->prev = NULL;
+        if (w->is_select) {
+            uint32_t open = 0;
+            /* Several channels' lockers may race for the same select; only
+             * the one that moves 0 -> 1 may complete it. */
+            if (!atomic_compare_exchange_strong_explicit(
+                    &w->parker->select_done, &open, 1, memory_order_acq_rel,
+                    memory_order_relaxed))
+                continue;
+        }
+        return w;
+    }
+}
+
+/* Go's waitq.dequeueSudoG: removes w if it is still queued on q. */
+static inline void chan__remove(chan__waitq_t *q, chan__waiter_t *w)
+{
+    chan__waiter_t *x = w->prev, *y = w->next;
+    if (x) {
+        x->next = y;
+        if (y)
+            y->prev = x;
+        else
+            q->last = x;
+    } else if (y) {
+        y->prev = NULL;
+        atomic_store_explicit(&q->first, y, memory_order_relaxed);
+    } else if (atomic_load_explicit(&q->first, memory_order_relaxed) == w) {
+        atomic_store_explicit(&q->first, NULL, memory_order_relaxed);
+        q->last = NULL;
+    }
+    w->next = w->prev = NULL;
+}
+
+/* Go's send(): c is locked and w a claimed receiver. Hands the value to w.
+ * The caller unlocks, then calls chan__ready(w->parker). */
+static inline void chan__send_direct(struct chan *c, chan__waiter_t *w,
+                                     const void *src)
+{
+    chan__copy(c, w->elem, src);
+    w->success = true;
+    w->parker->param = w;
+}
+
+/* Go's recv(): c is locked and w a claimed sender. An unbuffered channel takes
+ * w's value directly; a full buffered one takes the head of the buffer and
+ * puts w's value in the freed tail slot. The caller unlocks and readies w. */
+static inline void chan__recv_from_sender(struct chan *c, chan__waiter_t *w,
+                                          void *dst)
+{
+    if (c->dataqsiz == 0) {
+        chan__copy(c, dst, w->elem);
+    } else {
+        unsigned char *slot = chan__slot(c, c->recvx);
+        chan__copy(c, dst, slot);
+        chan__copy(c, slot, w->elem);
+        if (++c->recvx == c->dataqsiz)
+            c->recvx = 0;
+        c->sendx = c->recvx;
+    }
+    w->success = true;
+    w->parker->param = w;
+}
+
+static inline bool chan__is_closed(struct chan *c)
+{
+    return atomic_load_explicit(&c->closed, memory_order_relaxed) != 0;
+}
+
+#endif /* GOCHAN_CHAN_IMPL_H */

@@ -1,0 +1,62 @@
+/* gochan/go.h: goroutine-style threads and Go's sync.WaitGroup.
+ *
+ * chan_go starts fn(arg) on a new detached thread with a small stack
+ * (CHAN_GO_STACK_SIZE), as `go fn(arg)` does, so thousands can run at once.
+ * arg stays owned by the caller and fn; gochan never touches it.
+ */
+#ifndef GOCHAN_GO_H
+#define GOCHAN_GO_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <gochan/chan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The stack of a thread started by chan_go. */
+#define CHAN_GO_STACK_SIZE (256u * 1024u)
+
+/* go fn(arg): runs fn(arg) on a new detached thread. Returns CHAN_OK, or
+ * CHAN_NOMEM with errno set (EAGAIN: no more threads; ENOMEM) when the thread
+ * could not start, in which case fn never runs; CHAN_INVALID for a NULL fn. */
+GOCHAN_API int chan_go(void (*fn)(void *arg), void *arg);
+
+/* How many threads chan_go has started in this process (for tests). */
+GOCHAN_API uint64_t chan_go_started(void);
+
+/* sync.WaitGroup. Initialise with CHAN_WAITGROUP_INIT or chan_waitgroup_init,
+ * destroy with chan_waitgroup_destroy once no thread uses it. The struct
+ * belongs to the caller; its fields are private. */
+typedef struct chan_waitgroup {
+    pthread_mutex_t mu;
+    pthread_cond_t zero;
+    int64_t count;
+} chan_waitgroup_t;
+
+#define CHAN_WAITGROUP_INIT \
+    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
+
+GOCHAN_API void chan_waitgroup_init(chan_waitgroup_t *wg);
+GOCHAN_API void chan_waitgroup_destroy(chan_waitgroup_t *wg);
+
+/* wg.Add(delta). Returns CHAN_OK, or CHAN_INVALID (and changes nothing) when
+ * the counter would go negative, where Go panics, or wg is NULL. */
+GOCHAN_API int chan_waitgroup_add(chan_waitgroup_t *wg, int64_t delta);
+
+/* wg.Done(): chan_waitgroup_add(wg, -1). */
+GOCHAN_API int chan_waitgroup_done(chan_waitgroup_t *wg);
+
+/* wg.Wait(): blocks until the counter is zero. */
+GOCHAN_API void chan_waitgroup_wait(chan_waitgroup_t *wg);
+
+/* wg.Go(f) (Go 1.25): Add(1), then chan_go a thread that runs fn(arg) and
+ * calls Done. Returns chan_go's status; on failure the counter is unchanged. */
+GOCHAN_API int chan_waitgroup_go(chan_waitgroup_t *wg, void (*fn)(void *arg),
+                                 void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GOCHAN_GO_H */

@@ -1,0 +1,2 @@
+/* timer.c: Go's timers (see gochan/timer.h). Not written yet. */
+#include <gochan/timer.h>

@@ -1,0 +1,11 @@
+# Warnings and sanitizers live in one INTERFACE target that every gochan target
+# links PRIVATE, so they never leak into consumers' builds.
+add_library(gochan_build_flags INTERFACE)
+target_compile_options(gochan_build_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+  $<$<BOOL:${GOCHAN_WERROR}>:-Werror>)
+if(GOCHAN_SANITIZER)
+  target_compile_options(gochan_build_flags INTERFACE
+    -fsanitize=${GOCHAN_SANITIZER} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(gochan_build_flags INTERFACE -fsanitize=${GOCHAN_SANITIZER})
+endif()

@@ -1,0 +1,32 @@
+# cmake --install: headers as <gochan/...>, the libraries, gochan.pc and a
+# CMake package so that find_package(gochan) gives gochan::gochan.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS gochan gochan_static EXPORT gochanTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+foreach(module chan select context)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${module}/include/
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+endforeach()
+
+install(EXPORT gochanTargets NAMESPACE gochan::
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gochan)
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/gochanConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/gochanConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gochan)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/gochanConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/gochanConfig.cmake
+              ${PROJECT_BINARY_DIR}/gochanConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gochan)
+
+# Relocatable: prefix is derived from where the .pc file sits.
+file(RELATIVE_PATH GOCHAN_PC_TO_PREFIX
+     "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/gochan.pc.in
+               ${PROJECT_BINARY_DIR}/gochan.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/gochan.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

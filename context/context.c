@@ -1,0 +1,2 @@
+/* context.c: Go's context package (see gochan/context.h). Not written yet. */
+#include <gochan/context.h>

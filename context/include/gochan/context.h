@@ -1,0 +1,130 @@
+/* gochan/context.h: Go's context package (cancellation, deadlines, values).
+ *
+ * Lifetime, in one rule: every context_with_* and context_without_cancel
+ * returns a reference that its caller releases with context_release; its cancel
+ * handle stays valid until then and may be called any number of times, from
+ * any thread, before that release (Go's `defer cancel()`). Followed, this leaks
+ * nothing. Further:
+ *  - Background and TODO are immortal: retain and release do nothing to them.
+ *  - A child holds a reference to its parent, so a parent may be released
+ *    before its children.
+ *  - context_done's channel is borrowed and lives while the context does.
+ *  - Every AfterFunc handle is stopped exactly once by its owner with
+ *    context_after_func_stop, which frees it; the context may go first.
+ *  - Constructors return NULL with errno (EINVAL for a NULL parent, key,
+ *    cancel or f; ENOMEM). Other functions given NULL return NULL, false or 0,
+ *    or do nothing.
+ * Durations and deadlines are int64_t nanoseconds on chan_now()'s clock.
+ * Every function is safe to call from any thread.
+ */
+#ifndef GOCHAN_CONTEXT_H
+#define GOCHAN_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <gochan/chan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct context context_t;
+typedef struct context_cancel context_cancel_t;
+typedef struct context_after_func context_after_func_t;
+
+/* An error value; errors are compared by address, as Go compares sentinels. */
+typedef struct context_error {
+    const char *message;
+} context_error_t;
+
+GOCHAN_API extern const context_error_t context_canceled;          /* "context canceled" */
+GOCHAN_API extern const context_error_t context_deadline_exceeded; /* "context deadline exceeded" */
+
+/* Go's net.Error Timeout(): true only for context_deadline_exceeded. */
+GOCHAN_API bool context_error_timeout(const context_error_t *err);
+
+/* The Context interface, for user-implemented ("foreign") contexts: embed
+ * context_t as the first member, fill a vtable that outlives every context
+ * using it, and call context_init. The first six members are required. */
+typedef struct context_vtable {
+    bool (*deadline)(context_t *self, int64_t *deadline);
+    chan_t *(*done)(context_t *self); /* NULL: never canceled */
+    const context_error_t *(*err)(context_t *self);
+    void *(*value)(context_t *self, const void *key);
+    size_t (*string)(context_t *self, char *buf, size_t n);
+    void (*free)(context_t *self); /* the last reference was released */
+    /* Optional, Go's afterFuncer; both NULL when not offered. */
+    void *(*after_func)(context_t *self, void (*f)(void *), void *arg);
+    bool (*after_func_stop)(context_t *self, void *stop);
+} context_vtable_t;
+
+/* Complete so that it can be embedded; the fields are private. */
+struct context {
+    const context_vtable_t *vtable_;
+    long refs_; /* accessed atomically; < 0 for immortal contexts */
+};
+
+/* Makes self a context with one reference, held by the caller. */
+GOCHAN_API void context_init(context_t *self, const context_vtable_t *vtable);
+
+GOCHAN_API context_t *context_background(void);
+GOCHAN_API context_t *context_todo(void);
+
+GOCHAN_API context_t *context_with_cancel(context_t *parent,
+                                          context_cancel_t **cancel);
+GOCHAN_API context_t *context_with_cancel_cause(context_t *parent,
+                                                context_cancel_t **cancel);
+GOCHAN_API context_t *context_with_deadline(context_t *parent, int64_t deadline,
+                                            context_cancel_t **cancel);
+GOCHAN_API context_t *context_with_deadline_cause(context_t *parent,
+                                                  int64_t deadline,
+                                                  const context_error_t *cause,
+                                                  context_cancel_t **cancel);
+GOCHAN_API context_t *context_with_timeout(context_t *parent, int64_t timeout,
+                                           context_cancel_t **cancel);
+GOCHAN_API context_t *context_with_timeout_cause(context_t *parent,
+                                                 int64_t timeout,
+                                                 const context_error_t *cause,
+                                                 context_cancel_t **cancel);
+/* WithValue: keys compare by address (Go compares by type and value). */
+GOCHAN_API context_t *context_with_value(context_t *parent, const void *key,
+                                         void *value);
+GOCHAN_API context_t *context_without_cancel(context_t *parent);
+
+/* cancel(): idempotent, thread-safe, does not wait for work to stop. */
+GOCHAN_API void context_cancel(context_cancel_t *cancel);
+/* cancel(cause): records cause (NULL means context_canceled) only on a handle
+ * from context_with_cancel_cause; on any other handle it is context_cancel. */
+GOCHAN_API void context_cancel_cause(context_cancel_t *cancel,
+                                     const context_error_t *cause);
+
+/* Done(): borrowed; NULL where the context is never canceled (nil channel). */
+GOCHAN_API chan_t *context_done(context_t *ctx);
+/* Err(): NULL while not done; once non-NULL, Done is already closed. */
+GOCHAN_API const context_error_t *context_err(context_t *ctx);
+/* context.Cause(ctx). */
+GOCHAN_API const context_error_t *context_cause(context_t *ctx);
+/* Deadline(): writes 0 and returns false when there is none; deadline may be NULL. */
+GOCHAN_API bool context_deadline(context_t *ctx, int64_t *deadline);
+GOCHAN_API void *context_value(context_t *ctx, const void *key);
+
+/* context.AfterFunc(ctx, f): runs f(arg) on its own thread once ctx is done.
+ * The returned handle is owned by the caller and must be stopped exactly once. */
+GOCHAN_API context_after_func_t *context_after_func(context_t *ctx,
+                                                    void (*f)(void *),
+                                                    void *arg);
+/* stop(): true if it prevented f, false if f had already started; frees stop. */
+GOCHAN_API bool context_after_func_stop(context_after_func_t *stop);
+
+/* String(), snprintf style: writes at most n bytes (NUL included) and returns
+ * the length the whole string needs. */
+GOCHAN_API size_t context_string(context_t *ctx, char *buf, size_t n);
+
+GOCHAN_API context_t *context_retain(context_t *ctx);
+GOCHAN_API void context_release(context_t *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GOCHAN_CONTEXT_H */

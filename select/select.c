@@ -1,0 +1,334 @@
+/* select.c: Go's select statement (runtime/select.go, selectgo) in C.
+ *
+ * selectgo runs in three passes over the cases, with every channel involved
+ * locked in one global order (by address) so that concurrent selects cannot
+ * deadlock:
+ *   pass 1: in a random order, take the first case that can proceed now;
+ *   pass 2: nothing can: queue one waiter per case on its channel, all sharing
+ *           one parker, drop the locks and sleep;
+ *   pass 3: woken by the peer (or close) that claimed the parker's select_done
+ *           and completed one case: relock, unqueue every other waiter.
+ * The claim on select_done is what makes exactly one case fire: a peer that
+ * dequeues one of our waiters after another peer won simply skips it.
+ *
+ * Waiters and the order arrays come from the caller's stack for small selects
+ * and from a per-thread pool that only grows, so a select does not allocate
+ * in the steady state (SEL-15).
+ */
+#include <gochan/select.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "../chan/chan_impl.h"
+
+#define SELECT_STACK_CASES 8
+
+/* Scratch space for one select: a waiter per case and the two orders. */
+typedef struct select_scratch {
+    size_t cap;
+    chan__waiter_t *waiters;
+    uint16_t *pollorder;
+    uint16_t *lockorder;
+} select_scratch_t;
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_free(void *p)
+{
+    select_scratch_t *s = p;
+    free(s->waiters);
+    free(s->pollorder);
+    free(s);
+}
+
+static void pool_key_make(void) { pthread_key_create(&pool_key, pool_free); }
+
+/* The calling thread's pool, grown to hold n cases; NULL when out of memory.
+ * A thread runs one select at a time, so one pool per thread suffices. */
+static select_scratch_t *pool_get(size_t n)
+{
+    pthread_once(&pool_once, pool_key_make);
+    select_scratch_t *s = pthread_getspecific(pool_key);
+    if (s && s->cap >= n)
+        return s;
+    size_t cap = s && s->cap * 2 > n ? s->cap * 2 : n;
+    if (cap > CHAN_SELECT_MAX_CASES)
+        cap = CHAN_SELECT_MAX_CASES;
+    chan__waiter_t *waiters = malloc(cap * sizeof *waiters);
+    uint16_t *orders = malloc(2 * cap * sizeof *orders);
+    select_scratch_t *grown = s ? s : malloc(sizeof *grown);
+    if (!waiters || !orders || !grown) {
+        free(waiters);
+        free(orders);
+        if (!s)
+            free(grown);
+        return NULL;
+    }
+    if (s) {
+        free(s->waiters);
+        free(s->pollorder);
+    }
+    *grown = (select_scratch_t){cap, waiters, orders, orders + cap};
+    pthread_setspecific(pool_key, grown);
+    return grown;
+}
+
+/* Go's cheaprandn: a per-thread xorshift64* generator, seeded from the clock
+ * and the thread's own address so that threads do not share sequences.
+ * Returns a value in [0, n) by Lemire's multiply-shift, as Go does. */
+static uint32_t cheaprandn(uint32_t n)
+{
+    static _Thread_local uint64_t state;
+    if (state == 0)
+        state = ((uint64_t)chan_now() ^ (uint64_t)(uintptr_t)&state) | 1;
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    uint32_t r = (uint32_t)((state * 0x2545F4914F6CDD1DULL) >> 32);
+    return (uint32_t)(((uint64_t)r * n) >> 32);
+}
+
+static uintptr_t case_addr(const chan_case_t *cases, uint16_t i)
+{
+    return (uintptr_t)cases[i].chan;
+}
+
+/* Sorts order[0..n) by channel address: insertion sort for the usual small
+ * select, heap sort (O(n log n), constant stack, as Go) for large ones. */
+static void sort_lockorder(const chan_case_t *cases, uint16_t *order, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            uint16_t x = order[i];
+            size_t j = i;
+            for (; j > 0 && case_addr(cases, order[j - 1]) > case_addr(cases, x); j--)
+                order[j] = order[j - 1];
+            order[j] = x;
+        }
+        return;
+    }
+    for (size_t i = 1; i < n; i++) { /* build a max-heap by sifting up */
+        size_t j = i;
+        uint16_t x = order[i];
+        while (j > 0 && case_addr(cases, order[(j - 1) / 2]) < case_addr(cases, x)) {
+            order[j] = order[(j - 1) / 2];
+            j = (j - 1) / 2;
+        }
+        order[j] = x;
+    }
+    for (size_t i = n - 1; i > 0; i--) { /* pop the max to the end */
+        uint16_t x = order[i];
+        order[i] = order[0];
+        size_t j = 0;
+        for (;;) {
+            size_t k = 2 * j + 1;
+            if (k >= i)
+                break;
+            if (k + 1 < i && case_addr(cases, order[k]) < case_addr(cases, order[k + 1]))
+                k++;
+            if (case_addr(cases, x) >= case_addr(cases, order[k]))
+                break;
+            order[j] = order[k];
+            j = k;
+        }
+        order[j] = x;
+    }
+}
+
+/* Go's sellock: each distinct channel once, in address order. */
+static void sellock(const chan_case_t *cases, const uint16_t *lockorder, size_t n)
+{
+    chan_t *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        chan_t *c = cases[lockorder[i]].chan;
+        if (c != prev)
+            chan__lock(&c->lock);
+        prev = c;
+    }
+}
+
+/* Go's selunlock: in reverse, each distinct channel once. */
+static void selunlock(const chan_case_t *cases, const uint16_t *lockorder, size_t n)
+{
+    for (size_t i = n; i-- > 0;) {
+        chan_t *c = cases[lockorder[i]].chan;
+        if (i > 0 && cases[lockorder[i - 1]].chan == c)
+            continue;
+        chan__unlock(&c->lock);
+    }
+}
+
+/* Checks every case before touching anything (SPEC: bad input changes nothing). */
+static bool cases_valid(const chan_case_t *cases, size_t n)
+{
+    if (n > CHAN_SELECT_MAX_CASES || (n > 0 && !cases))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const chan_case_t *cas = &cases[i];
+        if (cas->dir != CHAN_SEND && cas->dir != CHAN_RECV)
+            return false;
+        if (cas->dir == CHAN_SEND && cas->chan && !cas->elem && cas->chan->elemsize)
+            return false;
+    }
+    return true;
+}
+
+/* A lone try case is plain chansend/chanrecv with block=false and their
+ * lock-free fast paths (SEL-11). */
+static int select_one_nonblocking(chan_case_t *cas, int index)
+{
+    int status = cas->dir == CHAN_SEND ? chan_try_send(cas->chan, cas->elem)
+                                       : chan_try_recv(cas->chan, cas->elem);
+    if (status == CHAN_WOULDBLOCK)
+        return -1;
+    cas->status = status;
+    return index;
+}
+
+/* Pass 1: with every channel locked, takes the first ready case in poll order.
+ * Returns its index, with the locks dropped and any peer woken, or -1 with
+ * the locks still held. */
+static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
+                             const uint16_t *lockorder, size_t norder)
+{
+    for (size_t k = 0; k < norder; k++) {
+        chan_case_t *cas = &cases[pollorder[k]];
+        chan_t *c = cas->chan;
+        chan__waiter_t *peer = NULL;
+        if (cas->dir == CHAN_RECV) {
+            if ((peer = chan__dequeue(&c->sendq)) != NULL) {
+                chan__recv_from_sender(c, peer, cas->elem);
+                cas->status = CHAN_OK;
+            } else if (chan__qcount(c) > 0) {
+                chan__buf_take(c, cas->elem);
+                cas->status = CHAN_OK;
+            } else if (chan__is_closed(c)) {
+                chan__zero(c, cas->elem);
+                cas->status = CHAN_CLOSED;
+            } else {
+                continue;
+            }
+        } else {
+            if (chan__is_closed(c)) {
+                cas->status = CHAN_CLOSED; /* Go panics: send on closed channel */
+            } else if ((peer = chan__dequeue(&c->recvq)) != NULL) {
+                chan__send_direct(c, peer, cas->elem);
+                cas->status = CHAN_OK;
+            } else if (chan__qcount(c) < c->dataqsiz) {
+                chan__buf_put(c, cas->elem);
+                cas->status = CHAN_OK;
+            } else {
+                continue;
+            }
+        }
+        selunlock(cases, lockorder, norder);
+        if (peer)
+            chan__ready(peer->parker);
+        return pollorder[k];
+    }
+    return -1;
+}
+
+/* Passes 2 and 3: the channels are locked and no case is ready. Queues a
+ * waiter per case, sleeps, and returns the index of the case that a peer or
+ * close completed, with every other waiter unqueued and the locks dropped. */
+static int select_block(chan_case_t *cases, chan__waiter_t *waiters,
+                        const uint16_t *lockorder, size_t norder)
+{
+    chan__parker_t parker;
+    chan__parker_init(&parker);
+    for (size_t k = 0; k < norder; k++) { /* pass 2: enqueue on every channel */
+        unsigned i = lockorder[k];
+        chan_case_t *cas = &cases[i];
+        chan__waiter_t *w = &waiters[i];
+        *w = (chan__waiter_t){.parker = &parker, .c = cas->chan, .elem = cas->elem,
+                              .case_index = i, .is_select = true};
+        chan__enqueue(cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq, w);
+        chan_retain(cas->chan); /* a blocked select holds its channels */
+    }
+    selunlock(cases, lockorder, norder);
+    chan__park(&parker);
+
+    sellock(cases, lockorder, norder); /* pass 3: unqueue the losers */
+    chan__waiter_t *winner = parker.param;
+    for (size_t k = 0; k < norder; k++) {
+        unsigned i = lockorder[k];
+        chan_case_t *cas = &cases[i];
+        if (&waiters[i] != winner)
+            chan__remove(cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq,
+                         &waiters[i]);
+    }
+    selunlock(cases, lockorder, norder);
+    for (size_t k = 0; k < norder; k++)
+        chan_release(cases[lockorder[k]].chan);
+    chan__parker_destroy(&parker);
+
+    /* A send woken by close did not send; a receive woken by close got a
+     * zeroed value from the closer. */
+    cases[winner->case_index].status = winner->success ? CHAN_OK : CHAN_CLOSED;
+    return (int)winner->case_index;
+}
+
+/* Go's selectgo. */
+static int selectgo(chan_case_t *cases, size_t n, bool block)
+{
+    if (!cases_valid(cases, n))
+        return -CHAN_INVALID;
+
+    chan__waiter_t stack_waiters[SELECT_STACK_CASES];
+    uint16_t stack_orders[2 * SELECT_STACK_CASES];
+    chan__waiter_t *waiters = stack_waiters;
+    uint16_t *pollorder = stack_orders;
+    uint16_t *lockorder = stack_orders + SELECT_STACK_CASES;
+    if (n > SELECT_STACK_CASES) {
+        select_scratch_t *s = pool_get(n);
+        if (!s)
+            return -CHAN_NOMEM;
+        waiters = s->waiters;
+        pollorder = s->pollorder;
+        lockorder = s->lockorder;
+    }
+
+    /* A random poll order over the non-NULL cases (inside-out Fisher-Yates),
+     * so that each ready case is equally likely to win (SEL-4). */
+    size_t norder = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cases[i].chan)
+            continue;
+        uint32_t j = cheaprandn((uint32_t)norder + 1);
+        pollorder[norder] = pollorder[j];
+        pollorder[j] = (uint16_t)i;
+        norder++;
+    }
+    if (norder == 0) {
+        if (!block)
+            return -1;
+        chan__block_forever(); /* select {} */
+    }
+    if (norder == 1 && !block)
+        return select_one_nonblocking(&cases[pollorder[0]], pollorder[0]);
+
+    for (size_t k = 0; k < norder; k++)
+        lockorder[k] = pollorder[k];
+    sort_lockorder(cases, lockorder, norder);
+
+    sellock(cases, lockorder, norder);
+    int chosen = select_ready_case(cases, pollorder, lockorder, norder);
+    if (chosen >= 0)
+        return chosen;
+    if (!block) {
+        selunlock(cases, lockorder, norder);
+        return -1;
+    }
+    return select_block(cases, waiters, lockorder, norder);
+}
+
+int chan_select(chan_case_t *cases, size_t n) { return selectgo(cases, n, true); }
+
+int chan_try_select(chan_case_t *cases, size_t n)
+{
+    return selectgo(cases, n, false);
+}

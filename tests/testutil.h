@@ -1,0 +1,38 @@
+/* testutil.h: helpers shared by the Check suites; never installed.
+ *
+ * Tests hand off between threads with channels and flags, not sleeps. Where a
+ * test must show that something does NOT happen, it waits a short bounded
+ * time (tu_quiet_ms) scaled by CK_TIMEOUT_MULTIPLIER for slow runs.
+ */
+#ifndef GOCHAN_TESTUTIL_H
+#define GOCHAN_TESTUTIL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* CK_TIMEOUT_MULTIPLIER, or 1: sanitizer and valgrind runs are slower. */
+double tu_scale(void);
+
+/* How long to watch for something that must not happen (e.g. a receive that
+ * must stay blocked): 50 ms, scaled. */
+int64_t tu_quiet_ms(void);
+
+void tu_sleep_ms(int64_t ms);
+
+/* Starts fn(arg) on a joinable thread; fails the test if it cannot. */
+pthread_t tu_spawn(void *(*fn)(void *), void *arg);
+void tu_join(pthread_t t);
+
+/* A flag set once by another thread. */
+typedef struct {
+    atomic_int set;
+} tu_flag_t;
+
+void tu_flag_set(tu_flag_t *f);
+bool tu_flag_is_set(tu_flag_t *f);
+/* Waits up to ms (scaled) for the flag; true if it was set. */
+bool tu_flag_wait(tu_flag_t *f, int64_t ms);
+
+#endif
