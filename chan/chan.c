@@ -41,8 +41,8 @@ int64_t chan_now(void)
 }
 
 /* The header is padded so that the inline buffer is aligned for any type. */
-#define CHAN_HEADER_SIZE \
-    ((sizeof(struct chan) + alignof(max_align_t) - 1) & \
+#define CHAN_HEADER_SIZE                                                       \
+    ((sizeof(struct chan) + alignof(max_align_t) - 1) &                        \
      ~(alignof(max_align_t) - 1))
 
 /* Go's makechan: one allocation holds the header and the buffer. */
@@ -240,16 +240,25 @@ static int chan__recv(struct chan *c, void *elem, bool block)
     return chan_block(c, &c->recvq, elem) ? CHAN_OK : CHAN_CLOSED;
 }
 
-int chan_send(chan_t *c, const void *elem) { return chan__send(c, elem, true); }
+int chan_send(chan_t *c, const void *elem)
+{
+    return chan__send(c, elem, true);
+}
 
 int chan_try_send(chan_t *c, const void *elem)
 {
     return chan__send(c, elem, false);
 }
 
-int chan_recv(chan_t *c, void *elem) { return chan__recv(c, elem, true); }
+int chan_recv(chan_t *c, void *elem)
+{
+    return chan__recv(c, elem, true);
+}
 
-int chan_try_recv(chan_t *c, void *elem) { return chan__recv(c, elem, false); }
+int chan_try_recv(chan_t *c, void *elem)
+{
+    return chan__recv(c, elem, false);
+}
 
 /* Go's closechan: mark closed, then release every waiter. The waiters are
  * collected under the lock (linked through their now unused next field) and

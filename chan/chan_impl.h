@@ -59,7 +59,7 @@ struct chan {
     chan__waitq_t recvq;     /* blocked receivers */
     chan__waitq_t sendq;     /* blocked senders */
     _Atomic size_t refs;     /* references; the last release frees */
-    unsigned char *buf;      /* the ring buffer, or NULL when it holds no bytes */
+    unsigned char *buf; /* the ring buffer, or NULL when it holds no bytes */
 };
 
 static inline size_t chan__qcount(const struct chan *c)

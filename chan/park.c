@@ -22,9 +22,15 @@ static void futex_wake(_Atomic uint32_t *addr, int n)
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-void chan__lock_init(chan__lock_t *l) { atomic_init(&l->state, 0); }
+void chan__lock_init(chan__lock_t *l)
+{
+    atomic_init(&l->state, 0);
+}
 
-void chan__lock_destroy(chan__lock_t *l) { (void)l; }
+void chan__lock_destroy(chan__lock_t *l)
+{
+    (void)l;
+}
 
 void chan__lock_slow(chan__lock_t *l)
 {
@@ -40,12 +46,16 @@ void chan__lock_slow(chan__lock_t *l)
         chan__cpu_relax();
     }
     /* Mark the lock contended (2) so that its holder wakes us on unlock.
-     * Once we own it, it stays marked 2: we cannot know whether others sleep. */
+     * Once we own it, it stays marked 2: we cannot know whether others sleep.
+     */
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
         futex_wait(&l->state, 2);
 }
 
-void chan__unlock_slow(chan__lock_t *l) { futex_wake(&l->state, 1); }
+void chan__unlock_slow(chan__lock_t *l)
+{
+    futex_wake(&l->state, 1);
+}
 
 void chan__parker_init(chan__parker_t *p)
 {
@@ -54,7 +64,10 @@ void chan__parker_init(chan__parker_t *p)
     p->param = NULL;
 }
 
-void chan__parker_destroy(chan__parker_t *p) { (void)p; }
+void chan__parker_destroy(chan__parker_t *p)
+{
+    (void)p;
+}
 
 void chan__park(chan__parker_t *p)
 {
@@ -89,10 +102,22 @@ void chan__ready(chan__parker_t *p)
 
 #else /* portable fallback: a mutex and condition variable per parker */
 
-void chan__lock_init(chan__lock_t *l) { pthread_mutex_init(&l->mu, NULL); }
-void chan__lock_destroy(chan__lock_t *l) { pthread_mutex_destroy(&l->mu); }
-void chan__lock_slow(chan__lock_t *l) { pthread_mutex_lock(&l->mu); }
-void chan__unlock_slow(chan__lock_t *l) { pthread_mutex_unlock(&l->mu); }
+void chan__lock_init(chan__lock_t *l)
+{
+    pthread_mutex_init(&l->mu, NULL);
+}
+void chan__lock_destroy(chan__lock_t *l)
+{
+    pthread_mutex_destroy(&l->mu);
+}
+void chan__lock_slow(chan__lock_t *l)
+{
+    pthread_mutex_lock(&l->mu);
+}
+void chan__unlock_slow(chan__lock_t *l)
+{
+    pthread_mutex_unlock(&l->mu);
+}
 
 void chan__parker_init(chan__parker_t *p)
 {

@@ -26,7 +26,7 @@
 #endif
 
 /* Tunables, chosen by measurement on a 2-core machine (see bench/). */
-#define CHAN__LOCK_SPIN 100 /* pause loops before a contended lock sleeps */
+#define CHAN__LOCK_SPIN 100  /* pause loops before a contended lock sleeps */
 #define CHAN__PARK_SPIN 2000 /* pause loops before a parked thread sleeps */
 
 static inline void chan__cpu_relax(void)

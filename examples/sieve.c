@@ -55,8 +55,9 @@ static void filter(void *arg)
 
 int main(void)
 {
-    static const int want[] = {2,  3,  5,  7,  11, 13, 17, 19, 23, 29, 31, 37, 41,
-                               43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97};
+    static const int want[] = {2,  3,  5,  7,  11, 13, 17, 19, 23,
+                               29, 31, 37, 41, 43, 47, 53, 59, 61,
+                               67, 71, 73, 79, 83, 89, 97};
     enum { N = sizeof want / sizeof want[0] };
     chan_t *ch = chan_make(sizeof(int), 0);
     if (!ch)
@@ -81,10 +82,13 @@ int main(void)
         chan_release(ch);
         ch = ch1;
     }
-    /* Tear the chain down from its end: each filter closes its input in turn. */
+    /* Tear the chain down from its end: each filter closes its input in turn.
+     */
     chan_close(ch);
     chan_release(ch);
     chan_waitgroup_wait(&wg);
-    printf(failures ? "FAIL: wrong primes\n" : "ok: %d primes, every thread ended\n", N);
+    printf(failures ? "FAIL: wrong primes\n"
+                    : "ok: %d primes, every thread ended\n",
+           N);
     return failures ? 1 : 0;
 }

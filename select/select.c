@@ -44,7 +44,10 @@ static void pool_free(void *p)
     free(s);
 }
 
-static void pool_key_make(void) { pthread_key_create(&pool_key, pool_free); }
+static void pool_key_make(void)
+{
+    pthread_key_create(&pool_key, pool_free);
+}
 
 /* The calling thread's pool, grown to hold n cases; NULL when out of memory.
  * A thread runs one select at a time, so one pool per thread suffices. */
@@ -104,7 +107,9 @@ static void sort_lockorder(const chan_case_t *cases, uint16_t *order, size_t n)
         for (size_t i = 1; i < n; i++) {
             uint16_t x = order[i];
             size_t j = i;
-            for (; j > 0 && case_addr(cases, order[j - 1]) > case_addr(cases, x); j--)
+            for (;
+                 j > 0 && case_addr(cases, order[j - 1]) > case_addr(cases, x);
+                 j--)
                 order[j] = order[j - 1];
             order[j] = x;
         }
@@ -113,7 +118,8 @@ static void sort_lockorder(const chan_case_t *cases, uint16_t *order, size_t n)
     for (size_t i = 1; i < n; i++) { /* build a max-heap by sifting up */
         size_t j = i;
         uint16_t x = order[i];
-        while (j > 0 && case_addr(cases, order[(j - 1) / 2]) < case_addr(cases, x)) {
+        while (j > 0 &&
+               case_addr(cases, order[(j - 1) / 2]) < case_addr(cases, x)) {
             order[j] = order[(j - 1) / 2];
             j = (j - 1) / 2;
         }
@@ -127,7 +133,8 @@ static void sort_lockorder(const chan_case_t *cases, uint16_t *order, size_t n)
             size_t k = 2 * j + 1;
             if (k >= i)
                 break;
-            if (k + 1 < i && case_addr(cases, order[k]) < case_addr(cases, order[k + 1]))
+            if (k + 1 < i &&
+                case_addr(cases, order[k]) < case_addr(cases, order[k + 1]))
                 k++;
             if (case_addr(cases, x) >= case_addr(cases, order[k]))
                 break;
@@ -139,7 +146,8 @@ static void sort_lockorder(const chan_case_t *cases, uint16_t *order, size_t n)
 }
 
 /* Go's sellock: each distinct channel once, in address order. */
-static void sellock(const chan_case_t *cases, const uint16_t *lockorder, size_t n)
+static void sellock(const chan_case_t *cases, const uint16_t *lockorder,
+                    size_t n)
 {
     chan_t *prev = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -151,7 +159,8 @@ static void sellock(const chan_case_t *cases, const uint16_t *lockorder, size_t 
 }
 
 /* Go's selunlock: in reverse, each distinct channel once. */
-static void selunlock(const chan_case_t *cases, const uint16_t *lockorder, size_t n)
+static void selunlock(const chan_case_t *cases, const uint16_t *lockorder,
+                      size_t n)
 {
     for (size_t i = n; i-- > 0;) {
         chan_t *c = cases[lockorder[i]].chan;
@@ -161,7 +170,8 @@ static void selunlock(const chan_case_t *cases, const uint16_t *lockorder, size_
     }
 }
 
-/* Checks every case before touching anything (SPEC: bad input changes nothing). */
+/* Checks every case before touching anything (SPEC: bad input changes nothing).
+ */
 static bool cases_valid(const chan_case_t *cases, size_t n)
 {
     if (n > CHAN_SELECT_MAX_CASES || (n > 0 && !cases))
@@ -170,7 +180,8 @@ static bool cases_valid(const chan_case_t *cases, size_t n)
         const chan_case_t *cas = &cases[i];
         if (cas->dir != CHAN_SEND && cas->dir != CHAN_RECV)
             return false;
-        if (cas->dir == CHAN_SEND && cas->chan && !cas->elem && cas->chan->elemsize)
+        if (cas->dir == CHAN_SEND && cas->chan && !cas->elem &&
+            cas->chan->elemsize)
             return false;
     }
     return true;
@@ -213,7 +224,8 @@ static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
             }
         } else {
             if (chan__is_closed(c)) {
-                cas->status = CHAN_CLOSED; /* Go panics: send on closed channel */
+                cas->status =
+                    CHAN_CLOSED; /* Go panics: send on closed channel */
             } else if ((peer = chan__dequeue(&c->recvq)) != NULL) {
                 chan__send_direct(c, peer, cas->elem);
                 cas->status = CHAN_OK;
@@ -244,9 +256,13 @@ static int select_block(chan_case_t *cases, chan__waiter_t *waiters,
         unsigned i = lockorder[k];
         chan_case_t *cas = &cases[i];
         chan__waiter_t *w = &waiters[i];
-        *w = (chan__waiter_t){.parker = &parker, .c = cas->chan, .elem = cas->elem,
-                              .case_index = i, .is_select = true};
-        chan__enqueue(cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq, w);
+        *w = (chan__waiter_t){.parker = &parker,
+                              .c = cas->chan,
+                              .elem = cas->elem,
+                              .case_index = i,
+                              .is_select = true};
+        chan__enqueue(
+            cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq, w);
         chan_retain(cas->chan); /* a blocked select holds its channels */
     }
     selunlock(cases, lockorder, norder);
@@ -258,7 +274,8 @@ static int select_block(chan_case_t *cases, chan__waiter_t *waiters,
         unsigned i = lockorder[k];
         chan_case_t *cas = &cases[i];
         if (&waiters[i] != winner)
-            chan__remove(cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq,
+            chan__remove(cas->dir == CHAN_SEND ? &cas->chan->sendq
+                                               : &cas->chan->recvq,
                          &waiters[i]);
     }
     selunlock(cases, lockorder, norder);
@@ -326,7 +343,10 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
     return select_block(cases, waiters, lockorder, norder);
 }
 
-int chan_select(chan_case_t *cases, size_t n) { return selectgo(cases, n, true); }
+int chan_select(chan_case_t *cases, size_t n)
+{
+    return selectgo(cases, n, true);
+}
 
 int chan_try_select(chan_case_t *cases, size_t n)
 {

@@ -12,7 +12,10 @@ double tu_scale(void)
     return x >= 1.0 ? x : 1.0;
 }
 
-int64_t tu_quiet_ms(void) { return (int64_t)(50 * tu_scale()); }
+int64_t tu_quiet_ms(void)
+{
+    return (int64_t)(50 * tu_scale());
+}
 
 void tu_sleep_ms(int64_t ms)
 {
@@ -28,11 +31,20 @@ pthread_t tu_spawn(void *(*fn)(void *), void *arg)
     return t;
 }
 
-void tu_join(pthread_t t) { ck_assert_int_eq(pthread_join(t, NULL), 0); }
+void tu_join(pthread_t t)
+{
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
 
-void tu_flag_set(tu_flag_t *f) { atomic_store(&f->set, 1); }
+void tu_flag_set(tu_flag_t *f)
+{
+    atomic_store(&f->set, 1);
+}
 
-bool tu_flag_is_set(tu_flag_t *f) { return atomic_load(&f->set) != 0; }
+bool tu_flag_is_set(tu_flag_t *f)
+{
+    return atomic_load(&f->set) != 0;
+}
 
 bool tu_flag_wait(tu_flag_t *f, int64_t ms)
 {

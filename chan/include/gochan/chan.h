@@ -31,8 +31,8 @@ enum chan_status {
     CHAN_CLOSED = 1,     /* send on a closed channel; close of a closed channel;
                             receive on a closed and drained channel (ok == false) */
     CHAN_WOULDBLOCK = 2, /* a try operation could not proceed at once */
-    CHAN_INVALID = 3,    /* bad argument: NULL where not allowed, bad direction */
-    CHAN_NOMEM = 4       /* out of memory or threads; nothing changed */
+    CHAN_INVALID = 3, /* bad argument: NULL where not allowed, bad direction */
+    CHAN_NOMEM = 4    /* out of memory or threads; nothing changed */
 };
 
 typedef struct chan chan_t;

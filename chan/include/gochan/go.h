@@ -35,8 +35,10 @@ typedef struct chan_waitgroup {
     int64_t count;
 } chan_waitgroup_t;
 
-#define CHAN_WAITGROUP_INIT \
-    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
+#define CHAN_WAITGROUP_INIT                                                    \
+    {                                                                          \
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0                 \
+    }
 
 GOCHAN_API void chan_waitgroup_init(chan_waitgroup_t *wg);
 GOCHAN_API void chan_waitgroup_destroy(chan_waitgroup_t *wg);

@@ -25,12 +25,12 @@
 extern "C" {
 #endif
 
-#define CHAN_NANOSECOND ((int64_t)1)
+#define CHAN_NANOSECOND  ((int64_t)1)
 #define CHAN_MICROSECOND (1000 * CHAN_NANOSECOND)
 #define CHAN_MILLISECOND (1000 * CHAN_MICROSECOND)
-#define CHAN_SECOND (1000 * CHAN_MILLISECOND)
-#define CHAN_MINUTE (60 * CHAN_SECOND)
-#define CHAN_HOUR (60 * CHAN_MINUTE)
+#define CHAN_SECOND      (1000 * CHAN_MILLISECOND)
+#define CHAN_MINUTE      (60 * CHAN_SECOND)
+#define CHAN_HOUR        (60 * CHAN_MINUTE)
 
 typedef struct chan_timer chan_timer_t;
 typedef struct chan_ticker chan_ticker_t;
@@ -50,7 +50,8 @@ GOCHAN_API chan_t *chan_timer_chan(chan_timer_t *t);
  * does not wait for a running f. */
 GOCHAN_API bool chan_timer_stop(chan_timer_t *t);
 
-/* t.Reset(d): true if the timer had been active. Discards an unreceived value. */
+/* t.Reset(d): true if the timer had been active. Discards an unreceived value.
+ */
 GOCHAN_API bool chan_timer_reset(chan_timer_t *t, int64_t d);
 
 /* Stops the timer and frees the handle. NULL-safe. */

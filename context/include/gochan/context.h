@@ -38,8 +38,9 @@ typedef struct context_error {
     const char *message;
 } context_error_t;
 
-GOCHAN_API extern const context_error_t context_canceled;          /* "context canceled" */
-GOCHAN_API extern const context_error_t context_deadline_exceeded; /* "context deadline exceeded" */
+/* "context canceled" and "context deadline exceeded". */
+GOCHAN_API extern const context_error_t context_canceled;
+GOCHAN_API extern const context_error_t context_deadline_exceeded;
 
 /* Go's net.Error Timeout(): true only for context_deadline_exceeded. */
 GOCHAN_API bool context_error_timeout(const context_error_t *err);
@@ -105,16 +106,18 @@ GOCHAN_API chan_t *context_done(context_t *ctx);
 GOCHAN_API const context_error_t *context_err(context_t *ctx);
 /* context.Cause(ctx). */
 GOCHAN_API const context_error_t *context_cause(context_t *ctx);
-/* Deadline(): writes 0 and returns false when there is none; deadline may be NULL. */
+/* Deadline(): writes 0 and returns false when there is none; deadline may be
+ * NULL. */
 GOCHAN_API bool context_deadline(context_t *ctx, int64_t *deadline);
 GOCHAN_API void *context_value(context_t *ctx, const void *key);
 
 /* context.AfterFunc(ctx, f): runs f(arg) on its own thread once ctx is done.
- * The returned handle is owned by the caller and must be stopped exactly once. */
-GOCHAN_API context_after_func_t *context_after_func(context_t *ctx,
-                                                    void (*f)(void *),
-                                                    void *arg);
-/* stop(): true if it prevented f, false if f had already started; frees stop. */
+ * The returned handle is owned by the caller and must be stopped exactly once.
+ */
+GOCHAN_API context_after_func_t *
+context_after_func(context_t *ctx, void (*f)(void *), void *arg);
+/* stop(): true if it prevented f, false if f had already started; frees stop.
+ */
 GOCHAN_API bool context_after_func_stop(context_after_func_t *stop);
 
 /* String(), snprintf style: writes at most n bytes (NUL included) and returns

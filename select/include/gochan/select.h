@@ -35,9 +35,9 @@ typedef struct chan_case {
 } chan_case_t;
 
 /* Case initialisers, so a select reads close to Go's. */
-#define CHAN_SEND_CASE(c, elemp) \
+#define CHAN_SEND_CASE(c, elemp)                                               \
     ((chan_case_t){.chan = (c), .dir = CHAN_SEND, .elem = (void *)(elemp)})
-#define CHAN_RECV_CASE(c, elemp) \
+#define CHAN_RECV_CASE(c, elemp)                                               \
     ((chan_case_t){.chan = (c), .dir = CHAN_RECV, .elem = (void *)(elemp)})
 
 /* Go's maximum number of cases in one select. */
