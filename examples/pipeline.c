@@ -1,0 +1,204 @@
+/* pipeline.c: the flagship example. Go's "Pipelines and cancellation" design
+ * (go.dev/blog/pipelines): gen -> sq, fanned out to several workers -> merge,
+ * where the consumer stops early and every stage must still exit.
+ *
+ *     done := make(chan struct{})
+ *     in := gen(done, nums...)
+ *     c1, c2, c3, c4 := sq(done, in), sq(done, in), sq(done, in), sq(done, in)
+ *     out := merge(done, c1, c2, c3, c4)
+ *     take 10 values from out, then close(done)
+ *
+ * Each stage sends with a select on its output and on done, so closing done
+ * releases every stage however far it got. The program checks its results and
+ * that every stage thread ended, and says so.
+ */
+#include <gochan/chan.h>
+#include <gochan/go.h>
+#include <gochan/select.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { NUMS = 1000, WORKERS = 4, WANTED = 10 };
+
+/* Every stage thread is started through this WaitGroup, so that main can wait
+ * for all of them; `running` lets it report how many were still alive. */
+static chan_waitgroup_t stages = CHAN_WAITGROUP_INIT;
+static atomic_int running;
+
+/* Sends v on out unless done is closed first; false once the stage must stop.
+ */
+static bool send_or_done(chan_t *out, long v, chan_t *done)
+{
+    chan_case_t cases[] = {CHAN_SEND_CASE(out, &v), CHAN_RECV_CASE(done, NULL)};
+    return chan_select(cases, 2) == 0;
+}
+
+/* One stage: reads in (or counts, for gen), applies fn, writes out. */
+struct stage {
+    chan_t *done, *in, *out; /* references owned by the stage */
+    long (*fn)(long);
+    long count;                 /* gen: how many numbers to emit */
+    chan_waitgroup_t *merge_wg; /* merge's forwarders: Done when they end */
+    bool close_out;             /* close out when the stage ends */
+};
+
+static long square(long n)
+{
+    return n * n;
+}
+static long identity(long n)
+{
+    return n;
+}
+
+static void stage_end(struct stage *s)
+{
+    if (s->close_out)
+        chan_close(s->out); /* Go's `defer close(out)` */
+    if (s->merge_wg)
+        chan_waitgroup_done(s->merge_wg);
+    chan_release(s->done);
+    chan_release(s->in);
+    chan_release(s->out);
+    free(s);
+    atomic_fetch_sub(&running, 1);
+}
+
+/* gen(done, 1..count) */
+static void gen(void *arg)
+{
+    struct stage *s = arg;
+    for (long n = 1; n <= s->count; n++)
+        if (!send_or_done(s->out, n, s->done))
+            break;
+    stage_end(s);
+}
+
+/* sq(done, in), and merge's output(c) with fn = identity. */
+static void map(void *arg)
+{
+    struct stage *s = arg;
+    long n;
+    while (chan_recv(s->in, &n) == CHAN_OK)
+        if (!send_or_done(s->out, s->fn(n), s->done))
+            break;
+    stage_end(s);
+}
+
+static void start(void (*fn)(void *), chan_t *done, chan_t *in, chan_t *out,
+                  struct stage init)
+{
+    struct stage *s = malloc(sizeof *s);
+    if (!s)
+        exit(1);
+    *s = init;
+    s->done = chan_retain(done);
+    s->in = chan_retain(in);
+    s->out = chan_retain(out);
+    atomic_fetch_add(&running, 1);
+    if (chan_waitgroup_go(&stages, fn, s) != CHAN_OK) {
+        fprintf(stderr, "cannot start a stage thread\n");
+        exit(1);
+    }
+}
+
+/* merge's closer: once every forwarder has ended, close the merged channel. */
+struct closer {
+    chan_waitgroup_t forwarders;
+    chan_t *out;
+};
+
+static void close_when_forwarded(void *arg)
+{
+    struct closer *cl = arg;
+    chan_waitgroup_wait(&cl->forwarders);
+    chan_close(cl->out);
+    chan_release(cl->out);
+    chan_waitgroup_destroy(&cl->forwarders);
+    free(cl);
+    atomic_fetch_sub(&running, 1);
+}
+
+/* merge(done, cs...): one forwarder per input channel, then a closer. */
+static chan_t *merge(chan_t *done, chan_t **cs, int n)
+{
+    chan_t *out = chan_make(sizeof(long), 0);
+    struct closer *cl = malloc(sizeof *cl);
+    if (!out || !cl)
+        exit(1);
+    chan_waitgroup_init(&cl->forwarders);
+    chan_waitgroup_add(&cl->forwarders, n);
+    for (int i = 0; i < n; i++)
+        start(map, done, cs[i], out,
+              (struct stage){.fn = identity, .merge_wg = &cl->forwarders});
+    cl->out = chan_retain(out);
+    atomic_fetch_add(&running, 1);
+    if (chan_waitgroup_go(&stages, close_when_forwarded, cl) != CHAN_OK)
+        exit(1);
+    return out;
+}
+
+int main(void)
+{
+    chan_t *done = chan_make(0, 0);
+    chan_t *in = chan_make(sizeof(long), 0);
+    if (!done || !in)
+        return 1;
+    start(gen, done, NULL, in,
+          (struct stage){.count = NUMS, .close_out = true});
+
+    chan_t *squares[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        squares[i] = chan_make(sizeof(long), 0);
+        if (!squares[i])
+            return 1;
+        /* Each sq closes its own output, which ends its forwarder. */
+        start(map, done, in, squares[i],
+              (struct stage){.fn = square, .close_out = true});
+    }
+    chan_t *out = merge(done, squares, WORKERS);
+
+    /* The consumer wants only a few values: each must be a distinct square
+     * of a number gen produced. */
+    bool seen[NUMS + 1] = {false};
+    int bad = 0;
+    for (int i = 0; i < WANTED; i++) {
+        long v = 0;
+        if (chan_recv(out, &v) != CHAN_OK) {
+            bad++;
+            break;
+        }
+        long root = 1;
+        while (root * root < v)
+            root++;
+        if (root > NUMS || root * root != v || seen[root])
+            bad++;
+        else
+            seen[root] = true;
+        printf("%ld ", v);
+    }
+    printf("\n");
+
+    /* Stop early: closing done tells every stage to return. */
+    chan_close(done);
+    printf("consumer stopped after %d values; %d stage threads were running\n",
+           WANTED, atomic_load(&running));
+    chan_waitgroup_wait(&stages);
+    int left = atomic_load(&running);
+
+    chan_release(out);
+    for (int i = 0; i < WORKERS; i++)
+        chan_release(squares[i]);
+    chan_release(in);
+    chan_release(done);
+
+    if (bad || left) {
+        printf("FAIL: %d bad values, %d threads left\n", bad, left);
+        return 1;
+    }
+    printf("ok: every stage exited, no thread left blocked\n");
+    return 0;
+}
