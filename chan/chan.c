@@ -40,11 +40,6 @@ int64_t chan_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The header is padded so that the inline buffer is aligned for any type. */
-#define CHAN_HEADER_SIZE                                                       \
-    ((sizeof(struct chan) + alignof(max_align_t) - 1) &                        \
-     ~(alignof(max_align_t) - 1))
-
 /* Go's makechan: one allocation holds the header and the buffer. */
 chan_t *chan_make(size_t elem_size, size_t cap)
 {
@@ -54,11 +49,12 @@ chan_t *chan_make(size_t elem_size, size_t cap)
         return NULL;
     }
     bufsize = elem_size * cap;
-    if (bufsize > SIZE_MAX - CHAN_HEADER_SIZE) {
+    if (bufsize > SIZE_MAX - CHAN__HEADER_SIZE) {
         errno = ENOMEM;
         return NULL;
     }
-    struct chan *c = malloc(CHAN_HEADER_SIZE + bufsize);
+    struct chan *c =
+        malloc(bufsize ? CHAN__HEADER_SIZE + bufsize : sizeof(struct chan));
     if (!c) {
         errno = ENOMEM;
         return NULL;
@@ -75,7 +71,6 @@ chan_t *chan_make(size_t elem_size, size_t cap)
     atomic_init(&c->sendq.first, NULL);
     c->sendq.last = NULL;
     atomic_init(&c->refs, 1);
-    c->buf = bufsize ? (unsigned char *)c + CHAN_HEADER_SIZE : NULL;
     return c;
 }
 

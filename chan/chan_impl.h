@@ -45,22 +45,28 @@ typedef struct chan__waitq {
     chan__waiter_t *last;
 } chan__waitq_t;
 
-/* Go's hchan. The buffer (dataqsiz slots of elemsize bytes) follows the
- * header in the same allocation. */
+/* Go's hchan, laid out to fit malloc's 96-byte chunk as Go's fits its 96-byte
+ * size class. The buffer (dataqsiz slots of elemsize bytes) follows the
+ * header in the same allocation, at CHAN__HEADER_SIZE. */
 struct chan {
     chan__lock_t lock;       /* protects every field below but refs */
+    _Atomic uint32_t closed; /* set once by close, under the lock */
     _Atomic size_t qcount;   /* values in the buffer */
     size_t dataqsiz;         /* capacity of the buffer */
     size_t elemsize;         /* bytes per value; 0 for chan struct{} */
-    _Atomic uint32_t closed; /* set once by close, under the lock */
-    bool hide_len;           /* timer channels report len = cap = 0 (CH-5) */
     size_t sendx;            /* next slot a send fills */
     size_t recvx;            /* next slot a receive empties */
     chan__waitq_t recvq;     /* blocked receivers */
     chan__waitq_t sendq;     /* blocked senders */
-    _Atomic size_t refs;     /* references; the last release frees */
-    unsigned char *buf; /* the ring buffer, or NULL when it holds no bytes */
+    _Atomic uint32_t refs;   /* references; the last release frees */
+    bool hide_len;           /* timer channels report len = cap = 0 (CH-5);
+                                set before the channel is shared */
 };
+
+/* The header rounded up so that the inline buffer suits any type. */
+#define CHAN__HEADER_SIZE                                                      \
+    ((sizeof(struct chan) + alignof(max_align_t) - 1) &                        \
+     ~(alignof(max_align_t) - 1))
 
 static inline size_t chan__qcount(const struct chan *c)
 {
@@ -85,9 +91,12 @@ static inline void chan__zero(const struct chan *c, void *dst)
         memset(dst, 0, c->elemsize);
 }
 
+/* Slot i of the buffer, or NULL when values have no bytes to copy. */
 static inline unsigned char *chan__slot(struct chan *c, size_t i)
 {
-    return c->buf ? c->buf + i * c->elemsize : NULL;
+    if (c->elemsize == 0 || c->dataqsiz == 0)
+        return NULL;
+    return (unsigned char *)c + CHAN__HEADER_SIZE + i * c->elemsize;
 }
 
 /* c is locked and not full. Go's chansend, buffer branch. */
