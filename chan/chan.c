@@ -9,6 +9,7 @@
  * lock, which is what makes polling an idle channel cheap.
  */
 #include "chan_impl.h"
+#include "debug.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -137,7 +138,16 @@ static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
     chan__enqueue(q, &w);
     chan_retain(c);
     chan__unlock(&c->lock);
+
+    chan__blocked_t record = {
+        .op = q == &c->sendq ? "chan send" : "chan receive", .c = c};
+    bool debug = chan__debug_enabled();
+    if (debug)
+        chan__debug_block(&record);
     chan__park(&parker);
+    if (debug)
+        chan__debug_unblock(&record);
+
     chan__parker_destroy(&parker);
     chan_release(c);
     return w.success;
@@ -149,7 +159,7 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     if (!c) {
         if (!block)
             return CHAN_WOULDBLOCK;
-        chan__block_forever();
+        chan__debug_block_forever("chan send (nil chan)", NULL, 0);
     }
     if (!elem && c->elemsize)
         return CHAN_INVALID;
@@ -192,7 +202,7 @@ static int chan__recv(struct chan *c, void *elem, bool block)
     if (!c) {
         if (!block)
             return CHAN_WOULDBLOCK;
-        chan__block_forever();
+        chan__debug_block_forever("chan receive (nil chan)", NULL, 0);
     }
 
     /* Fast path, as Go's chanrecv: an empty channel fails a try-receive

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "../chan/chan_impl.h"
+#include "../chan/debug.h"
 
 #define SELECT_STACK_CASES 8
 
@@ -247,8 +248,9 @@ static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
 /* Passes 2 and 3: the channels are locked and no case is ready. Queues a
  * waiter per case, sleeps, and returns the index of the case that a peer or
  * close completed, with every other waiter unqueued and the locks dropped. */
-static int select_block(chan_case_t *cases, chan__waiter_t *waiters,
-                        const uint16_t *lockorder, size_t norder)
+static int select_block(chan_case_t *cases, size_t ncases,
+                        chan__waiter_t *waiters, const uint16_t *lockorder,
+                        size_t norder)
 {
     chan__parker_t parker;
     chan__parker_init(&parker);
@@ -266,7 +268,14 @@ static int select_block(chan_case_t *cases, chan__waiter_t *waiters,
         chan_retain(cas->chan); /* a blocked select holds its channels */
     }
     selunlock(cases, lockorder, norder);
+
+    chan__blocked_t record = {.op = "select", .cases = cases, .ncases = ncases};
+    bool debug = chan__debug_enabled();
+    if (debug)
+        chan__debug_block(&record);
     chan__park(&parker);
+    if (debug)
+        chan__debug_unblock(&record);
 
     sellock(cases, lockorder, norder); /* pass 3: unqueue the losers */
     chan__waiter_t *winner = parker.param;
@@ -323,7 +332,7 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
     if (norder == 0) {
         if (!block)
             return -1;
-        chan__block_forever(); /* select {} */
+        chan__debug_block_forever("select", cases, n); /* select {} */
     }
     if (norder == 1 && !block)
         return select_one_nonblocking(&cases[pollorder[0]], pollorder[0]);
@@ -340,7 +349,7 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
         selunlock(cases, lockorder, norder);
         return -1;
     }
-    return select_block(cases, waiters, lockorder, norder);
+    return select_block(cases, n, waiters, lockorder, norder);
 }
 
 int chan_select(chan_case_t *cases, size_t n)

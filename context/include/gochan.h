@@ -7,5 +7,6 @@
 #include <gochan/timer.h>
 #include <gochan/select.h>
 #include <gochan/context.h>
+#include <gochan/debug.h>
 
 #endif /* GOCHAN_H */

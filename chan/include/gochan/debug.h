@@ -1,0 +1,40 @@
+/* gochan/debug.h: Go's goroutine dump, for threads blocked in gochan.
+ *
+ * When enabled, every operation that blocks (send, receive, select, and so
+ * every context wait) records itself while it sleeps: which thread, what it
+ * waits on, since when. chan_debug_dump lists them, so a deadlocked program
+ * can say what each thread is stuck on. Recording costs one global mutex
+ * lock per blocking operation, so it is off unless enabled by a call or by
+ * the environment variable GOCHAN_DEBUG=1 (read once, on the first blocking
+ * operation). Only operations that block after it is enabled are listed.
+ */
+#ifndef GOCHAN_DEBUG_H
+#define GOCHAN_DEBUG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <gochan/chan.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts (true) or stops (false) recording blocked operations. */
+GOCHAN_API void chan_debug_enable(bool on);
+
+/* Writes one line per thread blocked in gochan now to out (e.g. stderr):
+ * thread id, operation, the channels with their len/cap/closed state, and
+ * how long it has waited. Returns how many it listed. Safe from any thread;
+ * not from a signal handler (use chan_debug_on_sigquit for that). */
+GOCHAN_API size_t chan_debug_dump(FILE *out);
+
+/* Enables recording and makes SIGQUIT (Ctrl-\) print the dump to stderr, as
+ * Go's runtime prints its goroutines; unlike Go, the process keeps running.
+ * The handler only wakes a helper thread, which does the printing. Returns
+ * CHAN_OK, or CHAN_NOMEM with errno when the pipe or thread cannot be made. */
+GOCHAN_API int chan_debug_on_sigquit(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GOCHAN_DEBUG_H */
