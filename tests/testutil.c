@@ -2,8 +2,11 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "chan/chan_impl.h" /* internal: the wait queues, for tu_chan_waiters */
 
 double tu_scale(void)
 {
@@ -56,4 +59,43 @@ bool tu_flag_wait(tu_flag_t *f, int64_t ms)
         nanosleep(&ts, NULL);
     }
     return tu_flag_is_set(f);
+}
+
+static size_t tu_waitq_len(chan__waitq_t *q)
+{
+    size_t n = 0;
+    for (chan__waiter_t *w =
+             atomic_load_explicit(&q->first, memory_order_relaxed);
+         w; w = w->next)
+        n++;
+    return n;
+}
+
+void tu_chan_waiters(chan_t *c, size_t *nrecv, size_t *nsend)
+{
+    chan__lock(&c->lock);
+    *nrecv = tu_waitq_len(&c->recvq);
+    *nsend = tu_waitq_len(&c->sendq);
+    chan__unlock(&c->lock);
+}
+
+void tu_wait_waiters(chan_t *c, size_t nrecv, size_t nsend)
+{
+    int64_t deadline = chan_now() + (int64_t)(10e9 * tu_scale());
+    size_t r = 0, s = 0;
+    for (int i = 0;; i++) {
+        tu_chan_waiters(c, &r, &s);
+        if ((r == nrecv && s == nsend) || chan_now() > deadline)
+            break;
+        if (i < 100) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    ck_assert_msg(r == nrecv && s == nsend,
+                  "waiters on channel: %zu receivers and %zu senders, "
+                  "expected %zu and %zu",
+                  r, s, nrecv, nsend);
 }

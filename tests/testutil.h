@@ -10,7 +10,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <gochan/chan.h>
 
 /* CK_TIMEOUT_MULTIPLIER, or 1: sanitizer and valgrind runs are slower. */
 double tu_scale(void);
@@ -34,5 +37,16 @@ void tu_flag_set(tu_flag_t *f);
 bool tu_flag_is_set(tu_flag_t *f);
 /* Waits up to ms (scaled) for the flag; true if it was set. */
 bool tu_flag_wait(tu_flag_t *f, int64_t ms);
+
+/* How many waiters are queued on c's recvq and sendq now (Go's waitq),
+ * read from gochan's internals under the channel lock. A queued waiter is a
+ * thread committed to sleeping in that operation (or a select case; a select
+ * that already won elsewhere lingers until it relocks). c must not be NULL. */
+void tu_chan_waiters(chan_t *c, size_t *nrecv, size_t *nsend);
+
+/* Waits until exactly nrecv receivers and nsend senders are queued on c, and
+ * fails the test after 10 s (scaled). Orders threads ("A is blocked before B
+ * starts") without sleeping for a guessed time. */
+void tu_wait_waiters(chan_t *c, size_t nrecv, size_t nsend);
 
 #endif
