@@ -1,0 +1,43 @@
+/* context_impl.h: internal to gochan, never installed. Test hooks into
+ * context.c, for the ports of Go's package-internal tests (context_test.go
+ * reads cancelCtx.children, parentCancelCtx and the goroutines counter).
+ * Tests reach these by linking the static library.
+ */
+#ifndef GOCHAN_CONTEXT_IMPL_H
+#define GOCHAN_CONTEXT_IMPL_H
+
+#include <gochan/context.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* len(c.children) for a cancelCtx or timerCtx (under its mutex); 0 for any
+ * other context, NULL included. */
+size_t context__children(context_t *ctx);
+
+/* Whether child sits in parent's children set now. Both must be a cancelCtx
+ * or timerCtx (false otherwise). */
+bool context__has_child(context_t *parent, context_t *child);
+
+/* parentCancelCtx(c.Context) for a cancelCtx, timerCtx or afterFuncCtx c: the
+ * nearest native cancelCtx above c whose done channel c's parent shares, as a
+ * context_t, or NULL when there is none. */
+context_t *context__parent_cancel_ctx(context_t *ctx);
+
+/* The afterFuncCtx behind an AfterFunc handle, as a context_t (borrowed: it
+ * lives until the handle is stopped). */
+context_t *context__after_func_ctx(context_after_func_t *stop);
+
+/* Go's `goroutines` counter: watcher threads started by propagateCancel. */
+uint64_t context__watchers_started(void);
+
+/* Native context objects allocated and not yet freed (every kind). Pending
+ * timers, watchers and AfterFunc threads keep theirs alive until they end. */
+long context__live(void);
+
+/* time.Duration.String of d, snprintf style (as used in WithDeadline's
+ * String). */
+size_t context__duration_string(int64_t d, char *buf, size_t n);
+
+#endif /* GOCHAN_CONTEXT_IMPL_H */
