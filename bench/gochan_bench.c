@@ -426,7 +426,7 @@ static void b10(void)
         emit_na("b10", "ns", "context/context.c not written yet");
         return;
     }
-    int64_t n = scaled(200000);
+    int64_t n = scaled(2000000);
     b10_once(n / 20);
     emit("b10", b10_once(n), "ns");
 }

@@ -148,7 +148,7 @@ elapsed=$(($(date +%s) - start))
 # process ("err") names the workload, not the row, so it applies to every
 # row of that workload.
 table() { # $1 = md or text
-    printf '%s\n' "$rows" | awk -F'|' -v fmt="$1" -v results="$results" '
+    printf '%s\n' "$rows" | awk -F'|' -v fmt="$1" -v results="$results" -v ran=" $workloads " '
     BEGIN {
         while ((getline line < results) > 0) {
             split(line, f, "\t")
@@ -188,6 +188,7 @@ table() { # $1 = md or text
     {
         id = $1; wl = id
         sub(/^b12_.*/, "b12", wl); sub(/^scale_daisy_.*/, "scale_daisy", wl)
+        if (index(ran, " " wl " ") == 0) next
         name = $2; unit = $3
         g = cell("gochan", id, wl); gm = C_med; gr = C_rng
         o = cell("go", id, wl); om = C_med; orng = C_rng

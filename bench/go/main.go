@@ -320,7 +320,7 @@ func b10Once(n int64) float64 {
 }
 
 func b10() {
-	n := scaled(200000)
+	n := scaled(2000000)
 	b10Once(n / 20)
 	emit("b10", b10Once(n), "ns")
 }
