@@ -39,8 +39,9 @@
  * and the timer thread tries again after 1 ms, backing off to 64 ms, without
  * ever running f itself (a blocking f must not stall every other timer).
  *
- * Limits: 2^31 live timers (errno ENOMEM beyond). After fork(), the child has
- * no timer thread; timers must not be used there (as with threads in general).
+ * Limits: 2^31 live timers (2^26 on 32-bit systems; errno ENOMEM beyond).
+ * After fork(), the child has no timer thread; timers must not be used there
+ * (as with threads in general).
  */
 #include <gochan/timer.h>
 #include <gochan/go.h>
@@ -57,7 +58,13 @@
 
 #define NS_PER_SEC 1000000000
 #define NOT_HEAPED UINT32_MAX
-#define MAX_TIMERS (UINT32_C(1) << 31) /* keeps 2 * i + 2 in range */
+/* The most live timers: keeps 2 * i + 2 in a uint32_t, and the heap array
+ * (16 bytes an entry) addressable on 32-bit systems. */
+#if SIZE_MAX > UINT32_MAX
+#define MAX_TIMERS (UINT32_C(1) << 31)
+#else
+#define MAX_TIMERS (UINT32_C(1) << 26)
+#endif
 #define MIN_HEAP_CAP 64u
 #define RETRY_MIN (1 * CHAN_MILLISECOND)
 #define RETRY_MAX (64 * CHAN_MILLISECOND)

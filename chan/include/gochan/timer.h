@@ -10,9 +10,15 @@
  *
  * Ownership: chan_timer_new / chan_after_func / chan_ticker_new return a handle
  * the caller owns and frees with chan_timer_release / chan_ticker_release
- * (which also stops it). The handle's channel is borrowed: it lives as long as
+ * (which also stops it: release an AfterFunc handle only once f is no longer
+ * wanted, or has run). The handle's channel is borrowed: it lives as long as
  * the handle, or longer if the caller chan_retain()s it. Stop, reset and
- * release are safe from any thread, also while the timer fires.
+ * release are safe from any thread, also while the timer fires; none of them
+ * blocks beyond a short internal lock.
+ *
+ * Every timer is served by one timer thread, started by the first timer
+ * (constructors fail with errno EAGAIN if it cannot start). Timer channels are
+ * never closed, as in Go.
  */
 #ifndef GOCHAN_TIMER_H
 #define GOCHAN_TIMER_H
@@ -36,46 +42,67 @@ typedef struct chan_timer chan_timer_t;
 typedef struct chan_ticker chan_ticker_t;
 
 /* time.After(d): a channel (caller owns one reference) that receives the time
- * once, d from now. NULL with errno ENOMEM. */
+ * once, d from now (at once for d <= 0). The timer thread keeps its own
+ * reference until it fires, so releasing the channel early is fine. NULL with
+ * errno ENOMEM or EAGAIN. */
 GOCHAN_API chan_t *chan_after(int64_t d);
 
-/* time.NewTimer(d). NULL with errno ENOMEM. */
+/* time.NewTimer(d): the time is sent on chan_timer_chan(t) d from now (at once
+ * for d <= 0). NULL with errno ENOMEM or EAGAIN. */
 GOCHAN_API chan_timer_t *chan_timer_new(int64_t d);
 
 /* t.C: borrowed; NULL for a timer made by chan_after_func or for NULL t. */
 GOCHAN_API chan_t *chan_timer_chan(chan_timer_t *t);
 
 /* t.Stop(): true if the call stopped the timer, false if it had already fired
- * or been stopped. For an AfterFunc timer, true means f will not run; stop
- * does not wait for a running f. */
+ * or been stopped. As in Go 1.23, a value that fired but was not yet received
+ * counts as pending: Stop discards it and returns true, and once Stop returns
+ * no stale value can be received. For an AfterFunc timer, true means f will
+ * not run (for this firing); false means f has started or will start, and
+ * Stop does not wait for it. False for NULL. */
 GOCHAN_API bool chan_timer_stop(chan_timer_t *t);
 
-/* t.Reset(d): true if the timer had been active. Discards an unreceived value.
- */
+/* t.Reset(d): stops the timer as chan_timer_stop does (discarding an unreceived
+ * value) and schedules it d from now; returns what Stop would have. For an
+ * AfterFunc timer, true means the pending call moved, false that f will run
+ * again (possibly while an earlier f still runs). False for NULL. */
 GOCHAN_API bool chan_timer_reset(chan_timer_t *t, int64_t d);
 
-/* Stops the timer and frees the handle. NULL-safe. */
+/* Stops the timer (discarding an unreceived value) and frees the handle. A
+ * retained channel outlives it but will receive nothing more. NULL-safe. */
 GOCHAN_API void chan_timer_release(chan_timer_t *t);
 
-/* time.AfterFunc(d, f): after d, runs f(arg) on its own thread. Returns a
- * handle to stop or reset it and to release; NULL with errno (EINVAL for a NULL
- * f, ENOMEM). */
+/* time.AfterFunc(d, f): after d, runs f(arg) on its own thread (chan_go), so a
+ * slow f delays no other timer. If no thread can be started then, the call is
+ * not lost: the timer thread retries it (1 ms, backing off to 64 ms), in
+ * order. Returns a handle to stop, reset and release; NULL with errno (EINVAL
+ * for a NULL f, ENOMEM, EAGAIN). */
 GOCHAN_API chan_timer_t *chan_after_func(int64_t d, void (*f)(void *arg),
                                          void *arg);
 
-/* time.NewTicker(d). NULL with errno EINVAL when d <= 0 (Go panics), ENOMEM. */
+/* time.NewTicker(d): ticks every d, the first d from now, on a grid (a late
+ * tick does not delay the next ones). The channel holds at most one tick; a
+ * reader that falls behind loses ticks. NULL with errno EINVAL when d <= 0 (Go
+ * panics), ENOMEM, EAGAIN. */
 GOCHAN_API chan_ticker_t *chan_ticker_new(int64_t d);
 GOCHAN_API chan_t *chan_ticker_chan(chan_ticker_t *t); /* t.C, borrowed */
+/* t.Stop(): no more ticks; discards an unreceived one; does not close the
+ * channel. NULL-safe. */
 GOCHAN_API void chan_ticker_stop(chan_ticker_t *t);
-/* t.Reset(d): CHAN_OK, or CHAN_INVALID when d <= 0 or t is NULL. */
+/* t.Reset(d): stops the ticker (discarding an unreceived tick) and restarts it
+ * with period d, the next tick d from now. CHAN_OK, or CHAN_INVALID (nothing
+ * changed) when d <= 0 or t is NULL. */
 GOCHAN_API int chan_ticker_reset(chan_ticker_t *t, int64_t d);
 GOCHAN_API void chan_ticker_release(chan_ticker_t *t); /* stops and frees */
 
 /* time.Tick(d): a ticker's channel for a ticker that never stops; the caller
- * owns one reference to the channel. NULL with errno when d <= 0. */
+ * owns one reference to the channel. As Go 1.23's collector does, gochan frees
+ * the ticker at its next tick after the last other reference is released.
+ * NULL with errno EINVAL when d <= 0 (Go returns nil), ENOMEM, EAGAIN. */
 GOCHAN_API chan_t *chan_tick(int64_t d);
 
-/* time.Sleep(d): returns at once for d <= 0. */
+/* time.Sleep(d): blocks the calling thread at least d (signals do not cut it
+ * short); returns at once for d <= 0. Needs no timer thread. */
 GOCHAN_API void chan_sleep(int64_t d);
 
 #ifdef __cplusplus
