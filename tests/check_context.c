@@ -760,15 +760,13 @@ END_TEST
 struct cancel_job {
     context_cancel_t *cancel;
     chan_t *start;
-    chan_waitgroup_t *wg;
 };
 
 static void cancel_job(void *arg)
 {
     struct cancel_job *j = arg;
     chan_recv(j->start, NULL);
-    context_cancel(j->cancel);
-    chan_waitgroup_done(j->wg);
+    context_cancel(j->cancel); /* chan_waitgroup_go calls Done after */
 }
 
 START_TEST(test_context_simultaneous_cancels)
@@ -798,7 +796,6 @@ START_TEST(test_context_simultaneous_cancels)
     for (int i = 0; i < N; i++) {
         struct cancel_job *j = &jobs[order[i]];
         j->start = start;
-        j->wg = &wg;
         ck_assert_int_eq(chan_waitgroup_go(&wg, cancel_job, j), CHAN_OK);
     }
     chan_close(start);
