@@ -47,7 +47,16 @@ GOCHAN_API bool context_error_timeout(const context_error_t *err);
 
 /* The Context interface, for user-implemented ("foreign") contexts: embed
  * context_t as the first member, fill a vtable that outlives every context
- * using it, and call context_init. The first six members are required. */
+ * using it, and call context_init. The first six members are required.
+ *  - A wrapper that forwards value() to an inner context must hold a
+ *    reference to it for its own lifetime (gochan may reach the inner context
+ *    through the wrapper for as long as a child of the wrapper lives).
+ *  - free() runs on the thread that drops the last reference.
+ *  - after_func (Go's afterFuncer) must run f on another thread, as Go's
+ *    AfterFunc does, and return a non-NULL handle (NULL means the call failed
+ *    and f will never run). gochan passes every handle it got to
+ *    after_func_stop exactly once, also after f ran (which then returns
+ *    false), so the handle may be freed there. */
 typedef struct context_vtable {
     bool (*deadline)(context_t *self, int64_t *deadline);
     chan_t *(*done)(context_t *self); /* NULL: never canceled */
@@ -100,7 +109,9 @@ GOCHAN_API void context_cancel(context_cancel_t *cancel);
 GOCHAN_API void context_cancel_cause(context_cancel_t *cancel,
                                      const context_error_t *cause);
 
-/* Done(): borrowed; NULL where the context is never canceled (nil channel). */
+/* Done(): borrowed; NULL where the context is never canceled (nil channel).
+ * A cancel context makes its channel on first call; if that allocation fails
+ * it returns NULL (never once the context is canceled). */
 GOCHAN_API chan_t *context_done(context_t *ctx);
 /* Err(): NULL while not done; once non-NULL, Done is already closed. */
 GOCHAN_API const context_error_t *context_err(context_t *ctx);
@@ -111,9 +122,12 @@ GOCHAN_API const context_error_t *context_cause(context_t *ctx);
 GOCHAN_API bool context_deadline(context_t *ctx, int64_t *deadline);
 GOCHAN_API void *context_value(context_t *ctx, const void *key);
 
-/* context.AfterFunc(ctx, f): runs f(arg) on its own thread once ctx is done.
- * The returned handle is owned by the caller and must be stopped exactly once.
- */
+/* context.AfterFunc(ctx, f): runs f(arg) on its own thread once ctx is done
+ * (at once if it is done already); cancel never waits for f. The returned
+ * handle is owned by the caller and must be stopped exactly once; it keeps
+ * ctx alive until then. If no thread can be started when ctx is canceled, f
+ * runs on the canceling thread rather than not at all. NULL with errno
+ * (EINVAL for a NULL ctx or f, ENOMEM). */
 GOCHAN_API context_after_func_t *
 context_after_func(context_t *ctx, void (*f)(void *), void *arg);
 /* stop(): true if it prevented f, false if f had already started; frees stop.
@@ -121,7 +135,12 @@ context_after_func(context_t *ctx, void (*f)(void *), void *arg);
 GOCHAN_API bool context_after_func_stop(context_after_func_t *stop);
 
 /* String(), snprintf style: writes at most n bytes (NUL included) and returns
- * the length the whole string needs. */
+ * the length the whole string needs. Go's formats: context.Background,
+ * .WithCancel, .WithValue(K, V) (%p, NULL as <nil>), .WithoutCancel, and
+ * .WithDeadline(m=+S.NNNNNNNNN [R]) with the deadline as a chan_now() reading
+ * in seconds (Go's monotonic "m=" notation) and R the time left as Go's
+ * Duration.String ("1.5s", "999.9ms"). A child of an afterFuncer parent
+ * names it "context.stopCtx", as Go does. */
 GOCHAN_API size_t context_string(context_t *ctx, char *buf, size_t n);
 
 GOCHAN_API context_t *context_retain(context_t *ctx);
