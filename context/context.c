@@ -96,7 +96,8 @@ struct cancel_batch;
  * the children's prev/next, so joining and leaving it never allocates. */
 typedef struct cancelCtx cancelCtx;
 struct cancelCtx {
-    context_t ctx; /* vtable_ tells cancelCtx, timerCtx and afterFuncCtx apart */
+    context_t
+        ctx; /* vtable_ tells cancelCtx, timerCtx and afterFuncCtx apart */
 
     /* Go's embedded Context: the parent, a reference dropped with the memory.
      * Immutable. */
@@ -108,13 +109,14 @@ struct cancelCtx {
     void *stop;
     bool via_stop;
 
-    pthread_mutex_t mu;               /* protects the fields below it */
-    _Atomic(chan_t *) done;           /* made lazily, closed by the first cancel;
-                                         closedchan when canceled before anyone
-                                         asked; written under mu */
-    _Atomic(const context_error_t *) err; /* set by the first cancel, under mu */
-    const context_error_t *cause;     /* set by the first cancel */
-    cancelCtx *children;              /* Go's children set; emptied by cancel */
+    pthread_mutex_t mu;     /* protects the fields below it */
+    _Atomic(chan_t *) done; /* made lazily, closed by the first cancel;
+                               closedchan when canceled before anyone
+                               asked; written under mu */
+    _Atomic(const context_error_t *)
+        err;                      /* set by the first cancel, under mu */
+    const context_error_t *cause; /* set by the first cancel */
+    cancelCtx *children;          /* Go's children set; emptied by cancel */
     size_t nchildren;
 
     /* Membership of the children set of pc, the cancelCtx parentCancelCtx
@@ -137,9 +139,10 @@ struct cancelCtx {
 /* Go's timerCtx: a cancelCtx with a deadline and a timer. */
 typedef struct timerCtx {
     cancelCtx cancelCtx;
-    chan_timer_t *timer;           /* under cancelCtx.mu; taken by the cancel */
-    int64_t deadline;              /* immutable */
-    const context_error_t *cause;  /* the cause if the deadline fires; immutable */
+    chan_timer_t *timer; /* under cancelCtx.mu; taken by the cancel */
+    int64_t deadline;    /* immutable */
+    const context_error_t
+        *cause; /* the cause if the deadline fires; immutable */
 } timerCtx;
 
 /* Go's afterFuncCtx: a cancelCtx whose cancel starts f on its own thread.
@@ -206,8 +209,8 @@ static const context_error_t *cancelCtx_err(context_t *self);
 static bool timerCtx_deadline(context_t *self, int64_t *deadline);
 
 static const context_vtable_t backgroundCtx_vtable = {
-    emptyCtx_deadline, emptyCtx_done,        emptyCtx_err, emptyCtx_value,
-    backgroundCtx_string, immortal_free, NULL, NULL};
+    emptyCtx_deadline,    emptyCtx_done, emptyCtx_err, emptyCtx_value,
+    backgroundCtx_string, immortal_free, NULL,         NULL};
 static const context_vtable_t todoCtx_vtable = {
     emptyCtx_deadline, emptyCtx_done, emptyCtx_err, emptyCtx_value,
     todoCtx_string,    immortal_free, NULL,         NULL};
@@ -233,8 +236,9 @@ static context_t todo = {&todoCtx_vtable, -1};
 
 static cancelCtx *as_cancelCtx(context_t *c)
 {
-    if (c && (c->vtable_ == &cancelCtx_vtable || c->vtable_ == &timerCtx_vtable ||
-              c->vtable_ == &afterFuncCtx_vtable))
+    if (c &&
+        (c->vtable_ == &cancelCtx_vtable || c->vtable_ == &timerCtx_vtable ||
+         c->vtable_ == &afterFuncCtx_vtable))
         return (cancelCtx *)c;
     return NULL;
 }
@@ -371,14 +375,16 @@ void context_release(context_t *ctx)
     }
 }
 
-static void immortal_free(context_t *self) { (void)self; }
+static void immortal_free(context_t *self)
+{
+    (void)self;
+}
 
 static void native_free(context_t *self)
 {
     /* Never called: context_release frees native contexts itself. */
     (void)self;
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* emptyCtx: backgroundCtx and todoCtx                                       */
@@ -428,9 +434,15 @@ static size_t todoCtx_string(context_t *self, char *buf, size_t n)
     return put_string("context.TODO", buf, n);
 }
 
-context_t *context_background(void) { return &background; }
+context_t *context_background(void)
+{
+    return &background;
+}
 
-context_t *context_todo(void) { return &todo; }
+context_t *context_todo(void)
+{
+    return &todo;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Methods that walk the parent chain                                        */
@@ -802,7 +814,8 @@ static void removeChild(cancelCtx *c)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* The afterFuncer callback: child.cancel(false, parent.Err(), Cause(parent)). */
+/* The afterFuncer callback: child.cancel(false, parent.Err(), Cause(parent)).
+ */
 static void stop_callback(void *arg)
 {
     cancelCtx *c = arg;
@@ -983,8 +996,8 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
         /* The current deadline is sooner already: a plain cancelCtx. */
         return context_with_cancel(parent, cancel);
     }
-    timerCtx *t = (timerCtx *)newCancelCtx(sizeof(timerCtx), &timerCtx_vtable,
-                                           parent);
+    timerCtx *t =
+        (timerCtx *)newCancelCtx(sizeof(timerCtx), &timerCtx_vtable, parent);
     if (!t) {
         errno = ENOMEM;
         return NULL;
@@ -1127,8 +1140,8 @@ context_after_func_t *context_after_func(context_t *ctx, void (*f)(void *),
         errno = EINVAL;
         return NULL;
     }
-    afterFuncCtx *a = (afterFuncCtx *)newCancelCtx(
-        sizeof(afterFuncCtx), &afterFuncCtx_vtable, ctx);
+    afterFuncCtx *a = (afterFuncCtx *)newCancelCtx(sizeof(afterFuncCtx),
+                                                   &afterFuncCtx_vtable, ctx);
     if (!a) {
         errno = ENOMEM;
         return NULL;
@@ -1328,10 +1341,10 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
         uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
         char rb[32];
         size_t rw = duration_format(d - now, rb);
-        return (size_t)snprintf(tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64
-                                          " [%.*s])",
-                                d < 0 ? '-' : '+', ud / 1000000000u,
-                                ud % 1000000000u, (int)(32 - rw), rb + rw);
+        return (size_t)snprintf(
+            tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%.*s])",
+            d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u,
+            (int)(32 - rw), rb + rw);
     }
     return (size_t)snprintf(tmp, 128, ".WithCancel");
 }
@@ -1360,7 +1373,8 @@ static size_t native_string(context_t *self, char *buf, size_t n)
         c = next;
     }
     /* The root: Background, TODO, a foreign context, or a stopCtx. */
-    size_t rootlen = root ? put_string(root, buf, n) : c->vtable_->string(c, buf, n);
+    size_t rootlen =
+        root ? put_string(root, buf, n) : c->vtable_->string(c, buf, n);
     total += rootlen;
     if (n == 0)
         return total;

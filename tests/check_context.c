@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MS CHAN_MILLISECOND
+#define MS        CHAN_MILLISECOND
 #define VERY_LONG (1000 * CHAN_HOUR) /* Go's veryLongDuration */
 
 /* ---- malloc counting (TestAllocs): check_context links with
@@ -149,8 +149,8 @@ static void wrap_free(context_t *s)
     free(w);
 }
 static const context_vtable_t wrap_vtable = {
-    wrap_deadline, wrap_done, wrap_err, wrap_value, wrap_string, wrap_free,
-    NULL,          NULL};
+    wrap_deadline, wrap_done, wrap_err, wrap_value,
+    wrap_string,   wrap_free, NULL,     NULL};
 
 /* otherContext{inner}: takes its own reference to inner. */
 static context_t *other_ctx(context_t *inner)
@@ -252,7 +252,10 @@ END_TEST
 
 /* ---- XTestParentFinishesChild: CX-9, CX-15, CX-30 ---- */
 
-static void noop(void *arg) { (void)arg; }
+static void noop(void *arg)
+{
+    (void)arg;
+}
 
 START_TEST(test_context_parent_finishes_child)
 {
@@ -264,7 +267,8 @@ START_TEST(test_context_parent_finishes_child)
     context_t *parent = context_with_cancel(context_background(), &cancel);
     context_t *cancel_child = context_with_cancel(parent, &stop1);
     context_t *value_child = context_with_value(parent, &key, "value");
-    context_t *timer_child = context_with_timeout(value_child, VERY_LONG, &stop2);
+    context_t *timer_child =
+        context_with_timeout(value_child, VERY_LONG, &stop2);
     context_after_func_t *after_stop = context_after_func(parent, noop, NULL);
     ck_assert_ptr_nonnull(after_stop);
     context_t *after_child = context__after_func_ctx(after_stop);
@@ -389,10 +393,10 @@ START_TEST(test_context_custom_context_goroutines)
      * that only embeds a Context, none for a canceled parent (CX-17, CX-18). */
     uint64_t g = context__watchers_started();
 #define CHECK_NO_WATCHER() ck_assert_uint_eq(context__watchers_started(), g)
-#define CHECK_WATCHER()                                            \
-    do {                                                           \
-        ck_assert_uint_eq(context__watchers_started(), g + 1);     \
-        g++;                                                       \
+#define CHECK_WATCHER()                                                        \
+    do {                                                                       \
+        ck_assert_uint_eq(context__watchers_started(), g + 1);                 \
+        g++;                                                                   \
     } while (0)
     context_cancel_t *cancel0, *cancel1, *cancel3, *cancel3b, *cancel4,
         *cancel5, *cancel6, *cancel7;
@@ -463,8 +467,8 @@ START_TEST(test_context_deadline)
     char buf[160];
     context_cancel_t *cancel, *cancel2;
     int64_t start = chan_now();
-    context_t *c = context_with_deadline(context_background(), start + MS,
-                                         &cancel);
+    context_t *c =
+        context_with_deadline(context_background(), start + MS, &cancel);
     ck_assert(has_prefix(str(c, buf, sizeof buf),
                          "context.Background.WithDeadline("));
     int64_t d;
@@ -552,8 +556,8 @@ START_TEST(test_context_canceled_timeout)
     /* Ports TestCanceledTimeout: canceling a WithTimeout child of a wrapped
      * WithTimeout is synchronous and gives Canceled (CX-23, CX-11). */
     context_cancel_t *cancel0, *cancel;
-    context_t *c0 = context_with_timeout(context_background(), CHAN_SECOND,
-                                         &cancel0);
+    context_t *c0 =
+        context_with_timeout(context_background(), CHAN_SECOND, &cancel0);
     context_t *o = other_ctx(c0);
     context_t *c = context_with_timeout(o, VERY_LONG, &cancel);
     context_cancel(cancel);
@@ -569,7 +573,8 @@ END_TEST
 
 /* ---- TestValues: CX-26..28 ---- */
 
-static const char k1, k2, k3; /* distinct keys: Go's key1(1), key2(1), key2(3) */
+static const char k1, k2,
+    k3; /* distinct keys: Go's key1(1), key2(1), key2(3) */
 
 static void check_values(context_t *c, const char *v1, const char *v2,
                          const char *v3)
@@ -707,7 +712,10 @@ static long allocs_of(void (*f)(void))
     return (nallocs + 99) / 100;
 }
 
-static void allocs_background(void) { (void)context_background(); }
+static void allocs_background(void)
+{
+    (void)context_background();
+}
 
 static void allocs_with_value(void)
 {
@@ -928,7 +936,8 @@ START_TEST(test_context_with_cancel_canceled_parent)
 {
     /* Ports TestWithCancelCanceledParent (CX-14). */
     context_cancel_t *pcancel, *cancel;
-    context_t *parent = context_with_cancel_cause(context_background(), &pcancel);
+    context_t *parent =
+        context_with_cancel_cause(context_background(), &pcancel);
     context_cancel_cause(pcancel, &because);
     context_t *c = context_with_cancel(parent, &cancel);
     ck_assert(is_done(c));
@@ -986,7 +995,10 @@ static bool custom_deadline(context_t *s, int64_t *d)
 {
     return context_deadline(((custom_t *)s)->parent, d);
 }
-static chan_t *custom_done(context_t *s) { return ((custom_t *)s)->donec; }
+static chan_t *custom_done(context_t *s)
+{
+    return ((custom_t *)s)->donec;
+}
 static const context_error_t *custom_err(context_t *s)
 {
     custom_t *c = (custom_t *)s;
@@ -1030,8 +1042,8 @@ static void custom_free(context_t *s)
     free(c);
 }
 static const context_vtable_t custom_vtable = {
-    custom_deadline, custom_done, custom_err, custom_value, custom_string,
-    custom_free,     NULL,        NULL};
+    custom_deadline, custom_done, custom_err, custom_value,
+    custom_string,   custom_free, NULL,       NULL};
 
 static context_t *new_custom_context(context_t *parent)
 {
@@ -1167,8 +1179,8 @@ static context_t *row_timeout_canceled(context_t **rel, int *nrel)
 static context_t *row_timeout_cause(context_t **rel, int *nrel)
 {
     context_cancel_t *cancel;
-    context_t *c = context_with_timeout_cause(context_background(), 0,
-                                              &too_slow, &cancel);
+    context_t *c =
+        context_with_timeout_cause(context_background(), 0, &too_slow, &cancel);
     context_cancel(cancel);
     rel[(*nrel)++] = c;
     return c;
@@ -1194,8 +1206,7 @@ static context_t *row_timeout_cause_stacked(context_t **rel, int *nrel)
     rel[(*nrel)++] = p;
     return c;
 }
-static context_t *row_timeout_cause_stacked_canceled(context_t **rel,
-                                                     int *nrel)
+static context_t *row_timeout_cause_stacked_canceled(context_t **rel, int *nrel)
 {
     context_cancel_t *cancel, *cancel2;
     context_t *p = context_with_cancel_cause(context_background(), &cancel);
@@ -1224,8 +1235,8 @@ static context_t *row_without_cancel_canceled(context_t **rel, int *nrel)
 static context_t *row_without_cancel_timeout(context_t **rel, int *nrel)
 {
     context_cancel_t *cancel;
-    context_t *p = context_with_timeout_cause(context_background(), 0,
-                                              &too_slow, &cancel);
+    context_t *p =
+        context_with_timeout_cause(context_background(), 0, &too_slow, &cancel);
     context_t *c = context_without_cancel(p);
     context_cancel(cancel);
     rel[(*nrel)++] = c;
@@ -1271,7 +1282,8 @@ static const struct cause_row cause_rows[] = {
     {"Background", row_background, NULL, NULL},
     {"TODO", row_todo, NULL, NULL},
     {"WithCancel", row_with_cancel, &context_canceled, &context_canceled},
-    {"WithCancelCause", row_with_cancel_cause, &context_canceled, &parent_cause},
+    {"WithCancelCause", row_with_cancel_cause, &context_canceled,
+     &parent_cause},
     {"WithCancelCause nil", row_with_cancel_cause_nil, &context_canceled,
      &context_canceled},
     {"WithCancelCause: parent cause before child", row_parent_before_child,
@@ -1320,7 +1332,8 @@ START_TEST(test_context_cause)
     int nrel = 0;
     context_t *ctx = row->ctx(rel, &nrel);
     ck_assert_msg(context_err(ctx) == row->err, "%s: Err = %s want %s",
-                  row->name, context_err(ctx) ? context_err(ctx)->message : "nil",
+                  row->name,
+                  context_err(ctx) ? context_err(ctx)->message : "nil",
                   row->err ? row->err->message : "nil");
     ck_assert_msg(context_cause(ctx) == row->cause, "%s: Cause = %s want %s",
                   row->name,
@@ -1347,7 +1360,8 @@ START_TEST(test_context_cause_race)
     for (int i = 0; i < 20; i++) {
         context_cancel_t *cancel;
         chan_waitgroup_t wg = CHAN_WAITGROUP_INIT;
-        context_t *ctx = context_with_cancel_cause(context_background(), &cancel);
+        context_t *ctx =
+            context_with_cancel_cause(context_background(), &cancel);
         ck_assert_int_eq(chan_waitgroup_go(&wg, cancel_race_cause, cancel),
                          CHAN_OK);
         const context_error_t *cause;
@@ -1361,7 +1375,10 @@ START_TEST(test_context_cause_race)
 }
 END_TEST
 
-static void cancel_plain(void *arg) { context_cancel(arg); }
+static void cancel_plain(void *arg)
+{
+    context_cancel(arg);
+}
 
 START_TEST(test_context_err_done_race)
 {
@@ -1409,7 +1426,8 @@ START_TEST(test_context_without_cancel)
     ck_assert_ptr_null(context_cause(ctx));
     snprintf(buf, sizeof buf, "%s", "");
     context_t *w = context_without_cancel(context_background());
-    ck_assert_str_eq(str(w, buf, sizeof buf), "context.Background.WithoutCancel");
+    ck_assert_str_eq(str(w, buf, sizeof buf),
+                     "context.Background.WithoutCancel");
     context_cancel(cancel2);
     context_release(w);
     context_release(child);
@@ -1497,9 +1515,9 @@ static void ccc_free(context_t *s)
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
-static const context_vtable_t ccc_vtable = {
-    ccc_deadline, ccc_done, ccc_err, ccc_value, ccc_string, ccc_free,
-    NULL,         NULL};
+static const context_vtable_t ccc_vtable = {ccc_deadline, ccc_done,   ccc_err,
+                                            ccc_value,    ccc_string, ccc_free,
+                                            NULL,         NULL};
 
 static ccc_t *ccc_new(void)
 {
@@ -1567,8 +1585,14 @@ END_TEST
 
 /* ---- AfterFunc: CX-30..33 ---- */
 
-static void close_chan(void *arg) { chan_close(arg); }
-static void send_chan(void *arg) { chan_send(arg, NULL); }
+static void close_chan(void *arg)
+{
+    chan_close(arg);
+}
+static void send_chan(void *arg)
+{
+    chan_send(arg, NULL);
+}
 
 START_TEST(test_context_after_func_called_after_cancel)
 {
@@ -1729,8 +1753,8 @@ static bool afc_after_func_stop(context_t *s, void *stop)
     return was;
 }
 static const context_vtable_t afc_vtable = {
-    ccc_deadline, afc_done,   afc_err,       ccc_value,
-    afc_string,   afc_free,   afc_after_func, afc_after_func_stop};
+    ccc_deadline, afc_done, afc_err,        ccc_value,
+    afc_string,   afc_free, afc_after_func, afc_after_func_stop};
 
 static afc_t *afc_new(void)
 {
@@ -1783,7 +1807,8 @@ START_TEST(test_context_custom_after_func)
     context_t *ctx1 = context_with_cancel(&ctx0->ctx, &cancel);
     context_t *ctx2 = context_with_timeout(&ctx0->ctx, VERY_LONG, &cancel2);
     chan_t *donec = chan_make(0, 0);
-    context_after_func_t *stop = context_after_func(&ctx0->ctx, close_chan, donec);
+    context_after_func_t *stop =
+        context_after_func(&ctx0->ctx, close_chan, donec);
     ck_assert_str_eq(str(ctx1, buf, sizeof buf), "context.stopCtx.WithCancel");
     ck_assert_int_eq(afc_count(ctx0), 3);
     afc_cancel(ctx0, &context_canceled);
@@ -1874,7 +1899,8 @@ START_TEST(test_context_string)
     context_t *t = context_with_deadline(context_background(),
                                          chan_now() + 90 * CHAN_MINUTE, &c2);
     str(t, buf, sizeof buf);
-    ck_assert_msg(has_prefix(buf, "context.Background.WithDeadline(m=+"), "%s", buf);
+    ck_assert_msg(has_prefix(buf, "context.Background.WithDeadline(m=+"), "%s",
+                  buf);
     ck_assert_msg(strstr(buf, " [1h29m59.") != NULL ||
                       strstr(buf, " [1h30m0s])") != NULL,
                   "%s", buf);
@@ -2012,9 +2038,8 @@ START_TEST(test_context_deep_chain)
     j = (struct chain_job){NULL, NULL, chain[N - 1], false};
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    ck_assert_int_eq(
-        pthread_create(&t, &attr, release_thread, chain[N - 1]),
-        0);
+    ck_assert_int_eq(pthread_create(&t, &attr, release_thread, chain[N - 1]),
+                     0);
     pthread_attr_destroy(&attr);
     tu_join(t);
     free(chain);
@@ -2084,7 +2109,10 @@ struct stress {
     atomic_int afs_run;
 };
 
-static void count_af(void *arg) { atomic_fetch_add((atomic_int *)arg, 1); }
+static void count_af(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+}
 
 /* Picks a random live context under mu, retained. */
 static context_t *stress_pick(struct stress *s, unsigned *seed,
@@ -2234,7 +2262,8 @@ static Suite *context_suite(void)
         {"simultaneous_cancels", test_context_simultaneous_cancels},
         {"interlocked_cancels", test_context_interlocked_cancels},
         {"layers_timeout", test_context_layers_timeout},
-        {"with_cancel_canceled_parent", test_context_with_cancel_canceled_parent},
+        {"with_cancel_canceled_parent",
+         test_context_with_cancel_canceled_parent},
         {"with_cancel_simultaneously_canceled_parent",
          test_context_with_cancel_simultaneously_canceled_parent},
         {"cause_race", test_context_cause_race},
