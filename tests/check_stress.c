@@ -32,6 +32,7 @@
  * program (repeatedly, for the time budget) to reproduce a failure.
  */
 #include <gochan/chan.h>
+#include <gochan/context.h>
 #include <gochan/select.h>
 
 #include <check.h>
@@ -998,7 +999,7 @@ out:
 START_TEST(test_stress_random_programs)
 {
     seeder_t sd = seeder_make("stress random programs");
-    double end = now_s() + budget_seconds() * 0.55;
+    double end = now_s() + budget_seconds() * 0.45;
     totals_t tot = {0};
     char msg[768];
     do {
@@ -1133,7 +1134,7 @@ static void *helper_main(void *arg)
 START_TEST(test_stress_release_while_blocked)
 {
     seeder_t sd = seeder_make("stress release while blocked");
-    double end = now_s() + budget_seconds() * 0.15;
+    double end = now_s() + budget_seconds() * 0.12;
     uint64_t rounds = 0, woken = 0;
     do {
         uint64_t seed = seeder_next(&sd), r = seed;
@@ -1237,7 +1238,7 @@ END_TEST
 START_TEST(test_stress_close_wakes_all)
 {
     seeder_t sd = seeder_make("stress close wakes all");
-    double end = now_s() + budget_seconds() * 0.15;
+    double end = now_s() + budget_seconds() * 0.12;
     uint64_t rounds = 0, woken = 0;
     enum { N = 16 };
     do {
@@ -1319,6 +1320,286 @@ START_TEST(test_stress_close_wakes_all)
 }
 END_TEST
 
+/* ---- context storms ------------------------------------------------------ */
+
+#define CX_NODES 24
+#define CX_AFS   6
+#define CX_KEYS  3
+
+enum cx_kind {
+    CX_CANCEL,
+    CX_CANCEL_CAUSE,
+    CX_TIMEOUT,
+    CX_DEADLINE,
+    CX_VALUE,
+    CX_WITHOUT_CANCEL,
+    CX_KINDS
+};
+
+typedef struct cx_node {
+    context_t *ctx;
+    context_cancel_t *cancel; /* NULL for value and without-cancel nodes */
+    int parent;               /* -1: the root, a WithCancel of Background */
+    int kind;
+    bool cut; /* below a WithoutCancel: the root's cancel stops there */
+    int key;  /* value nodes: which key */
+} cx_node_t;
+
+typedef struct cx_tree {
+    cx_node_t n[CX_NODES];
+    int nn;
+    context_after_func_t *af[CX_AFS];
+    int naf;
+    _Atomic int ran[CX_AFS];
+    uint64_t rng;
+} cx_tree_t;
+
+static const context_error_t storm_cause = {"storm cause"};
+static const char cx_keys[CX_KEYS] = {'a', 'b', 'c'};
+
+static void cx_after(void *arg)
+{
+    atomic_fetch_add((_Atomic int *)arg, 1);
+}
+
+typedef struct cx_worker {
+    chan_t *handoff; /* builder -> canceller: cx_tree_t * */
+    chan_t *ack;     /* canceller -> builder */
+    double end;
+    uint64_t seed;
+    uint64_t trees, nodes, afs_ran, afs_stopped;
+    bool failed;
+    char err[256];
+} cx_worker_t;
+
+#define CXFAIL(w, ...)                                                         \
+    do {                                                                       \
+        if (!(w)->failed) {                                                    \
+            (w)->failed = true;                                                \
+            snprintf((w)->err, sizeof(w)->err, __VA_ARGS__);                   \
+        }                                                                      \
+    } while (0)
+
+/* Err and Done agree (Go >= 1.26: a non-nil Err implies Done is closed) and
+ * Cause is set exactly when Err is. */
+static void cx_check_consistent(cx_worker_t *w, cx_node_t *x, int i)
+{
+    const context_error_t *err = context_err(x->ctx);
+    chan_t *done = context_done(x->ctx);
+    if (err && err != &context_canceled && err != &context_deadline_exceeded)
+        CXFAIL(w, "node %d: Err is %p, neither sentinel", i, (void *)err);
+    if (err && (!done || chan_try_recv(done, NULL) != CHAN_CLOSED))
+        CXFAIL(w, "node %d (kind %d): Err set but Done not closed", i, x->kind);
+    if (err && !context_cause(x->ctx))
+        CXFAIL(w, "node %d: Err set but Cause NULL", i);
+}
+
+static void *cx_canceller_main(void *arg)
+{
+    cx_worker_t *w = arg;
+    cx_tree_t *t;
+    while (chan_recv(w->handoff, &t) == CHAN_OK) {
+        for (int k = 0; k < t->nn; k++) {
+            int i = (int)rng_below(&t->rng, (uint32_t)t->nn);
+            cx_node_t *x = &t->n[i];
+            if (x->cancel && rng_below(&t->rng, 3) == 0)
+                context_cancel_cause(x->cancel, &storm_cause);
+            cx_check_consistent(w, x, i);
+        }
+        int one = 1;
+        chan_send(w->ack, &one);
+    }
+    return NULL;
+}
+
+static void cx_build(cx_tree_t *t, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->rng = seed;
+    t->nn = 1 + (int)rng_below(&t->rng, CX_NODES);
+    t->n[0] = (cx_node_t){.parent = -1, .kind = CX_CANCEL};
+    t->n[0].ctx = context_with_cancel(context_background(), &t->n[0].cancel);
+    for (int i = 1; i < t->nn; i++) {
+        cx_node_t *x = &t->n[i];
+        x->parent = (int)rng_below(&t->rng, (uint32_t)i);
+        x->kind = (int)rng_below(&t->rng, CX_KINDS);
+        context_t *p = t->n[x->parent].ctx;
+        x->cut = t->n[x->parent].cut || x->kind == CX_WITHOUT_CANCEL;
+        int64_t d = (int64_t)rng_below(&t->rng, 3000000) - 500000;
+        switch (x->kind) {
+        case CX_CANCEL:
+            x->ctx = context_with_cancel(p, &x->cancel);
+            break;
+        case CX_CANCEL_CAUSE:
+            x->ctx = context_with_cancel_cause(p, &x->cancel);
+            break;
+        case CX_TIMEOUT:
+            x->ctx = context_with_timeout(p, d, &x->cancel);
+            break;
+        case CX_DEADLINE:
+            x->ctx = context_with_deadline(p, chan_now() + d, &x->cancel);
+            break;
+        case CX_VALUE:
+            x->key = (int)rng_below(&t->rng, CX_KEYS);
+            x->ctx = context_with_value(p, &cx_keys[x->key],
+                                        (void *)(uintptr_t)(i + 1));
+            break;
+        default:
+            x->ctx = context_without_cancel(p);
+            break;
+        }
+    }
+    t->naf = (int)rng_below(&t->rng, CX_AFS + 1);
+    for (int k = 0; k < t->naf; k++)
+        t->af[k] =
+            context_after_func(t->n[rng_below(&t->rng, (uint32_t)t->nn)].ctx,
+                               cx_after, &t->ran[k]);
+}
+
+/* The value a node must see for key k: the nearest value node above. */
+static void *cx_expect_value(const cx_tree_t *t, int i, int k)
+{
+    for (; i >= 0; i = t->n[i].parent)
+        if (t->n[i].kind == CX_VALUE && t->n[i].key == k)
+            return (void *)(uintptr_t)(i + 1);
+    return NULL;
+}
+
+static void *cx_builder_main(void *arg)
+{
+    cx_worker_t *w = arg;
+    uint64_t r = w->seed;
+    cx_tree_t *t = malloc(sizeof *t);
+    if (!t)
+        abort();
+    while (!w->failed && now_s() < w->end) {
+        cx_build(t, splitmix64(&r));
+        for (int i = 0; i < t->nn; i++)
+            if (!t->n[i].ctx)
+                CXFAIL(w, "constructor of node %d failed", i);
+        for (int k = 0; k < t->naf; k++)
+            if (!t->af[k])
+                CXFAIL(w, "context_after_func failed");
+        if (w->failed)
+            break;
+        /* The canceller cancels random nodes while this thread cancels
+         * others and the root, and deadlines fire on the timer thread. */
+        chan_send(w->handoff, &t);
+        for (int i = t->nn - 1; i >= 0; i--)
+            if (t->n[i].cancel && rng_below(&r, 4) == 0)
+                context_cancel(t->n[i].cancel);
+        context_cancel(t->n[0].cancel);
+        /* Once the root's cancel returned, everything not cut off by a
+         * WithoutCancel is done (cancel is synchronous for children). */
+        for (int i = 0; i < t->nn; i++) {
+            cx_node_t *x = &t->n[i];
+            cx_check_consistent(w, x, i);
+            if (!x->cut && !context_err(x->ctx))
+                CXFAIL(w,
+                       "node %d (kind %d) not done after its root's "
+                       "cancel",
+                       i, x->kind);
+            for (int k = 0; k < CX_KEYS; k++)
+                if (context_value(x->ctx, &cx_keys[k]) !=
+                    cx_expect_value(t, i, k))
+                    CXFAIL(w, "node %d: wrong value for key %d", i, k);
+            int64_t dl, pdl;
+            if (x->parent >= 0 && context_deadline(x->ctx, &dl) &&
+                x->kind != CX_WITHOUT_CANCEL &&
+                context_deadline(t->n[x->parent].ctx, &pdl) && dl > pdl)
+                CXFAIL(w, "node %d: deadline later than its parent's", i);
+        }
+        int one;
+        chan_recv(w->ack, &one);
+        for (int i = 0; i < t->nn; i++) { /* and again, after both */
+            cx_node_t *x = &t->n[i];
+            cx_check_consistent(w, x, i);
+            if (x->parent >= 0 && context_err(t->n[x->parent].ctx) &&
+                x->kind != CX_WITHOUT_CANCEL && !context_err(x->ctx))
+                CXFAIL(w, "node %d: parent done, child not", i);
+        }
+        /* Stop every AfterFunc once: true means f never runs, false that it
+         * ran or runs now; either way exactly once in all. */
+        bool stopped[CX_AFS];
+        for (int k = 0; k < t->naf; k++) {
+            stopped[k] = context_after_func_stop(t->af[k]);
+            w->afs_stopped += stopped[k];
+        }
+        /* Release in a random order: parents may go before children. */
+        int order[CX_NODES];
+        for (int i = 0; i < t->nn; i++) {
+            int j = (int)rng_below(&r, (uint32_t)i + 1);
+            order[i] = order[j];
+            order[j] = i;
+        }
+        for (int i = 0; i < t->nn; i++)
+            context_release(t->n[order[i]].ctx);
+        double until = now_s() + 10 * tu_scale();
+        for (int k = 0; k < t->naf; k++) {
+            while (!stopped[k] && atomic_load(&t->ran[k]) == 0 &&
+                   now_s() < until)
+                tu_sleep_ms(1);
+            int ran = atomic_load(&t->ran[k]);
+            if (ran != !stopped[k])
+                CXFAIL(w, "AfterFunc %d ran %d times (stop returned %d)", k,
+                       ran, stopped[k]);
+            w->afs_ran += (uint64_t)ran;
+        }
+        w->trees++;
+        w->nodes += (uint64_t)t->nn;
+    }
+    free(t);
+    chan_close(w->handoff);
+    return NULL;
+}
+
+/* Context storms: pairs of threads build random trees of every context kind
+ * (WithCancel, WithCancelCause, WithTimeout, WithDeadline, WithValue,
+ * WithoutCancel) with AfterFuncs, cancel them from both threads at once while
+ * short deadlines fire on the timer thread, check Go's rules (a canceled
+ * parent cancels its children, but not through WithoutCancel; Err implies
+ * Done is closed; values come from the nearest ancestor; a child's deadline is
+ * never later than its parent's; every AfterFunc runs exactly once unless its
+ * stop returned true), then stop and release everything in a random order. */
+START_TEST(test_stress_context_storm)
+{
+    seeder_t sd = seeder_make("stress context storm");
+    enum { PAIRS = 2 };
+    cx_worker_t ws[PAIRS];
+    pthread_t tb[PAIRS], tc[PAIRS];
+    double end = now_s() + budget_seconds() * 0.2;
+    for (int i = 0; i < PAIRS; i++) {
+        ws[i] = (cx_worker_t){.handoff = chan_make(sizeof(cx_tree_t *), 0),
+                              .ack = chan_make(sizeof(int), 0),
+                              .end = end,
+                              .seed = seeder_next(&sd) + (uint64_t)i};
+        ck_assert(ws[i].handoff && ws[i].ack);
+        printf("stress context storm: pair %d seed 0x%016" PRIx64 "\n", i,
+               ws[i].seed);
+        tc[i] = tu_spawn(cx_canceller_main, &ws[i]);
+        tb[i] = tu_spawn(cx_builder_main, &ws[i]);
+    }
+    uint64_t trees = 0, nodes = 0, ran = 0, stopped = 0;
+    for (int i = 0; i < PAIRS; i++) {
+        tu_join(tb[i]);
+        tu_join(tc[i]);
+        ck_assert_msg(!ws[i].failed,
+                      "context storm pair %d (seed 0x%016" PRIx64 "): %s", i,
+                      ws[i].seed, ws[i].err);
+        trees += ws[i].trees;
+        nodes += ws[i].nodes;
+        ran += ws[i].afs_ran;
+        stopped += ws[i].afs_stopped;
+        chan_release(ws[i].handoff);
+        chan_release(ws[i].ack);
+    }
+    printf("stress context storm: %" PRIu64 " trees, %" PRIu64
+           " contexts, %" PRIu64 " AfterFuncs ran, %" PRIu64 " stopped\n",
+           trees, nodes, ran, stopped);
+    ck_assert_uint_gt(trees, 0);
+}
+END_TEST
+
 Suite *stress_suite(void)
 {
     Suite *s = suite_create("stress");
@@ -1329,6 +1610,10 @@ Suite *stress_suite(void)
     tcase_add_test(tc, test_stress_release_while_blocked);
     tcase_add_test(tc, test_stress_close_wakes_all);
     suite_add_tcase(s, tc);
+    TCase *cx = tcase_create("context");
+    tcase_set_timeout(cx, budget_seconds() + 60);
+    tcase_add_test(cx, test_stress_context_storm);
+    suite_add_tcase(s, cx);
     return s;
 }
 
