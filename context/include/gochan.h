@@ -7,6 +7,7 @@
 #include <gochan/timer.h>
 #include <gochan/select.h>
 #include <gochan/context.h>
+#include <gochan/errgroup.h>
 #include <gochan/debug.h>
 
 #endif /* GOCHAN_H */
