@@ -55,6 +55,8 @@ static void pool_key_make(void)
 static select_scratch_t *pool_get(size_t n)
 {
     pthread_once(&pool_once, pool_key_make);
+    if (!pool_key_ok)
+        return NULL;
     select_scratch_t *s = pthread_getspecific(pool_key);
     if (s && s->cap >= n)
         return s;
@@ -71,12 +73,18 @@ static select_scratch_t *pool_get(size_t n)
             free(grown);
         return NULL;
     }
+    /* A new pool must be registered, or it would leak at thread exit. */
+    if (!s && pthread_setspecific(pool_key, grown) != 0) {
+        free(waiters);
+        free(orders);
+        free(grown);
+        return NULL;
+    }
     if (s) {
         free(s->waiters);
         free(s->pollorder);
     }
     *grown = (select_scratch_t){cap, waiters, orders, orders + cap};
-    pthread_setspecific(pool_key, grown);
     return grown;
 }
 

@@ -49,7 +49,10 @@ typedef struct chan_case {
  * a closed channel (status CHAN_CLOSED; Go panics there). NULL-channel cases
  * are never ready; n == 0 or all-NULL blocks forever. Returns -CHAN_INVALID for
  * a bad direction, a NULL send elem on a channel with elem_size > 0, NULL cases
- * with n > 0, or n > CHAN_SELECT_MAX_CASES; nothing is touched then. */
+ * with n > 0, or n > CHAN_SELECT_MAX_CASES; nothing is touched then. A
+ * select of more than 8 cases borrows a per-thread pool that grows on first
+ * use; if that allocation fails it returns -CHAN_NOMEM, again touching
+ * nothing. */
 GOCHAN_API int chan_select(chan_case_t *cases, size_t n);
 
 /* select { cases...; default: }: as chan_select, but returns -1 at once when
