@@ -45,9 +45,11 @@ static void pool_free(void *p)
     free(s);
 }
 
+static bool pool_key_ok; /* written once, inside pthread_once */
+
 static void pool_key_make(void)
 {
-    pthread_key_create(&pool_key, pool_free);
+    pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0;
 }
 
 /* The calling thread's pool, grown to hold n cases; NULL when out of memory.
