@@ -11,8 +11,37 @@
  * Each stage sends with a select on its output and on done, so closing done
  * releases every stage however far it got. The program checks its results and
  * that every stage thread ended, and says so.
+ *
+ * The second half runs the same pipeline with a context in place of done, as
+ * Go code written after the context package does:
+ *
+ *     ctx, cancel := context.WithCancel(context.Background())
+ *     in := gen(ctx, nums...)
+ *     c1, c2, c3, c4 := sq(ctx, in), sq(ctx, in), sq(ctx, in), sq(ctx, in)
+ *     out := merge(ctx, c1, c2, c3, c4)
+ *     take 10 values from out, then cancel()
+ *
+ *     func sq(ctx context.Context, in <-chan int) <-chan int {
+ *         out := make(chan int)
+ *         go func() {
+ *             defer close(out)
+ *             for n := range in {
+ *                 select {
+ *                 case out <- n * n:
+ *                 case <-ctx.Done():
+ *                     return
+ *                 }
+ *             }
+ *         }()
+ *         return out
+ *     }
+ *
+ * It then asks gochan's goroutine dump (gochan/debug.h) how many operations
+ * are still blocked: 0, so no thread was left behind.
  */
 #include <gochan/chan.h>
+#include <gochan/context.h>
+#include <gochan/debug.h>
 #include <gochan/go.h>
 #include <gochan/select.h>
 
@@ -141,7 +170,8 @@ static chan_t *merge(chan_t *done, chan_t **cs, int n)
     return out;
 }
 
-int main(void)
+/* The first half: Go's original, with an explicit done channel. */
+static int pipeline_with_done(void)
 {
     chan_t *done = chan_make(0, 0);
     chan_t *in = chan_make(sizeof(long), 0);
@@ -201,4 +231,167 @@ int main(void)
     }
     printf("ok: every stage exited, no thread left blocked\n");
     return 0;
+}
+
+/* ---- the second half: the same pipeline, canceled through a context ------ */
+
+/* One stage of the context pipeline: like struct stage, but every stage holds
+ * a reference to the request's context instead of the done channel. */
+struct ctx_stage {
+    context_t *ctx;          /* a reference owned by the stage */
+    chan_t *in, *out;        /* references owned by the stage */
+    long (*fn)(long);        /* sq: square; merge's forwarders: identity */
+    long count;              /* gen: how many numbers to emit */
+    chan_waitgroup_t *merge; /* merge's forwarders: Done when they end */
+};
+
+/* select { case out <- v: case <-ctx.Done(): return } */
+static bool send_or_cancel(context_t *ctx, chan_t *out, long v)
+{
+    chan_case_t cases[] = {CHAN_SEND_CASE(out, &v),
+                           CHAN_RECV_CASE(context_done(ctx), NULL)};
+    return chan_select(cases, 2) == 0;
+}
+
+static void ctx_stage_end(struct ctx_stage *s)
+{
+    if (s->merge)
+        chan_waitgroup_done(s->merge); /* merge's wg.Done() */
+    else
+        chan_close(s->out); /* defer close(out) */
+    context_release(s->ctx);
+    chan_release(s->in);
+    chan_release(s->out);
+    free(s);
+    atomic_fetch_sub(&running, 1);
+}
+
+/* gen(ctx, 1..count) */
+static void gen_ctx(void *arg)
+{
+    struct ctx_stage *s = arg;
+    for (long n = 1; n <= s->count; n++)
+        if (!send_or_cancel(s->ctx, s->out, n))
+            break;
+    ctx_stage_end(s);
+}
+
+/* sq(ctx, in), and merge's output(c) with fn = identity. */
+static void map_ctx(void *arg)
+{
+    struct ctx_stage *s = arg;
+    long n;
+    while (chan_recv(s->in, &n) == CHAN_OK)
+        if (!send_or_cancel(s->ctx, s->out, s->fn(n)))
+            break;
+    ctx_stage_end(s);
+}
+
+static void start_ctx(void (*fn)(void *), context_t *ctx, chan_t *in,
+                      chan_t *out, struct ctx_stage init)
+{
+    struct ctx_stage *s = malloc(sizeof *s);
+    if (!s)
+        exit(1);
+    *s = init;
+    s->ctx = context_retain(ctx);
+    s->in = chan_retain(in);
+    s->out = chan_retain(out);
+    atomic_fetch_add(&running, 1);
+    if (chan_waitgroup_go(&stages, fn, s) != CHAN_OK) {
+        fprintf(stderr, "cannot start a stage thread\n");
+        exit(1);
+    }
+}
+
+/* merge(ctx, cs...): one forwarder per input, then the closer from the first
+ * half (it needs no context: it only waits for the forwarders). */
+static chan_t *merge_ctx(context_t *ctx, chan_t **cs, int n)
+{
+    chan_t *out = chan_make(sizeof(long), 0);
+    struct closer *cl = malloc(sizeof *cl);
+    if (!out || !cl)
+        exit(1);
+    chan_waitgroup_init(&cl->forwarders);
+    chan_waitgroup_add(&cl->forwarders, n);
+    for (int i = 0; i < n; i++)
+        start_ctx(map_ctx, ctx, cs[i], out,
+                  (struct ctx_stage){.fn = identity, .merge = &cl->forwarders});
+    cl->out = chan_retain(out);
+    atomic_fetch_add(&running, 1);
+    if (chan_waitgroup_go(&stages, close_when_forwarded, cl) != CHAN_OK)
+        exit(1);
+    return out;
+}
+
+static int pipeline_with_context(void)
+{
+    context_cancel_t *cancel;
+    context_t *ctx = context_with_cancel(context_background(), &cancel);
+    chan_t *in = chan_make(sizeof(long), 0);
+    if (!ctx || !in)
+        return 1;
+    start_ctx(gen_ctx, ctx, NULL, in, (struct ctx_stage){.count = NUMS});
+
+    chan_t *squares[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        squares[i] = chan_make(sizeof(long), 0);
+        if (!squares[i])
+            return 1;
+        start_ctx(map_ctx, ctx, in, squares[i],
+                  (struct ctx_stage){.fn = square});
+    }
+    chan_t *out = merge_ctx(ctx, squares, WORKERS);
+
+    long sum = 0;
+    int bad = 0;
+    for (int i = 0; i < WANTED; i++) {
+        long v = 0;
+        if (chan_recv(out, &v) != CHAN_OK) {
+            bad++;
+            break;
+        }
+        long root = 1;
+        while (root * root < v)
+            root++;
+        bad += root > NUMS || root * root != v;
+        sum += v;
+        printf("%ld ", v);
+    }
+    printf("\n");
+
+    /* The consumer is done: cancel() closes ctx.Done() for every stage. */
+    context_cancel(cancel);
+    printf("consumer canceled the context (%s) after %d values\n",
+           context_err(ctx)->message, WANTED);
+    chan_waitgroup_wait(&stages);
+    int left = atomic_load(&running);
+
+    /* Go's goroutine dump: every thread blocked in gochan right now. */
+    size_t blocked = chan_debug_dump(stdout);
+
+    chan_release(out);
+    for (int i = 0; i < WORKERS; i++)
+        chan_release(squares[i]);
+    chan_release(in);
+    context_release(ctx);
+
+    if (bad || left || blocked || sum <= 0) {
+        printf("FAIL: %d bad values, %d threads left, %zu blocked\n", bad, left,
+               blocked);
+        return 1;
+    }
+    printf("ok: every stage saw ctx.Done() and exited, no thread left "
+           "blocked\n");
+    return 0;
+}
+
+int main(void)
+{
+    chan_debug_enable(true); /* record blocked operations for the dump */
+    printf("-- with a done channel --\n");
+    int failed = pipeline_with_done();
+    printf("-- with a context --\n");
+    failed |= pipeline_with_context();
+    return failed;
 }
