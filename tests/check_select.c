@@ -15,11 +15,9 @@
  * left blocked: Check's fork mode ends them with the test's process.
  */
 #include <check.h>
-#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <gochan/chan.h>
@@ -2085,6 +2083,61 @@ START_TEST(test_select_same_channel_many)
 }
 END_TEST
 
+/* SEL-13, SPEC: a select of exactly CHAN_SELECT_MAX_CASES (65,536) cases
+ * works, and reports the last index (65,535) correctly: with only the last
+ * case on a channel; with every case on one ready channel; and blocked on
+ * one unbuffered channel, woken by a sender. */
+START_TEST(test_select_max_cases)
+{
+    const size_t n = CHAN_SELECT_MAX_CASES;
+    chan_case_t *cases = malloc(n * sizeof *cases);
+    ck_assert_ptr_nonnull(cases);
+    chan_t *c = mk(sizeof(int), 1);
+    int got = SENTINEL_INT, v = 31;
+
+    for (size_t i = 0; i < n; i++)
+        cases[i] = CHAN_RECV_CASE(NULL, NULL);
+    cases[n - 1] = CHAN_RECV_CASE(c, &got);
+    ck_assert_int_eq(chan_send(c, &v), CHAN_OK);
+    ck_assert_int_eq(chan_select(cases, n), (int)(n - 1));
+    ck_assert_int_eq(got, 31);
+    ck_assert_int_eq(chan_try_select(cases, n), -1);
+
+    for (size_t i = 0; i < n; i++)
+        cases[i] = CHAN_RECV_CASE(c, &got);
+    got = SENTINEL_INT;
+    ck_assert_int_eq(chan_send(c, &v), CHAN_OK);
+    int k = chan_select(cases, n);
+    ck_assert(k >= 0 && (size_t)k < n);
+    ck_assert_int_eq(cases[k].status, CHAN_OK);
+    ck_assert_int_eq(got, 31);
+
+    chan_t *u = mk(sizeof(int), 0);
+    int *elems = malloc(n * sizeof *elems);
+    ck_assert_ptr_nonnull(elems);
+    each_t e = {.cases = cases, .elems = elems, .n = (int)n, .rounds = 1};
+    int chosen = -9, value = 0, status = -9;
+    e.chosen = &chosen;
+    e.values = &value;
+    e.statuses = &status;
+    for (size_t i = 0; i < n; i++)
+        cases[i] = CHAN_RECV_CASE(u, &elems[i]);
+    pthread_t t = tu_spawn(each_main, &e);
+    wait_queued(u, CHAN_RECV, n);
+    v = 32;
+    ck_assert_int_eq(chan_send(u, &v), CHAN_OK);
+    tu_join(t);
+    ck_assert(chosen >= 0 && (size_t)chosen < n);
+    ck_assert_int_eq(status, CHAN_OK);
+    ck_assert_int_eq(value, 32);
+    ck_assert_uint_eq(queued(u, CHAN_RECV), 0);
+    chan_release(u);
+    chan_release(c);
+    free(elems);
+    free(cases);
+}
+END_TEST
+
 /* ================= mixed traffic ================= */
 
 #define MX_CHANS   3
@@ -2336,6 +2389,7 @@ Suite *select_suite(void)
     tcase_add_test(tc, test_select_large_ready);
     tcase_add_test(tc, test_select_wakes_by_each);
     tcase_add_test(tc, test_select_same_channel_many);
+    tcase_add_test(tc, test_select_max_cases);
 
     tc = tcase(s, "select_no_busy_wait", 20);
     tcase_add_test(tc, test_select_blocked_uses_no_cpu);
