@@ -48,7 +48,8 @@
  * The program checks every version: a backend well within the timeout must
  * be in the results, one far beyond it must be absent and must have been
  * canceled (it returned early, not after its full latency); each answer comes
- * within the timeout plus some slack, and no thread is left blocked.
+ * within the timeout plus some slack, and no thread is left blocked. Times
+ * are ten times longer when CK_TIMEOUT_MULTIPLIER is set (valgrind).
  */
 #include <gochan/chan.h>
 #include <gochan/context.h>
@@ -307,24 +308,35 @@ static bool has_kind(const struct answer *a, int kind)
     return false;
 }
 
-/* A kind's best replica well inside the timeout must be answered; one far
- * beyond it must be left out, with every replica canceled early. Between the
- * two, either outcome is right (the machine may be busy). */
+/* A kind's best replica well inside the timeout (under a quarter of it) must
+ * be answered; one far beyond it (over twice) must be left out, with every
+ * replica canceled early. Between the two, either outcome is right. Every
+ * result must come from a server that answered. When the machine is so
+ * loaded that even the deadline fired late, "must be answered" is not judged:
+ * a starved thread may miss any deadline. */
 static void check_timed(const char *version, const struct answer *a,
                         const struct backend *b, int replicas, int64_t timeout)
 {
     char what[96];
+    bool starved = a->elapsed > timeout + timeout / 2;
+    if (starved)
+        printf("(the machine is busy: the %.0f ms deadline came after %.0f "
+               "ms; fast servers are not required to have answered)\n",
+               (double)timeout / 1e6, (double)a->elapsed / 1e6);
     for (int k = 0; k < KINDS; k++) {
         int64_t best = INT64_MAX;
-        bool all_canceled = true;
+        bool all_canceled = true, any_answered = false;
         for (int r = 0; r < replicas; r++) {
             const struct backend *s = &b[k * replicas + r];
             best = s->latency < best ? s->latency : best;
             all_canceled = all_canceled && s->outcome == CANCELED;
+            any_answered = any_answered || s->outcome == ANSWERED;
         }
         snprintf(what, sizeof what, "%s: %s (best %.0f ms)", version,
                  kind_names[k], (double)best / 1e6);
-        if (best < timeout / 2)
+        if (has_kind(a, k))
+            check(any_answered, what);
+        if (best < timeout / 4 && !starved)
             check(has_kind(a, k), what);
         if (best > 2 * timeout)
             check(!has_kind(a, k) && all_canceled, what);
@@ -346,7 +358,7 @@ int main(void)
 {
     chan_debug_enable(true);
     if (getenv("CK_TIMEOUT_MULTIPLIER"))
-        scale = 3; /* valgrind or a sanitizer: give every step more time */
+        scale = 10; /* valgrind or a sanitizer: give every step more time */
     const char *query = "golang";
     int64_t timeout = 80 * CHAN_MILLISECOND * scale;
     struct backend one[KINDS], two[KINDS], three[KINDS], four[KINDS * REPLICAS];

@@ -335,7 +335,8 @@ static int chain_length(void)
 #endif
 #endif
     if (getenv("CK_TIMEOUT_MULTIPLIER"))
-        n = 500, why = "CK_TIMEOUT_MULTIPLIER is set (valgrind or a slow run)";
+        n = 300, why = "CK_TIMEOUT_MULTIPLIER is set (valgrind, whose default "
+                       "limit is 500 threads, or a slow run)";
     if (why)
         printf("(a shorter chain: %s)\n", why);
     return n;
