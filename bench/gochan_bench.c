@@ -24,6 +24,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #pragma weak context_background
 #pragma weak context_with_cancel
@@ -615,13 +617,46 @@ static void block_on(void *p)
     chan_waitgroup_done(a->wg);
 }
 
-/* Waits until `ready` reaches n, then gives the threads time to go from
- * "about to block" to asleep in the kernel (the parker spins first). */
+/* How many threads of this process other than the caller are running or
+ * runnable (state R in /proc/self/task/TID/stat); -1 if that cannot be read. */
+static int other_running_threads(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (!dir)
+        return -1;
+    pid_t self = gettid();
+    int running = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        int tid = atoi(e->d_name);
+        if (tid <= 0 || tid == self)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread exited */
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        const char *state = strrchr(buf, ')'); /* "pid (comm) S ..." */
+        if (state && state[1] == ' ' && state[2] == 'R')
+            running++;
+    }
+    closedir(dir);
+    return running;
+}
+
+/* Waits until `ready` reaches n, then until every other thread is asleep
+ * (a blocked gochan thread spins for a while before it sleeps), so that the
+ * timed part starts with all of them blocked. Go's twin does the same. */
 static void wait_ready(_Atomic int64_t *ready, int64_t n)
 {
     while (atomic_load(ready) < n)
         sleep_ms(1);
-    sleep_ms(200);
+    for (int i = 0; i < 1000 && other_running_threads() > 0; i++)
+        sleep_ms(10);
+    sleep_ms(50);
 }
 
 static void scale_close(void)

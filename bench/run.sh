@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: gochan side by side with Go's own runtime.
 #
-#   bench/run.sh                 full run (7 rounds, ~2-10 minutes on 2 cores)
+#   bench/run.sh                 full run (9 rounds, ~3-8 minutes on 2 cores)
 #   bench/run.sh --quick         CI smoke run: 3 rounds, every count / 10
 #   bench/run.sh --rounds N      N rounds (at least 1; 5 or more for figures)
 #   bench/run.sh --only "b1 b4"  only these workloads (ids as in the table)
@@ -31,7 +31,7 @@ root=$(cd "$here/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
 gobin=/usr/lib/go-1.19/bin/go
 
-rounds=7
+rounds=9
 quick=
 only=
 write_results=1
@@ -133,6 +133,7 @@ run() {
     fi
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 for ((r = 1; r <= rounds; r++)); do
     echo "run.sh: round $r/$rounds" >&2
@@ -142,6 +143,7 @@ for ((r = 1; r <= rounds; r++)); do
     done
 done
 elapsed=$(($(date +%s) - start))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report -----------------------------------------------------------------
 # For each row: median, min and max over the rounds, per side. A failed
@@ -207,6 +209,9 @@ header_md='| workload | unit | gochan median | Go median | gochan/Go | gochan mi
 | --- | --- | ---: | ---: | ---: | --- | --- |'
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The C side is built from the work tree: say so when it is not the commit.
+[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null)" ] &&
+    commit="$commit + uncommitted changes"
 cc_version=$(${CC:-cc} --version 2>/dev/null | head -1)
 go_version=$("$gobin" version | awk '{ print $3 }')
 mode=$([ -n "$quick" ] && echo "quick (counts / 10)" || echo "full")
@@ -219,6 +224,7 @@ notes=$(sort -u "$tmp/notes" "$tmp/na_text")
 [ -n "$notes" ] && printf '\n%s\n' "$notes"
 echo
 echo "$rounds rounds, $mode, $elapsed s; $cores cores ($cpu), GOMAXPROCS=$cores; gochan $commit, $go_version"
+echo "load average before: $load_start, after: $load_end"
 
 if [ -n "$write_results" ]; then
     {
@@ -230,6 +236,7 @@ if [ -n "$write_results" ]; then
         echo "- machine: $cores cores (nproc), $cpu, Linux $(uname -r)"
         echo "- gochan: commit $commit, $cc_version, -O2, threads on all $cores cores"
         echo "- Go: $go_version, GOMAXPROCS=$cores"
+        echo "- load average (1, 5, 15 min) before the run: $load_start; after: $load_end"
         echo
         echo "Medians over the rounds; lower is better; a ratio below 1 means gochan is faster."
         echo "The machine is shared, so single figures are noisy; compare the min - max ranges."

@@ -15,8 +15,11 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -448,13 +451,43 @@ func scaleGoroutines() int64 {
 	return 10000
 }
 
-// waitReady waits until ready reaches n, then gives the goroutines the same
-// grace as the C threads get to block.
+// otherRunningThreads counts this process's threads other than the caller's
+// that are running or runnable (state R in /proc/self/task/TID/stat).
+func otherRunningThreads() int {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self := strconv.Itoa(syscall.Gettid())
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return -1
+	}
+	running := 0
+	for _, t := range tasks {
+		if t.Name() == self {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/self/task/" + t.Name() + "/stat")
+		if err != nil {
+			continue // the thread exited
+		}
+		s := string(stat)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'R' {
+			running++
+		}
+	}
+	return running
+}
+
+// waitReady waits until ready reaches n, then until every other thread is
+// asleep, exactly as the C side does.
 func waitReady(ready *int64, n int64) {
 	for atomic.LoadInt64(ready) < n {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)
+	for i := 0; i < 1000 && otherRunningThreads() > 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
 }
 
 func scaleClose() {
