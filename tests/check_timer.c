@@ -1075,9 +1075,11 @@ START_TEST(test_timer_tick_times)
         ck_assert_int_eq(chan_recv(c, &v1), CHAN_OK);
         ck_assert_int_ge(v1, start + 10 * MS);
         int st = chan_try_recv(c, &v2);
-        /* a queued tick would be v1 + 10ms; a fresh one is far later */
-        ck_assert(st == CHAN_WOULDBLOCK || v2 >= v1 + 100 * MS);
         ok = v1 - start < 200 * MS;
+        /* When v1 is the first tick, a queued second tick would be v1 +
+         * 10ms; a fresh one came after our receive, ~100 ms later. */
+        if (ok)
+            ck_assert(st == CHAN_WOULDBLOCK || v2 > v1 + 30 * MS);
         chan_release(c);
     }
     ck_assert_msg(ok, "Tick(10ms) delivered late ticks, not the first");
