@@ -843,9 +843,14 @@ static void watch(void *arg)
  * Returns 0, or ENOMEM with nothing registered. */
 static int propagateCancel(cancelCtx *c, context_t *parent)
 {
+    /* Go: a nil Done means the parent is never canceled. Here it can also
+     * mean that the Done of a cancelCtx could not be allocated (chan_make
+     * sets errno to ENOMEM); then fail, rather than return a child that its
+     * parent's cancel would never reach. */
+    errno = 0;
     chan_t *done = context_done(parent);
     if (!done)
-        return 0; /* parent is never canceled */
+        return errno == ENOMEM ? ENOMEM : 0;
 
     /* select { case <-done: ...; default: } */
     if (chan_try_recv(done, NULL) != CHAN_WOULDBLOCK) {

@@ -781,11 +781,8 @@ START_TEST(test_faults_context)
      * first cancel context), exist before the sweep. */
     a.parent = context_with_cancel(context_background(), &a.pcancel);
     ck_assert_ptr_nonnull(a.parent);
-    /* The parent's Done channel too. Not made yet, the child's constructor
-     * makes it, and when that allocation fails the constructor currently
-     * succeeds with a child that the parent's cancel never reaches
-     * (propagateCancel reads the NULL Done as "never canceled"); reported,
-     * reproduced by this test without the next line. */
+    /* The parent's Done channel too, so that it is not counted as a leak
+     * of the child; test_faults_context_parent_done covers its failure. */
     ck_assert_ptr_nonnull(context_done(a.parent));
     sweep_t sw = {names[_i], mk_context, use_context, &a};
     sweep_run(&sw);
@@ -793,6 +790,34 @@ START_TEST(test_faults_context)
     context_cancel(a.pcancel);
     context_release(a.parent);
     chan_release(a.ran);
+}
+END_TEST
+
+/* Regression: the child's constructor is the first to ask a parent for its
+ * Done. When that allocation failed, propagateCancel read the NULL Done as
+ * "never canceled" and returned a child that the parent's cancel never
+ * reached. Whichever allocation fails, the constructor must either fail with
+ * ENOMEM or return a child that the parent's cancel reaches. */
+START_TEST(test_faults_context_parent_done)
+{
+    for (long k = 1; k <= 8; k++) {
+        cx_arg_t a = {.kind = _i, .ran = chan_make(0, 1)};
+        ck_assert_ptr_nonnull(a.ran);
+        a.parent = context_with_cancel(context_background(), &a.pcancel);
+        ck_assert_ptr_nonnull(a.parent);
+        errno = 0;
+        arm(k);
+        void *obj = mk_context(&a);
+        disarm();
+        if (obj) {
+            use_context(obj, &a); /* asserts the parent's cancel reaches it */
+        } else {
+            ck_assert_int_eq(errno, ENOMEM);
+            context_cancel(a.pcancel);
+        }
+        context_release(a.parent);
+        chan_release(a.ran);
+    }
 }
 END_TEST
 
@@ -813,6 +838,7 @@ Suite *faults_suite(void)
     tcase_set_timeout(tt, 60);
     tcase_add_loop_test(tt, test_faults_timers, 0, 4);
     tcase_add_loop_test(tt, test_faults_context, 0, 7);
+    tcase_add_loop_test(tt, test_faults_context_parent_done, 0, 7);
     suite_add_tcase(s, tt);
     return s;
 }
