@@ -194,6 +194,10 @@ static void fan_in_loop(void *arg)
         if (chan_select(send, 2) == 1)
             break;
     }
+    chan_release(f->in1);
+    chan_release(f->in2);
+    chan_release(f->out);
+    chan_release(f->quit);
     free(f);
 }
 
@@ -205,7 +209,10 @@ static chan_t *fan_in(chan_t *in1, chan_t *in2, chan_t *quit)
     chan_t *out = chan_make(sizeof(msg_t), 0);
     if (!f || !out)
         exit(1);
-    *f = (struct fan_in){in1, in2, out, quit};
+    /* The multiplexer holds its own references: the caller may release its
+     * channels while the multiplexer is still finishing its last select. */
+    *f = (struct fan_in){chan_retain(in1), chan_retain(in2), chan_retain(out),
+                         chan_retain(quit)};
     if (chan_waitgroup_go(&threads, fan_in_loop, f))
         exit(1);
     return out;
