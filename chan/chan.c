@@ -281,21 +281,26 @@ int chan_close(chan_t *c)
      * receive that sees the close sees everything before it (CH-20). */
     atomic_store_explicit(&c->closed, 1, memory_order_release);
 
-    chan__waiter_t *wake = NULL;
+    /* The wake list keeps queue order (receivers, then senders), so that
+     * waiters wake first in, first out, as in Go. That also matters to the
+     * kernel: each futex wake walks its hash bucket from the head, so waking
+     * in reverse order of sleeping costs quadratic time for many waiters. */
+    chan__waiter_t *wake = NULL, **tail = &wake;
     chan__waiter_t *w;
     while ((w = chan__dequeue(&c->recvq)) != NULL) {
         chan__zero(c, w->elem);
         w->success = false;
         w->parker->param = w;
-        w->next = wake;
-        wake = w;
+        *tail = w;
+        tail = &w->next;
     }
     while ((w = chan__dequeue(&c->sendq)) != NULL) {
         w->success = false;
         w->parker->param = w;
-        w->next = wake;
-        wake = w;
+        *tail = w;
+        tail = &w->next;
     }
+    *tail = NULL;
     chan__unlock(&c->lock);
 
     while (wake) {

@@ -3,7 +3,25 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <unistd.h>
+
+/* The wait before a parked thread sleeps: spin, then yield. True once woken.
+ * The acquire load pairs with the waker's release, so what it wrote into our
+ * waiter (success, the received value, param) is visible. */
+static bool park_spin(chan__parker_t *p)
+{
+    for (int i = 0; i < CHAN__PARK_SPIN + CHAN__PARK_YIELD; i++) {
+        if (atomic_load_explicit(&p->state, memory_order_acquire) ==
+            CHAN__PARK_WOKEN)
+            return true;
+        if (i < CHAN__PARK_SPIN)
+            chan__cpu_relax();
+        else
+            sched_yield();
+    }
+    return false;
+}
 
 #ifdef GOCHAN_FUTEX
 #include <linux/futex.h>
@@ -45,6 +63,14 @@ void chan__lock_slow(chan__lock_t *l)
             return;
         chan__cpu_relax();
     }
+    for (int i = 0; i < CHAN__LOCK_YIELD; i++) {
+        uint32_t unlocked = 0;
+        sched_yield();
+        if (atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed))
+            return;
+    }
     /* Mark the lock contended (2) so that its holder wakes us on unlock.
      * Once we own it, it stays marked 2: we cannot know whether others sleep.
      */
@@ -71,14 +97,8 @@ void chan__parker_destroy(chan__parker_t *p)
 
 void chan__park(chan__parker_t *p)
 {
-    for (int i = 0; i < CHAN__PARK_SPIN; i++) {
-        /* acquire: pairs with the waker's release, so what it wrote into our
-         * waiter (success, the received value, param) is visible. */
-        if (atomic_load_explicit(&p->state, memory_order_acquire) ==
-            CHAN__PARK_WOKEN)
-            return;
-        chan__cpu_relax();
-    }
+    if (park_spin(p))
+        return;
     uint32_t waiting = CHAN__PARK_WAITING;
     if (!atomic_compare_exchange_strong_explicit(
             &p->state, &waiting, CHAN__PARK_SLEEPING, memory_order_acquire,
@@ -136,12 +156,7 @@ void chan__parker_destroy(chan__parker_t *p)
 
 void chan__park(chan__parker_t *p)
 {
-    for (int i = 0; i < CHAN__PARK_SPIN; i++) {
-        if (atomic_load_explicit(&p->state, memory_order_acquire) ==
-            CHAN__PARK_WOKEN)
-            break;
-        chan__cpu_relax();
-    }
+    park_spin(p);
     /* Always pass through the mutex: the waker signals while holding it, so
      * once we own it the waker is done with the parker and we may return. */
     pthread_mutex_lock(&p->mu);
