@@ -66,14 +66,15 @@
 #define MAX_TIMERS (UINT32_C(1) << 26)
 #endif
 #define MIN_HEAP_CAP 64u
-#define RETRY_MIN (1 * CHAN_MILLISECOND)
-#define RETRY_MAX (64 * CHAN_MILLISECOND)
+#define RETRY_MIN    (1 * CHAN_MILLISECOND)
+#define RETRY_MAX    (64 * CHAN_MILLISECOND)
 
 enum timer_kind {
     TIMER_CHAN,   /* NewTimer: the handle owns it; it owns one channel ref */
     TIMER_FUNC,   /* AfterFunc: the handle owns it */
     TIMER_TICKER, /* NewTicker: the handle owns it; it owns one channel ref */
-    TIMER_AFTER,  /* After: the heap owns it and one channel ref until it fires */
+    TIMER_AFTER,  /* After: the heap owns it and one channel ref until it fires
+                   */
     TIMER_TICK    /* Tick: the heap owns it while others hold its channel */
 };
 
@@ -109,18 +110,18 @@ struct timer_when {
 };
 
 static struct {
-    pthread_mutex_t mu;   /* protects every field below and the timers.mu
-                             fields of every timer */
-    pthread_cond_t wake;  /* wakes the timer thread for an earlier deadline */
+    pthread_mutex_t mu;  /* protects every field below and the timers.mu
+                            fields of every timer */
+    pthread_cond_t wake; /* wakes the timer thread for an earlier deadline */
     struct timer_when *heap; /* binary min-heap on when */
-    uint32_t len;         /* heap entries */
-    uint32_t cap;         /* heap slots; always >= ntimers, so no push fails */
-    uint32_t ntimers;     /* live timers, each of which may be heaped once */
-    bool running;         /* the timer thread has been started */
-    int64_t sleep_until;  /* the timer thread's wake-up; INT64_MIN while it
-                             is awake and will look at the heap again */
+    uint32_t len;            /* heap entries */
+    uint32_t cap;        /* heap slots; always >= ntimers, so no push fails */
+    uint32_t ntimers;    /* live timers, each of which may be heaped once */
+    bool running;        /* the timer thread has been started */
+    int64_t sleep_until; /* the timer thread's wake-up; INT64_MIN while it
+                            is awake and will look at the heap again */
     struct chan_timer *retry_head, *retry_tail; /* AfterFuncs to start */
-    int64_t retry_delay;  /* back-off while chan_go keeps failing */
+    int64_t retry_delay; /* back-off while chan_go keeps failing */
     int (*go)(void (*fn)(void *), void *arg); /* chan_go, or a test's hook */
 } timers = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -591,8 +592,8 @@ chan_t *chan_after(int64_t d)
 
 chan_timer_t *chan_timer_new(int64_t d)
 {
-    return timer_new_chan(sizeof(struct chan_timer), TIMER_CHAN,
-                          timer_when(d), 0, NULL);
+    return timer_new_chan(sizeof(struct chan_timer), TIMER_CHAN, timer_when(d),
+                          0, NULL);
 }
 
 chan_t *chan_timer_chan(chan_timer_t *t)
@@ -703,8 +704,8 @@ chan_t *chan_tick(int64_t d)
         return NULL;
     }
     chan_t *c = NULL;
-    if (!timer_new_chan(sizeof(struct chan_timer), TIMER_TICK, timer_when(d),
-                        d, &c))
+    if (!timer_new_chan(sizeof(struct chan_timer), TIMER_TICK, timer_when(d), d,
+                        &c))
         return NULL;
     return c;
 }

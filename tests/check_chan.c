@@ -30,9 +30,15 @@
  * allocators abort on such a malloc unless told to return NULL, as libc's
  * malloc does. */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__asan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
 const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__tsan_default_options(void)
+{
+    return "allocator_may_return_null=1";
+}
 
 /* The capacities TestChan runs for (Go runs 0..199; these cover unbuffered,
  * the smallest buffer, and buffers smaller and larger than the 4x1000 load). */
@@ -85,8 +91,8 @@ static bool retry_again(retry_t *r)
 /* One blocking receive of an int64, with its outcome. */
 typedef struct {
     chan_t *c;
-    int64_t v;       /* prefilled by the test; written by chan_recv */
-    bool null_elem;  /* receive into NULL */
+    int64_t v;      /* prefilled by the test; written by chan_recv */
+    bool null_elem; /* receive into NULL */
     int status;
     tu_flag_t done;
 } recv_arg_t;
@@ -137,7 +143,8 @@ START_TEST(test_chan_recv_empty_blocks)
     size_t cap = testchan_caps[_i];
     chan_t *c = chan_make(sizeof(int64_t), cap);
     ck_assert_ptr_nonnull(c);
-    recv_arg_t r1 = {.c = c, .v = -1}, r2 = {.c = c, .v = -1, .null_elem = true};
+    recv_arg_t r1 = {.c = c, .v = -1},
+               r2 = {.c = c, .v = -1, .null_elem = true};
     pthread_t t1 = tu_spawn(recv_worker, &r1);
     pthread_t t2 = tu_spawn(recv_worker, &r2);
     tu_wait_waiters(c, 2, 0);
@@ -422,8 +429,10 @@ START_TEST(test_chan_nonblock_recv_race)
     }
     chan_close(w.work);
     tu_join(t);
-    ck_assert_msg(wouldblock == 0, "try-receive on a ready channel would block "
-                                   "%d times", wouldblock);
+    ck_assert_msg(wouldblock == 0,
+                  "try-receive on a ready channel would block "
+                  "%d times",
+                  wouldblock);
     ck_assert_int_eq(bad_value, 0);
     ck_assert_int_eq(got_value + got_closed, NBR_ROUNDS);
     chan_release(w.work);
@@ -483,8 +492,8 @@ START_TEST(test_chan_nonblock_recv_close_race)
     }
     chan_close(a.work);
     tu_join(t);
-    ck_assert_msg(lost == 0, "a buffered value was lost to CHAN_CLOSED %d times",
-                  lost);
+    ck_assert_msg(lost == 0,
+                  "a buffered value was lost to CHAN_CLOSED %d times", lost);
     ck_assert_int_eq(other, 0);
     chan_release(a.work);
     chan_release(a.result);
@@ -547,7 +556,8 @@ START_TEST(test_chan_try_recv_race_untouched)
     for (int r = 0; r < TRR_ROUNDS; r++) {
         send_i64(w.c, 1000 + r);
         atomic_store(&w.round, r + 1);
-        spin(xorshift(&seed) % 64); /* vary which racer is ahead, and by how much */
+        spin(xorshift(&seed) %
+             64); /* vary which racer is ahead, and by how much */
         int64_t mine = -7;
         int st = chan_try_recv(w.c, &mine);
         trr_wait(&w.done, r);
@@ -555,8 +565,8 @@ START_TEST(test_chan_try_recv_race_untouched)
             winners_bad++;
         winners_bad += trr_won_badly(st, mine, 1000 + r) +
                        trr_won_badly(w.status[r], w.v[r], 1000 + r);
-        untouched_bad += trr_lost_badly(st, mine) +
-                         trr_lost_badly(w.status[r], w.v[r]);
+        untouched_bad +=
+            trr_lost_badly(st, mine) + trr_lost_badly(w.status[r], w.v[r]);
     }
     tu_join(t);
     ck_assert_int_eq(untouched_bad, 0);
@@ -613,7 +623,7 @@ static void *mc_feeder(void *p)
     chan_close(a->q); /* no more work */
     for (int i = 0; i < MC_NWORK; i++)
         pthread_join(a->threads[i], NULL); /* workers done */
-    chan_close(a->r); /* so there can be no more results */
+    chan_close(a->r);                      /* so there can be no more results */
     return NULL;
 }
 
@@ -696,8 +706,8 @@ START_TEST(test_chan_fifo_sync)
     for (int i = 0; i <= N; i++)
         links[i] = chan_make(sizeof(int64_t), 0);
     for (int i = 0; i < N; i++) {
-        a[i] = (fifo_link_t){.ch = ch, .in = links[i], .out = links[i + 1],
-                             .val = i};
+        a[i] = (fifo_link_t){
+            .ch = ch, .in = links[i], .out = links[i + 1], .val = i};
         t[i] = tu_spawn(fifo_link, &a[i]);
     }
     send_i64(links[0], 0);
@@ -938,8 +948,8 @@ START_TEST(test_chan_zerosize)
     tu_wait_waiters(c, 0, 1);
     ck_assert(!tu_flag_is_set(&s.done));
     for (size_t i = 0; i < cap + 1; i++) {
-        ck_assert_int_eq(i % 2 ? chan_recv(c, canary) : chan_try_recv(c, canary),
-                         CHAN_OK);
+        ck_assert_int_eq(
+            i % 2 ? chan_recv(c, canary) : chan_try_recv(c, canary), CHAN_OK);
         if (i == 0)
             tu_join(t);
     }
@@ -1081,8 +1091,8 @@ END_TEST
 typedef struct {
     chan_t *c;
     int n;
-    atomic_int arrived;  /* receives started */
-    int short_sends;     /* sends that returned before their receiver came */
+    atomic_int arrived; /* receives started */
+    int short_sends;    /* sends that returned before their receiver came */
     int status;
 } rdv_t;
 
@@ -1157,7 +1167,8 @@ START_TEST(test_chan_direct_handoff)
 }
 END_TEST
 
-/* ---- SPEC: close ---------------------------------------------------------- */
+/* ---- SPEC: close ----------------------------------------------------------
+ */
 
 typedef struct {
     unsigned char bytes[24];
@@ -1178,7 +1189,8 @@ static void *big_receiver(void *p)
 
 /* SPEC "Close wakes every blocked receiver (CHAN_CLOSED, zeroed value)":
  * eight receivers blocked on an unbuffered, a buffered and a zero-size
- * channel all wake with CHAN_CLOSED and a zeroed 24-byte value. CH-14, CH-18. */
+ * channel all wake with CHAN_CLOSED and a zeroed 24-byte value. CH-14, CH-18.
+ */
 START_TEST(test_chan_close_wakes_receivers)
 {
     enum { N = 8 };
@@ -1267,7 +1279,8 @@ START_TEST(test_chan_close_twice)
 }
 END_TEST
 
-/* ---- SPEC: references ----------------------------------------------------- */
+/* ---- SPEC: references -----------------------------------------------------
+ */
 
 static size_t refs_of(chan_t *c)
 {
@@ -1289,10 +1302,11 @@ START_TEST(test_chan_blocked_holds_ref)
         ck_assert_uint_eq(refs_of(c), 2);
         recv_arg_t r = {.c = c, .v = -1};
         send_arg_t s = {.c = c, .v = 31};
-        pthread_t t = dir ? tu_spawn(send_worker, &s) : tu_spawn(recv_worker, &r);
+        pthread_t t =
+            dir ? tu_spawn(send_worker, &s) : tu_spawn(recv_worker, &r);
         tu_wait_waiters(c, dir ? 0 : 1, dir ? 1 : 0);
         ck_assert_uint_eq(refs_of(c), 3); /* the blocked operation's own */
-        chan_release(c);                   /* the owner lets go */
+        chan_release(c);                  /* the owner lets go */
         if (dir)
             ck_assert_int_eq(recv_i64(peer), 31);
         else
@@ -1369,7 +1383,8 @@ START_TEST(test_chan_retain_release)
 }
 END_TEST
 
-/* ---- SPEC: arguments, NULL channels, status codes ------------------------- */
+/* ---- SPEC: arguments, NULL channels, status codes -------------------------
+ */
 
 /* SPEC "chan_make(0, huge) is fine (no buffer)": a chan struct{} of cap
  * SIZE_MAX holds tokens and counts them. CH-1, CH-3. */
@@ -1391,9 +1406,11 @@ END_TEST
  * (Go's "makechan: size out of range", CH-1). */
 START_TEST(test_chan_make_overflow)
 {
-    static const size_t args[][2] = {
-        {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, 2}, {(size_t)1 << 32, (size_t)1 << 32},
-        {SIZE_MAX, SIZE_MAX}, {3, SIZE_MAX / 3 + 1}};
+    static const size_t args[][2] = {{2, SIZE_MAX / 2 + 1},
+                                     {SIZE_MAX, 2},
+                                     {(size_t)1 << 32, (size_t)1 << 32},
+                                     {SIZE_MAX, SIZE_MAX},
+                                     {3, SIZE_MAX / 3 + 1}};
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
         errno = 0;
         ck_assert_ptr_null(chan_make(args[i][0], args[i][1]));
@@ -1408,9 +1425,11 @@ END_TEST
  * as a "fishy" malloc argument). */
 START_TEST(test_chan_make_nomem)
 {
-    static const size_t args[][2] = {
-        {1, SIZE_MAX}, {SIZE_MAX, 1}, {8, SIZE_MAX / 8},
-        {(size_t)1 << 20, (size_t)1 << 42}, {(size_t)1 << 31, (size_t)1 << 31}};
+    static const size_t args[][2] = {{1, SIZE_MAX},
+                                     {SIZE_MAX, 1},
+                                     {8, SIZE_MAX / 8},
+                                     {(size_t)1 << 20, (size_t)1 << 42},
+                                     {(size_t)1 << 31, (size_t)1 << 31}};
     for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
         errno = 0;
         ck_assert_ptr_null(chan_make(args[i][0], args[i][1]));
@@ -1540,10 +1559,18 @@ static void *null_op(void *p)
     intptr_t k = (intptr_t)p;
     int64_t v = 0;
     switch (k) {
-    case 0: chan_send(NULL, &null_value); break;
-    case 1: chan_recv(NULL, &v); break;
-    case 2: chan_send(NULL, NULL); break;
-    default: chan_recv(NULL, NULL); break;
+    case 0:
+        chan_send(NULL, &null_value);
+        break;
+    case 1:
+        chan_recv(NULL, &v);
+        break;
+    case 2:
+        chan_send(NULL, NULL);
+        break;
+    default:
+        chan_recv(NULL, NULL);
+        break;
     }
     tu_flag_set(&null_returned[k]);
     return NULL;
@@ -1586,8 +1613,14 @@ typedef struct {
  * blocking receiver; 5 unbuffered, blocking send against polling try-recv */
 static const size_t mm_caps[] = {0, 1, 8, 4, 0, 0};
 
-static bool mm_poll_send(int mode) { return mode == 3 || mode == 4; }
-static bool mm_poll_recv(int mode) { return mode == 3 || mode == 5; }
+static bool mm_poll_send(int mode)
+{
+    return mode == 3 || mode == 4;
+}
+static bool mm_poll_recv(int mode)
+{
+    return mode == 3 || mode == 5;
+}
 
 static void *mm_producer(void *p)
 {
@@ -1619,7 +1652,8 @@ START_TEST(test_chan_hb_send_recv)
     int mode = _i;
     mm_slot_t *slots = calloc(MM_N, sizeof *slots);
     mm_arg_t a = {.c = chan_make(sizeof(int64_t), mm_caps[mode]),
-                  .mode = mode, .slots = slots};
+                  .mode = mode,
+                  .slots = slots};
     pthread_t t = tu_spawn(mm_producer, &a);
     int bad = 0;
     for (int64_t k = 0; k < MM_N; k++) {
@@ -1686,7 +1720,9 @@ START_TEST(test_chan_hb_close)
 {
     for (int iter = 0; iter < 200; iter++) {
         mm_close_t a = {.c = chan_make(sizeof(int64_t), iter % 2),
-                        .payload = &mm_payload, .mode = iter % 3, .status = -1};
+                        .payload = &mm_payload,
+                        .mode = iter % 3,
+                        .status = -1};
         pthread_t t = tu_spawn(mm_close_reader, &a);
         if (a.mode == 2)
             tu_wait_waiters(a.c, 1, 0);
@@ -1736,7 +1772,8 @@ static void *mm_rs_receiver(void *p)
 START_TEST(test_chan_hb_recv_before_send_completes)
 {
     for (int iter = 0; iter < 400; iter++) {
-        mm_rs_t a = {.c = chan_make(sizeof(int64_t), 0), .want = 1000 + iter,
+        mm_rs_t a = {.c = chan_make(sizeof(int64_t), 0),
+                     .want = 1000 + iter,
                      .status = -1};
         pthread_t t;
         if (iter % 2 == 0) {
@@ -1761,8 +1798,8 @@ END_TEST
 
 typedef struct {
     chan_t *sem;
-    int64_t *counter;      /* plain: guarded by the semaphore when cap is 1 */
-    atomic_int *inside;    /* holders right now */
+    int64_t *counter;   /* plain: guarded by the semaphore when cap is 1 */
+    atomic_int *inside; /* holders right now */
     atomic_int *max_inside;
     int n;
     int bad;
@@ -1776,7 +1813,8 @@ static void *sem_worker(void *p)
             a->bad++;
         int now = atomic_fetch_add(a->inside, 1) + 1;
         int max = atomic_load(a->max_inside);
-        while (now > max && !atomic_compare_exchange_weak(a->max_inside, &max, now))
+        while (now > max &&
+               !atomic_compare_exchange_weak(a->max_inside, &max, now))
             ;
         if (chan_cap(a->sem) == 1)
             (*a->counter)++;
@@ -1819,7 +1857,8 @@ START_TEST(test_chan_semaphore)
 }
 END_TEST
 
-/* ---- the suite ------------------------------------------------------------ */
+/* ---- the suite ------------------------------------------------------------
+ */
 
 static TCase *add_tcase(Suite *s, const char *name, double timeout)
 {

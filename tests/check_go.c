@@ -25,7 +25,8 @@
 
 #include "testutil.h"
 
-/* ---- chan_go ---------------------------------------------------------------- */
+/* ---- chan_go ----------------------------------------------------------------
+ */
 
 typedef struct {
     chan_t *report; /* unbuffered; receives one go_seen_t */
@@ -83,7 +84,10 @@ START_TEST(test_go_null_fn)
 }
 END_TEST
 
-static void go_signal(void *p) { chan_close((chan_t *)p); }
+static void go_signal(void *p)
+{
+    chan_close((chan_t *)p);
+}
 
 static void *null_arg_seen = &null_arg_seen;
 static chan_t *null_arg_done;
@@ -110,7 +114,7 @@ END_TEST
 #define MANY 1000
 
 typedef struct {
-    chan_t *gate;       /* closed to let every thread finish */
+    chan_t *gate; /* closed to let every thread finish */
     atomic_int ran;
     chan_waitgroup_t wg;
 } many_t;
@@ -187,7 +191,8 @@ START_TEST(test_go_chain)
 }
 END_TEST
 
-/* ---- WaitGroup ------------------------------------------------------------- */
+/* ---- WaitGroup -------------------------------------------------------------
+ */
 
 typedef struct {
     chan_waitgroup_t *wg;
@@ -345,18 +350,19 @@ START_TEST(test_go_waitgroup_static)
 }
 END_TEST
 
-/* ---- thread creation failure ------------------------------------------------ */
+/* ---- thread creation failure ------------------------------------------------
+ */
 
 typedef struct {
-    int provoked;          /* 1: thread creation was made to fail */
-    int setup_errno;       /* why it could not be, else 0 */
+    int provoked;    /* 1: thread creation was made to fail */
+    int setup_errno; /* why it could not be, else 0 */
     int go_status, go_errno;
     uint64_t started_delta; /* chan_go_started across the failures */
     int wg_status, wg_errno;
-    int wg_done_after;     /* chan_waitgroup_done after the failed Go */
-    int fn_ran;            /* a failed start's fn ran (must not) */
-    int recovered;         /* chan_go works again once the limit is lifted */
-    int recovered_wg;      /* and so does chan_waitgroup_go */
+    int wg_done_after; /* chan_waitgroup_done after the failed Go */
+    int fn_ran;        /* a failed start's fn ran (must not) */
+    int recovered;     /* chan_go works again once the limit is lifted */
+    int recovered_wg;  /* and so does chan_waitgroup_go */
 } fail_report_t;
 
 static atomic_int fail_fn_ran;
@@ -454,7 +460,8 @@ START_TEST(test_go_create_fails)
 }
 END_TEST
 
-/* ---- the suite ---------------------------------------------------------------- */
+/* ---- the suite
+ * ---------------------------------------------------------------- */
 
 static TCase *add_tcase(Suite *s, const char *name, double timeout)
 {

@@ -27,9 +27,15 @@ size_t chan__timer_heap_len(void);
 #define MS CHAN_MILLISECOND
 
 /* How late a timer may be before a test calls it broken. */
-static int64_t slack(void) { return (int64_t)(CHAN_SECOND * tu_scale()); }
+static int64_t slack(void)
+{
+    return (int64_t)(CHAN_SECOND * tu_scale());
+}
 
-static int64_t quiet(void) { return tu_quiet_ms() * MS; }
+static int64_t quiet(void)
+{
+    return tu_quiet_ms() * MS;
+}
 
 /* Receives one time value from c, or gives up after timeout (false). Safe
  * on worker threads: it asserts nothing. */
@@ -131,7 +137,8 @@ START_TEST(test_timer_after_times)
         ok = v - start < 200 * MS;
         chan_release(c);
     }
-    ck_assert_msg(ok, "After(10ms) delivered the receive time, not the fire time");
+    ck_assert_msg(ok,
+                  "After(10ms) delivered the receive time, not the fire time");
 }
 END_TEST
 
@@ -293,9 +300,15 @@ START_TEST(test_timer_afterfunc)
 }
 END_TEST
 
-static void noop(void *arg) { (void)arg; }
+static void noop(void *arg)
+{
+    (void)arg;
+}
 
-static void send_func(void *p) { chan_try_send((chan_t *)p, NULL); }
+static void send_func(void *p)
+{
+    chan_try_send((chan_t *)p, NULL);
+}
 
 /* One attempt of testAfterStop; returns NULL or what went wrong. */
 static const char *after_stop_once(int64_t unit)
@@ -447,7 +460,10 @@ struct counter {
     atomic_int n;
 };
 
-static void count_func(void *p) { atomic_fetch_add(&((struct counter *)p)->n, 1); }
+static void count_func(void *p)
+{
+    atomic_fetch_add(&((struct counter *)p)->n, 1);
+}
 
 static bool wait_count(struct counter *c, int want, int64_t timeout)
 {
@@ -597,11 +613,17 @@ static void stop_reset_result(bool use_stop)
 
 /* Ports TestStopResult (issue 69312): when Stop races the firing, its result
  * says exactly whether a value can still be received. */
-START_TEST(test_timer_stop_result) { stop_reset_result(true); }
+START_TEST(test_timer_stop_result)
+{
+    stop_reset_result(true);
+}
 END_TEST
 
 /* Ports TestResetResult: the same for Reset. */
-START_TEST(test_timer_reset_result) { stop_reset_result(false); }
+START_TEST(test_timer_reset_result)
+{
+    stop_reset_result(false);
+}
 END_TEST
 
 /* Ports TestTimerModifiedEarlier (issue 47329): moving a timer earlier over
@@ -1352,7 +1374,10 @@ static int count_threads(void)
 
 /* Timers share one thread: 1,000 pending timers of every kind add one thread
  * to the process, and chan_go starts none for channel timers. */
-static void *nothing(void *arg) { return arg; }
+static void *nothing(void *arg)
+{
+    return arg;
+}
 
 START_TEST(test_timer_one_thread)
 {
@@ -1456,7 +1481,10 @@ END_TEST
 
 /* ---- Sleep ---- */
 
-static void on_signal(int sig) { (void)sig; }
+static void on_signal(int sig)
+{
+    (void)sig;
+}
 
 struct interrupter {
     pthread_t target;
