@@ -6,8 +6,8 @@
  * chan__parker_t, which lives on its stack, and exactly the peer that completed
  * the operation (or close) wakes it: no shared condition variable, no
  * broadcast. Because a kernel wake-up costs tens of microseconds, a parked
- * thread first spins briefly, then sleeps on a futex (Linux) or a private
- * mutex/condvar pair (elsewhere).
+ * thread first spins briefly, then yields its core a few times, then sleeps
+ * on a futex (Linux) or a private mutex/condvar pair (elsewhere).
  *
  * The channel lock is the same idea as Go's runtime mutex (lock_futex.go):
  * a three-state futex word with a bounded spin before sleeping.

@@ -52,6 +52,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
+#include "../chan/park.h"
 #include "context_impl.h"
 
 #include <errno.h>
@@ -107,9 +108,16 @@ struct cancelCtx {
      * with, under mu, taken (set to NULL) by the one removeChild that uses it;
      * via_stop is immutable once the context is returned. */
     void *stop;
-    bool via_stop;
 
-    pthread_mutex_t mu;     /* protects the fields below it */
+    /* Go's mutex, a 4-byte futex word (the channel lock) rather than a
+     * 40-byte pthread_mutex_t: a context is small and made often. It packs
+     * with the flags below into one word. */
+    chan__lock_t mu;
+    bool via_stop;
+    bool registered; /* see pc below */
+    struct context_cancel handle;
+
+    /* Protected by mu. */
     _Atomic(chan_t *) done; /* made lazily, closed by the first cancel;
                                closedchan when canceled before anyone
                                asked; written under mu */
@@ -117,7 +125,6 @@ struct cancelCtx {
         err;                      /* set by the first cancel, under mu */
     const context_error_t *cause; /* set by the first cancel */
     cancelCtx *children;          /* Go's children set; emptied by cancel */
-    size_t nchildren;
 
     /* Membership of the children set of pc, the cancelCtx parentCancelCtx
      * found when this context was made (immutable; pc outlives us, since our
@@ -126,14 +133,11 @@ struct cancelCtx {
      * belong to that batch (its worklist). */
     cancelCtx *pc;
     cancelCtx *prev, *next;
-    bool registered;
 
     /* The batch that canceled this context, until it has canceled the whole
      * subtree; NULL otherwise. Written by that batch, read by anyone. */
     _Atomic(struct cancel_batch *) busy;
     atomic_long holds; /* keeps the memory alive; see the file comment */
-
-    struct context_cancel handle;
 };
 
 /* Go's timerCtx: a cancelCtx with a deadline and a timer. */
@@ -332,7 +336,7 @@ static context_t *drop_hold(cancelCtx *c)
     chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (d != atomic_load_explicit(&closedchan, memory_order_relaxed))
         chan_release(d); /* ours; closedchan is shared */
-    pthread_mutex_destroy(&c->mu);
+    chan__lock_destroy(&c->mu);
     free(c);
     atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
     return parent;
@@ -539,14 +543,14 @@ static chan_t *cancelCtx_done(context_t *self)
     chan_t *d = atomic_load_explicit(&c->done, memory_order_acquire);
     if (d)
         return d;
-    pthread_mutex_lock(&c->mu);
+    chan__lock(&c->mu);
     d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (!d) {
         d = chan_make(0, 0);
         if (d)
             atomic_store_explicit(&c->done, d, memory_order_release);
     }
-    pthread_mutex_unlock(&c->mu);
+    chan__unlock(&c->mu);
     return d;
 }
 
@@ -572,7 +576,6 @@ static void children_add(cancelCtx *p, cancelCtx *child)
     if (p->children)
         p->children->prev = child;
     p->children = child;
-    p->nchildren++;
     child->registered = true;
 }
 
@@ -586,7 +589,6 @@ static void children_delete(cancelCtx *p, cancelCtx *child)
         child->next->prev = child->prev;
     child->prev = child->next = NULL;
     child->registered = false;
-    p->nchildren--;
 }
 
 /* One cancel_ctx call: the nodes it still has to cancel (detached children,
@@ -630,9 +632,9 @@ static bool cancel_one(struct cancel_batch *b, cancelCtx *x,
 {
     chan_timer_t *timer = NULL;
 
-    pthread_mutex_lock(&x->mu);
+    chan__lock(&x->mu);
     if (atomic_load_explicit(&x->err, memory_order_relaxed)) {
-        pthread_mutex_unlock(&x->mu);
+        chan__unlock(&x->mu);
         return false; /* already canceled */
     }
     /* busy before err: whoever sees err and then reads busy under mu or
@@ -663,14 +665,13 @@ static bool cancel_one(struct cancel_batch *b, cancelCtx *x,
         }
     }
     x->children = NULL;
-    x->nchildren = 0;
     if (x->ctx.vtable_ == &timerCtx_vtable) {
         /* timerCtx.cancel: stop the timer on every path. */
         timerCtx *t = (timerCtx *)x;
         timer = t->timer;
         t->timer = NULL;
     }
-    pthread_mutex_unlock(&x->mu);
+    chan__unlock(&x->mu);
 
     if (timer) {
         /* A stopped timer will never run its callback: drop the hold it had.
@@ -794,10 +795,10 @@ static cancelCtx *parentCancelCtx(context_t *parent)
 static void removeChild(cancelCtx *c)
 {
     if (c->via_stop) {
-        pthread_mutex_lock(&c->mu);
+        chan__lock(&c->mu);
         void *stop = c->stop;
         c->stop = NULL;
-        pthread_mutex_unlock(&c->mu);
+        chan__unlock(&c->mu);
         if (stop && c->Context->vtable_->after_func_stop(c->Context, stop)) {
             /* The callback will never run: drop its hold. Never the last:
              * our caller keeps c alive. */
@@ -808,10 +809,10 @@ static void removeChild(cancelCtx *c)
     cancelCtx *p = c->pc;
     if (!p)
         return;
-    pthread_mutex_lock(&p->mu);
+    chan__lock(&p->mu);
     if (c->registered)
         children_delete(p, c);
-    pthread_mutex_unlock(&p->mu);
+    chan__unlock(&p->mu);
 }
 
 /* The afterFuncer callback: child.cancel(false, parent.Err(), Cause(parent)).
@@ -863,13 +864,13 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
     if (p) {
         const context_error_t *err, *cause = NULL;
         c->pc = p;
-        pthread_mutex_lock(&p->mu);
+        chan__lock(&p->mu);
         err = atomic_load_explicit(&p->err, memory_order_relaxed);
         if (err)
             cause = p->cause;
         else
             children_add(p, c);
-        pthread_mutex_unlock(&p->mu);
+        chan__unlock(&p->mu);
         /* Go cancels c under p's lock (order p, then c). c is not published
          * yet, so canceling it just after is the same; it keeps every
          * context lock unnested. */
@@ -885,13 +886,13 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
          * cancels c from another thread, waits until the stop handle is
          * stored. */
         atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
-        pthread_mutex_lock(&c->mu);
+        chan__lock(&c->mu);
         void *stop = v->after_func(parent, stop_callback, c);
         if (stop) {
             c->stop = stop;
             c->via_stop = true;
         }
-        pthread_mutex_unlock(&c->mu);
+        chan__unlock(&c->mu);
         if (!stop) {
             atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
             return ENOMEM;
@@ -926,10 +927,7 @@ static cancelCtx *newCancelCtx(size_t size, const context_vtable_t *vtable,
     cancelCtx *c = calloc(1, size);
     if (!c)
         return NULL;
-    if (pthread_mutex_init(&c->mu, NULL) != 0) {
-        free(c);
-        return NULL;
-    }
+    chan__lock_init(&c->mu);
     c->ctx.vtable_ = vtable;
     c->ctx.refs_ = 1;
     atomic_init(&c->holds, 1);
@@ -1023,7 +1021,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
         return &c->ctx;
     }
     bool failed = false;
-    pthread_mutex_lock(&c->mu);
+    chan__lock(&c->mu);
     if (!atomic_load_explicit(&c->err, memory_order_relaxed)) {
         /* The pending timer holds c; timerCtx_fire or a successful stop
          * drops it. */
@@ -1034,7 +1032,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
             failed = true;
         }
     }
-    pthread_mutex_unlock(&c->mu);
+    chan__unlock(&c->mu);
     if (failed)
         return fail_nomem(&c->ctx);
     c->handle.how = CANCEL_REMOVE;
@@ -1217,9 +1215,9 @@ const context_error_t *context_cause(context_t *ctx)
         return NULL;
     cancelCtx *cc = as_cancelCtx(context_value(ctx, &cancelCtxKey));
     if (cc) {
-        pthread_mutex_lock(&cc->mu);
+        chan__lock(&cc->mu);
         const context_error_t *cause = cc->cause;
-        pthread_mutex_unlock(&cc->mu);
+        chan__unlock(&cc->mu);
         if (cause)
             return cause;
     }
@@ -1417,9 +1415,11 @@ size_t context__children(context_t *ctx)
     cancelCtx *c = as_cancelCtx(ctx);
     if (!c)
         return 0;
-    pthread_mutex_lock(&c->mu);
-    size_t n = c->nchildren;
-    pthread_mutex_unlock(&c->mu);
+    chan__lock(&c->mu);
+    size_t n = 0;
+    for (cancelCtx *x = c->children; x; x = x->next)
+        n++;
+    chan__unlock(&c->mu);
     return n;
 }
 
@@ -1429,10 +1429,10 @@ bool context__has_child(context_t *parent, context_t *child)
     if (!p || !k)
         return false;
     bool found = false;
-    pthread_mutex_lock(&p->mu);
+    chan__lock(&p->mu);
     for (cancelCtx *x = p->children; x && !found; x = x->next)
         found = x == k;
-    pthread_mutex_unlock(&p->mu);
+    chan__unlock(&p->mu);
     return found;
 }
 
