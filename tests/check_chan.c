@@ -148,7 +148,7 @@ START_TEST(test_chan_recv_empty_blocks)
     pthread_t t1 = tu_spawn(recv_worker, &r1);
     pthread_t t2 = tu_spawn(recv_worker, &r2);
     tu_wait_waiters(c, 2, 0);
-    ck_assert(!tu_flag_wait(&r1.done, tu_quiet_ms()));
+    ck_assert(!tu_flag_wait(&r1.done, TU_QUIET_MS));
     ck_assert(!tu_flag_is_set(&r2.done));
 
     int64_t v = 77;
@@ -180,7 +180,7 @@ START_TEST(test_chan_send_full_blocks)
     send_arg_t s = {.c = c, .v = 1000};
     pthread_t t = tu_spawn(send_worker, &s);
     tu_wait_waiters(c, 0, 1);
-    ck_assert(!tu_flag_wait(&s.done, tu_quiet_ms()));
+    ck_assert(!tu_flag_wait(&s.done, TU_QUIET_MS));
 
     int64_t v = 5;
     ck_assert_int_eq(chan_try_send(c, &v), CHAN_WOULDBLOCK);
@@ -403,7 +403,8 @@ START_TEST(test_chan_nonblock_recv_race)
     pthread_t t = tu_spawn(nbr_worker, &w);
     uint32_t seed = 777;
     int wouldblock = 0, bad_value = 0, got_value = 0, got_closed = 0;
-    for (int i = 0; i < NBR_ROUNDS; i++) {
+    int rounds = tu_rounds(NBR_ROUNDS);
+    for (int i = 0; i < rounds; i++) {
         chan_t *c = chan_make(sizeof(int64_t), 1);
         send_i64(c, 1);
         ck_assert_int_eq(chan_send(w.work, &c), CHAN_OK);
@@ -434,7 +435,7 @@ START_TEST(test_chan_nonblock_recv_race)
                   "%d times",
                   wouldblock);
     ck_assert_int_eq(bad_value, 0);
-    ck_assert_int_eq(got_value + got_closed, NBR_ROUNDS);
+    ck_assert_int_eq(got_value + got_closed, rounds);
     chan_release(w.work);
     chan_release(w.result);
 }
@@ -476,7 +477,7 @@ START_TEST(test_chan_nonblock_recv_close_race)
     pthread_t t = tu_spawn(nbc_poller, &a);
     uint32_t seed = 4242;
     int lost = 0, other = 0;
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0, rounds = tu_rounds(20000); i < rounds; i++) {
         chan_t *c = chan_make(sizeof(int64_t), 1);
         ck_assert_int_eq(chan_send(a.work, &c), CHAN_OK);
         spin(xorshift(&seed) % 512);
@@ -504,6 +505,7 @@ END_TEST
 
 typedef struct {
     chan_t *c;
+    int rounds; /* at most TRR_ROUNDS */
     atomic_int round, done;
     int64_t v[TRR_ROUNDS]; /* per round: what the try-receive left in *elem */
     int status[TRR_ROUNDS];
@@ -521,7 +523,7 @@ static void trr_wait(atomic_int *x, int r)
 static void *trr_worker(void *p)
 {
     trr_t *a = p;
-    for (int r = 0; r < TRR_ROUNDS; r++) {
+    for (int r = 0; r < a->rounds; r++) {
         trr_wait(&a->round, r);
         a->v[r] = -7;
         a->status[r] = chan_try_recv(a->c, &a->v[r]);
@@ -550,10 +552,11 @@ START_TEST(test_chan_try_recv_race_untouched)
     static trr_t w;
     memset(&w, 0, sizeof w);
     w.c = chan_make(sizeof(int64_t), 1);
+    w.rounds = tu_rounds(TRR_ROUNDS);
     pthread_t t = tu_spawn(trr_worker, &w);
     uint32_t seed = 99;
     int untouched_bad = 0, winners_bad = 0;
-    for (int r = 0; r < TRR_ROUNDS; r++) {
+    for (int r = 0; r < w.rounds; r++) {
         send_i64(w.c, 1000 + r);
         atomic_store(&w.round, r + 1);
         spin(xorshift(&seed) %

@@ -1601,7 +1601,7 @@ START_TEST(test_context_after_func_called_after_cancel)
     context_t *ctx = context_with_cancel(context_background(), &cancel);
     chan_t *donec = chan_make(0, 0);
     context_after_func_t *stop = context_after_func(ctx, close_chan, donec);
-    ck_assert(!wait_chan(donec, tu_quiet_ms())); /* not before cancel */
+    ck_assert(!wait_chan(donec, TU_QUIET_MS)); /* not before cancel */
     context_cancel(cancel);
     ck_assert(wait_chan(donec, 10000));
     ck_assert(!context_after_func_stop(stop));
@@ -1652,7 +1652,7 @@ START_TEST(test_context_after_func_not_called_after_stop)
     context_after_func_t *stop = context_after_func(ctx, close_chan, donec);
     ck_assert(context_after_func_stop(stop));
     context_cancel(cancel);
-    ck_assert(!wait_chan(donec, tu_quiet_ms()));
+    ck_assert(!wait_chan(donec, TU_QUIET_MS));
     ck_assert_uint_eq(context__children(ctx), 0);
     context_release(ctx);
     chan_release(donec);

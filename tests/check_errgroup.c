@@ -260,7 +260,7 @@ START_TEST(test_errgroup_go_blocks_at_limit)
     ck_assert_int_eq(errgroup_set_limit(b.g, 1), CHAN_OK);
     ck_assert_int_eq(errgroup_go(b.g, send_token, b.ch), CHAN_OK);
     pthread_t t = tu_spawn(second_go, &b);
-    ck_assert(!tu_flag_wait(&b.returned, tu_quiet_ms())); /* still blocked */
+    ck_assert(!tu_flag_wait(&b.returned, TU_QUIET_MS)); /* still blocked */
     chan_recv(b.ch, NULL); /* the first task ends; its token frees a slot */
     ck_assert(tu_flag_wait(&b.returned, 10000));
     tu_join(t);

@@ -221,10 +221,10 @@ START_TEST(test_go_waitgroup_add_done_wait)
         w[i] = (waiter_t){.wg = &wg};
         t[i] = tu_spawn(wg_waiter, &w[i]);
     }
-    ck_assert(!tu_flag_wait(&w[0].done, tu_quiet_ms()));
+    ck_assert(!tu_flag_wait(&w[0].done, TU_QUIET_MS));
     ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_OK);
     ck_assert_int_eq(chan_waitgroup_add(&wg, -1), CHAN_OK);
-    ck_assert(!tu_flag_wait(&w[1].done, tu_quiet_ms()));
+    ck_assert(!tu_flag_wait(&w[1].done, TU_QUIET_MS));
     for (int i = 0; i < W; i++)
         ck_assert(!tu_flag_is_set(&w[i].done));
     ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_OK);
@@ -237,7 +237,7 @@ START_TEST(test_go_waitgroup_add_done_wait)
     ck_assert_int_eq(chan_waitgroup_add(&wg, 1), CHAN_OK);
     w[0] = (waiter_t){.wg = &wg};
     t[0] = tu_spawn(wg_waiter, &w[0]);
-    ck_assert(!tu_flag_wait(&w[0].done, tu_quiet_ms()));
+    ck_assert(!tu_flag_wait(&w[0].done, TU_QUIET_MS));
     ck_assert_int_eq(chan_waitgroup_add(&wg, 0), CHAN_OK);
     ck_assert(!tu_flag_is_set(&w[0].done));
     ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_OK);
@@ -314,7 +314,7 @@ START_TEST(test_go_waitgroup_go)
     waiter_t w = {.wg = &wg};
     pthread_t t = tu_spawn(wg_waiter, &w);
     tu_wait_waiters(g.gate, 16, 0);
-    ck_assert(!tu_flag_wait(&w.done, tu_quiet_ms()));
+    ck_assert(!tu_flag_wait(&w.done, TU_QUIET_MS));
     ck_assert_int_eq(chan_close(g.gate), CHAN_OK);
     tu_join(t);
     chan_waitgroup_wait(&wg);

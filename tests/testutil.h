@@ -19,8 +19,16 @@
 double tu_scale(void);
 
 /* How long to watch for something that must not happen (e.g. a receive that
- * must stay blocked): 50 ms, scaled. */
+ * must stay blocked): TU_QUIET_MS, scaled. tu_flag_wait scales for itself,
+ * so pass it TU_QUIET_MS, not tu_quiet_ms(). */
+#define TU_QUIET_MS 50
 int64_t tu_quiet_ms(void);
+
+/* Go's testing.Short(): true under valgrind, which runs threads one at a
+ * time, many times slower. tu_rounds(n) is n, or n / 50 (at least 100) in
+ * short mode, for race tests whose rounds spin. */
+bool tu_short(void);
+int tu_rounds(int n);
 
 void tu_sleep_ms(int64_t ms);
 
