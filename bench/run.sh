@@ -20,7 +20,8 @@
 #      use (nproc);
 #   4. prints a table: workload, gochan median, Go median, gochan/Go ratio,
 #      min and max of each, and writes it as Markdown, with the date, machine
-#      and commit, to bench/RESULTS.md (the README shows it).
+#      and commit, to bench/RESULTS.md and into README.md between its
+#      <!-- bench:begin --> and <!-- bench:end --> markers.
 # A row whose C function is not written yet prints n/a (see gochan_bench.c);
 # a workload that crashes or times out prints "err" and the run goes on.
 # Lower is better everywhere; a ratio below 1 means gochan is faster.
@@ -249,4 +250,18 @@ if [ -n "$write_results" ]; then
         fi
     } >"$here/RESULTS.md"
     echo "run.sh: wrote $here/RESULTS.md" >&2
+    # The README shows the same table (without its title) between two markers.
+    readme=$root/README.md
+    if grep -q '^<!-- bench:begin -->$' "$readme"; then
+        awk -v results="$here/RESULTS.md" '
+            /^<!-- bench:begin -->$/ {
+                print; skip = 1
+                while ((getline line < results) > 0)
+                    if (line !~ /^# /) print line
+                next
+            }
+            /^<!-- bench:end -->$/ { skip = 0 }
+            !skip' "$readme" >"$tmp/README.md" && cat "$tmp/README.md" >"$readme"
+        echo "run.sh: updated the table in $readme" >&2
+    fi
 fi
