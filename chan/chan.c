@@ -164,14 +164,6 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     if (!elem && c->elemsize)
         return CHAN_INVALID;
 
-    /* Fast path: a full open channel fails a try-send without the lock. The
-     * two loads may see different moments, but each answer is one the channel
-     * really gave: it was full when we looked, and a channel that is full and
-     * then closed was still full and open at the first load. So the try-send
-     * linearizes at that load (Go's argument in chansend). */
-    if (!block && !chan__is_closed(c) && chan_full(c))
-        return CHAN_WOULDBLOCK;
-
     chan__lock(&c->lock);
     if (chan__is_closed(c)) {
         chan__unlock(&c->lock);
@@ -205,20 +197,6 @@ static int chan__recv(struct chan *c, void *elem, bool block)
         chan__debug_block_forever("chan receive (nil chan)", NULL, 0);
     }
 
-    /* Fast path, as Go's chanrecv: an empty channel fails a try-receive
-     * without the lock if it is open. If it is closed, look at emptiness
-     * again: a value may have arrived between the loads, and a closed channel
-     * cannot fill again, so empty-after-closed proves closed-and-drained. The
-     * loads are seq_cst so they cannot be reordered (TestNonblockRecvRace). */
-    if (!block && chan_empty(c)) {
-        if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
-            return CHAN_WOULDBLOCK;
-        if (chan_empty(c)) {
-            chan__zero(c, elem);
-            return CHAN_CLOSED;
-        }
-    }
-
     chan__lock(&c->lock);
     if (chan__is_closed(c) && chan__qcount(c) == 0) {
         chan__unlock(&c->lock);
@@ -250,8 +228,19 @@ int chan_send(chan_t *c, const void *elem)
     return chan__send(c, elem, true);
 }
 
+/* The try operations answer from lock-free loads when they can, in their own
+ * small frames (a try-receive on an empty channel is a polling loop's common
+ * case), and otherwise take the locked path. */
 int chan_try_send(chan_t *c, const void *elem)
 {
+    /* A full open channel fails a try-send without the lock. The two loads
+     * may see different moments, but each answer is one the channel really
+     * gave: it was full when we looked, and a channel that is full and then
+     * closed was still full and open at the first load. So the try-send
+     * linearizes at that load (Go's argument in chansend). A NULL elem of a
+     * sized channel is left for chan__send to refuse. */
+    if (c && (elem || c->elemsize == 0) && !chan__is_closed(c) && chan_full(c))
+        return CHAN_WOULDBLOCK;
     return chan__send(c, elem, false);
 }
 
@@ -262,6 +251,19 @@ int chan_recv(chan_t *c, void *elem)
 
 int chan_try_recv(chan_t *c, void *elem)
 {
+    /* As Go's chanrecv: an empty channel fails a try-receive without the lock
+     * if it is open. If it is closed, look at emptiness again: a value may
+     * have arrived between the loads, and a closed channel cannot fill again,
+     * so empty-after-closed proves closed-and-drained. The loads are seq_cst
+     * so they cannot be reordered (TestNonblockRecvRace). */
+    if (c && chan_empty(c)) {
+        if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
+            return CHAN_WOULDBLOCK;
+        if (chan_empty(c)) {
+            chan__zero(c, elem);
+            return CHAN_CLOSED;
+        }
+    }
     return chan__recv(c, elem, false);
 }
 
