@@ -132,10 +132,18 @@ static bool chan_empty(struct chan *c)
  * reference, so the channel outlives a release by its other owners. */
 static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
 {
-    chan__parker_t parker;
-    chan__parker_init(&parker);
-    chan__waiter_t w = {.parker = &parker, .c = c, .elem = elem};
-    chan__enqueue(q, &w);
+    /* The waiter and its parker share one cache line: the peer that completes
+     * us writes both, and we read both on waking, so a handoff moves one line
+     * between the cores instead of two. */
+    struct {
+        alignas(64) chan__waiter_t w;
+        chan__parker_t parker;
+    } blk = {.w = {.c = c, .elem = elem}};
+    chan__waiter_t *wp = &blk.w;
+    chan__parker_t *pp = &blk.parker;
+    chan__parker_init(pp);
+    wp->parker = pp;
+    chan__enqueue(q, wp);
     chan_retain(c);
     chan__unlock(&c->lock);
 
@@ -144,13 +152,13 @@ static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
     bool debug = chan__debug_enabled();
     if (debug)
         chan__debug_block(&record);
-    chan__park(&parker);
+    chan__park(pp);
     if (debug)
         chan__debug_unblock(&record);
 
-    chan__parker_destroy(&parker);
+    chan__parker_destroy(pp);
     chan_release(c);
-    return w.success;
+    return wp->success;
 }
 
 /* Go's chansend. */
