@@ -1863,21 +1863,13 @@ END_TEST
 /* ---- the suite ------------------------------------------------------------
  */
 
-static TCase *add_tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 Suite *chan_suite(void);
 Suite *chan_suite(void)
 {
     Suite *s = suite_create("chan");
     TCase *tc;
 
-    tc = add_tcase(s, "testchan", 30);
+    tc = tu_tcase(s, "testchan", 30);
     tcase_add_loop_test(tc, test_chan_recv_empty_blocks, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_send_full_blocks, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_close_drains, 0, N_TESTCHAN_CAPS);
@@ -1886,45 +1878,45 @@ Suite *chan_suite(void)
     tcase_add_loop_test(tc, test_chan_multi_prodcons, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_len_cap, 0, N_TESTCHAN_CAPS);
 
-    tc = add_tcase(s, "nonblock_race", 60);
+    tc = tu_tcase(s, "nonblock_race", 60);
     tcase_add_test(tc, test_chan_nonblock_recv_race);
     tcase_add_test(tc, test_chan_nonblock_recv_close_race);
     tcase_add_test(tc, test_chan_try_recv_race_untouched);
 
-    tc = add_tcase(s, "multi_consumer", 60);
+    tc = tu_tcase(s, "multi_consumer", 60);
     tcase_add_test(tc, test_chan_multi_consumer);
 
-    tc = add_tcase(s, "fifo", 30);
+    tc = tu_tcase(s, "fifo", 30);
     tcase_add_test(tc, test_chan_fifo_async);
     tcase_add_test(tc, test_chan_fifo_sync);
     tcase_add_loop_test(tc, test_chan_fifo_blocked_receivers, 0, 2);
     tcase_add_test(tc, test_chan_fifo_blocked_senders);
     tcase_add_test(tc, test_chan_full_buffer_sender_to_tail);
 
-    tc = add_tcase(s, "nonblock", 30);
+    tc = tu_tcase(s, "nonblock", 30);
     tcase_add_loop_test(tc, test_chan_nonblock, 0, 12);
 
-    tc = add_tcase(s, "zerosize", 30);
+    tc = tu_tcase(s, "zerosize", 30);
     tcase_add_loop_test(tc, test_chan_zerosize, 0, 3);
 
-    tc = add_tcase(s, "sieve", 30);
+    tc = tu_tcase(s, "sieve", 30);
     tcase_add_test(tc, test_chan_sieve1);
 
-    tc = add_tcase(s, "rendezvous", 30);
+    tc = tu_tcase(s, "rendezvous", 30);
     tcase_add_test(tc, test_chan_unbuffered_rendezvous);
     tcase_add_test(tc, test_chan_direct_handoff);
 
-    tc = add_tcase(s, "close", 30);
+    tc = tu_tcase(s, "close", 30);
     tcase_add_loop_test(tc, test_chan_close_wakes_receivers, 0, 3);
     tcase_add_loop_test(tc, test_chan_close_wakes_senders, 0, 2);
     tcase_add_test(tc, test_chan_close_twice);
 
-    tc = add_tcase(s, "refs", 30);
+    tc = tu_tcase(s, "refs", 30);
     tcase_add_test(tc, test_chan_blocked_holds_ref);
     tcase_add_test(tc, test_chan_release_while_blocked_close);
     tcase_add_test(tc, test_chan_retain_release);
 
-    tc = add_tcase(s, "args", 30);
+    tc = tu_tcase(s, "args", 30);
     tcase_add_test(tc, test_chan_make_zero_huge);
     tcase_add_test(tc, test_chan_make_overflow);
     tcase_add_test(tc, test_chan_make_nomem);
@@ -1933,10 +1925,10 @@ Suite *chan_suite(void)
     tcase_add_test(tc, test_chan_try_wouldblock_untouched);
     tcase_add_test(tc, test_chan_null_nonblocking);
 
-    tc = add_tcase(s, "null_chan", 30);
+    tc = tu_tcase(s, "null_chan", 30);
     tcase_add_test(tc, test_chan_null_blocks_forever);
 
-    tc = add_tcase(s, "memory_model", 60);
+    tc = tu_tcase(s, "memory_model", 60);
     tcase_add_loop_test(tc, test_chan_hb_send_recv, 0,
                         (int)(sizeof mm_caps / sizeof mm_caps[0]));
     tcase_add_test(tc, test_chan_hb_close);
@@ -1948,9 +1940,5 @@ Suite *chan_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(chan_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(chan_suite());
 }

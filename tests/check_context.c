@@ -2312,9 +2312,5 @@ static Suite *context_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(context_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(context_suite());
 }

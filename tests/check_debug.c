@@ -172,9 +172,5 @@ static Suite *debug_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(debug_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(debug_suite());
 }

@@ -475,38 +475,30 @@ END_TEST
 /* ---- the suite
  * ---------------------------------------------------------------- */
 
-static TCase *add_tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 Suite *errgroup_suite(void);
 Suite *errgroup_suite(void)
 {
     Suite *s = suite_create("errgroup");
     TCase *tc;
 
-    tc = add_tcase(s, "errors", 10);
+    tc = tu_tcase(s, "errors", 10);
     tcase_add_test(tc, test_errgroup_zero_group);
     tcase_add_test(tc, test_errgroup_with_context);
     tcase_add_test(tc, test_errgroup_cancel_cause);
     tcase_add_test(tc, test_errgroup_parent_canceled);
 
-    tc = add_tcase(s, "limit", 30);
+    tc = tu_tcase(s, "limit", 30);
     tcase_add_test(tc, test_errgroup_try_go);
     tcase_add_test(tc, test_errgroup_go_limit);
     tcase_add_test(tc, test_errgroup_go_blocks_at_limit);
     tcase_add_test(tc, test_errgroup_set_limit_while_active);
 
-    tc = add_tcase(s, "examples", 10);
+    tc = tu_tcase(s, "examples", 10);
     tcase_add_test(tc, test_errgroup_example_just_errors);
     tcase_add_test(tc, test_errgroup_example_parallel);
     tcase_add_test(tc, test_errgroup_error_cancels_others);
 
-    tc = add_tcase(s, "lifetime", 10);
+    tc = tu_tcase(s, "lifetime", 10);
     tcase_add_test(tc, test_errgroup_null_arguments);
     tcase_add_test(tc, test_errgroup_release_before_tasks_end);
 
@@ -515,9 +507,5 @@ Suite *errgroup_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(errgroup_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(errgroup_suite());
 }

@@ -463,36 +463,28 @@ END_TEST
 /* ---- the suite
  * ---------------------------------------------------------------- */
 
-static TCase *add_tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 Suite *go_suite(void);
 Suite *go_suite(void)
 {
     Suite *s = suite_create("go");
     TCase *tc;
 
-    tc = add_tcase(s, "go", 10);
+    tc = tu_tcase(s, "go", 10);
     tcase_add_test(tc, test_go_runs_fn);
     tcase_add_test(tc, test_go_null_fn);
     tcase_add_test(tc, test_go_null_arg);
 
-    tc = add_tcase(s, "go_many", 60);
+    tc = tu_tcase(s, "go_many", 60);
     tcase_add_test(tc, test_go_1000_threads);
     tcase_add_test(tc, test_go_chain);
 
-    tc = add_tcase(s, "waitgroup", 10);
+    tc = tu_tcase(s, "waitgroup", 10);
     tcase_add_test(tc, test_go_waitgroup_add_done_wait);
     tcase_add_test(tc, test_go_waitgroup_negative);
     tcase_add_test(tc, test_go_waitgroup_go);
     tcase_add_test(tc, test_go_waitgroup_static);
 
-    tc = add_tcase(s, "go_fail", 10);
+    tc = tu_tcase(s, "go_fail", 10);
     tcase_add_test(tc, test_go_create_fails);
 
     return s;
@@ -500,9 +492,5 @@ Suite *go_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(go_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(go_suite());
 }

@@ -2321,20 +2321,12 @@ END_TEST
 
 /* ================= the suite ================= */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 Suite *select_suite(void)
 {
     Suite *s = suite_create("select");
     TCase *tc;
 
-    tc = tcase(s, "select_blocking_matrix", 10);
+    tc = tu_tcase(s, "select_blocking_matrix", 10);
     tcase_add_test(tc, test_select_nil_chan_op_blocks);
     tcase_add_test(tc, test_select_nil_case_never_chosen);
     tcase_add_test(tc, test_select_ready_never_blocks);
@@ -2345,62 +2337,58 @@ Suite *select_suite(void)
     tcase_add_test(tc, test_select_default_never_blocks);
     tcase_add_test(tc, test_select_self_case_blocks);
 
-    tc = tcase(s, "select_writes", 10);
+    tc = tu_tcase(s, "select_writes", 10);
     tcase_add_test(tc, test_select_nil_out_cases);
     tcase_add_test(tc, test_select_only_winner_written);
 
-    tc = tcase(s, "select_invalid", 10);
+    tc = tu_tcase(s, "select_invalid", 10);
     tcase_add_test(tc, test_select_bad_dir_invalid);
     tcase_add_test(tc, test_select_invalid_args);
 
-    tc = tcase(s, "select_nonblocking", 30);
+    tc = tu_tcase(s, "select_nonblocking", 30);
     tcase_add_test(tc, test_select_try_none_ready);
     tcase_add_test(tc, test_select_nonblock_race);
     tcase_add_test(tc, test_select_nonblock_race2);
 
-    tc = tcase(s, "select_close", 10);
+    tc = tu_tcase(s, "select_close", 10);
     tcase_add_test(tc, test_select_close_wakes_all);
 
-    tc = tcase(s, "select_fifo", 10);
+    tc = tu_tcase(s, "select_fifo", 10);
     tcase_add_test(tc, test_select_fifo_receivers);
     tcase_add_test(tc, test_select_fifo_senders);
 
-    tc = tcase(s, "select_queues", 10);
+    tc = tu_tcase(s, "select_queues", 10);
     tcase_add_test(tc, test_select_duplicate_channel);
     tcase_add_test(tc, test_select_failed_case_queue_intact);
     tcase_add_test(tc, test_select_send_recv_combinations);
 
-    tc = tcase(s, "select_self", 10);
+    tc = tu_tcase(s, "select_self", 10);
     tcase_add_test(tc, test_select_self_select);
 
-    tc = tcase(s, "select_stress", 60);
+    tc = tu_tcase(s, "select_stress", 60);
     tcase_add_test(tc, test_select_stress);
     tcase_add_test(tc, test_select_double_select);
     tcase_add_test(tc, test_select_mixed_traffic);
 
-    tc = tcase(s, "select_fairness", 30);
+    tc = tu_tcase(s, "select_fairness", 30);
     tcase_add_test(tc, test_select_fairness);
     tcase_add_test(tc, test_select_pseudo_random_send);
 
-    tc = tcase(s, "select_sieve", 20);
+    tc = tu_tcase(s, "select_sieve", 20);
     tcase_add_test(tc, test_select_sieve);
 
-    tc = tcase(s, "select_large", 60);
+    tc = tu_tcase(s, "select_large", 60);
     tcase_add_test(tc, test_select_large_ready);
     tcase_add_test(tc, test_select_wakes_by_each);
     tcase_add_test(tc, test_select_same_channel_many);
     tcase_add_test(tc, test_select_max_cases);
 
-    tc = tcase(s, "select_no_busy_wait", 20);
+    tc = tu_tcase(s, "select_no_busy_wait", 20);
     tcase_add_test(tc, test_select_blocked_uses_no_cpu);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(select_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(select_suite());
 }

@@ -1640,9 +1640,5 @@ Suite *stress_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(stress_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return tu_run(stress_suite());
 }

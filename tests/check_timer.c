@@ -1530,18 +1530,10 @@ START_TEST(test_timer_sleep_zero)
 }
 END_TEST
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *timer_suite(void)
 {
     Suite *s = suite_create("timer");
-    TCase *tc = tcase(s, "after", 20);
+    TCase *tc = tu_tcase(s, "after", 20);
     tcase_add_test(tc, test_timer_after);
     tcase_add_test(tc, test_timer_after_overflow);
     tcase_add_test(tc, test_timer_after_times);
@@ -1549,7 +1541,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_after_queuing);
     tcase_add_test(tc, test_timer_after_queuing_func);
 
-    tc = tcase(s, "afterfunc", 20);
+    tc = tu_tcase(s, "afterfunc", 20);
     tcase_add_test(tc, test_timer_afterfunc);
     tcase_add_test(tc, test_timer_after_stop);
     tcase_add_test(tc, test_timer_stop_stress);
@@ -1557,7 +1549,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_afterfunc_reset);
     tcase_add_test(tc, test_timer_afterfunc_go_fails);
 
-    tc = tcase(s, "stop_reset", 30);
+    tc = tu_tcase(s, "stop_reset", 30);
     tcase_add_test(tc, test_timer_reset);
     tcase_add_test(tc, test_timer_stop_result);
     tcase_add_test(tc, test_timer_reset_result);
@@ -1566,12 +1558,12 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_bad_input);
     tcase_add_test(tc, test_timer_multi_wakeup);
 
-    tc = tcase(s, "chan", 20);
+    tc = tu_tcase(s, "chan", 20);
     tcase_add_test(tc, test_timer_chan_timer);
     tcase_add_test(tc, test_timer_chan_ticker);
     tcase_add_test(tc, test_timer_release_pending_value);
 
-    tc = tcase(s, "ticker", 20);
+    tc = tu_tcase(s, "ticker", 20);
     tcase_add_test(tc, test_timer_ticker);
     tcase_add_test(tc, test_timer_ticker_stop_direct);
     tcase_add_test(tc, test_timer_teardown);
@@ -1580,20 +1572,20 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, test_timer_tick_reclaimed);
     tcase_add_test(tc, test_timer_ticker_reset);
 
-    tc = tcase(s, "select", 20);
+    tc = tu_tcase(s, "select", 20);
     tcase_add_test(tc, test_timer_select_timeout);
     tcase_add_test(tc, test_timer_select_multi_wakeup_ticker);
 
-    tc = tcase(s, "many", 60);
+    tc = tu_tcase(s, "many", 60);
     tcase_add_test(tc, test_timer_many_in_heap);
     tcase_add_test(tc, test_timer_many_afterfuncs);
     tcase_add_test(tc, test_timer_one_thread);
 
-    tc = tcase(s, "lifetime", 20);
+    tc = tu_tcase(s, "lifetime", 20);
     tcase_add_test(tc, test_timer_release_while_firing);
     tcase_add_test(tc, test_timer_after_dropped);
 
-    tc = tcase(s, "sleep", 10);
+    tc = tu_tcase(s, "sleep", 10);
     tcase_add_test(tc, test_timer_sleep);
     tcase_add_test(tc, test_timer_sleep_zero);
     return s;
@@ -1601,9 +1593,5 @@ static Suite *timer_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(timer_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return tu_run(timer_suite());
 }

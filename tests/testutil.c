@@ -17,6 +17,23 @@
 
 #include "chan/chan_impl.h" /* internal: the wait queues, for tu_chan_waiters */
 
+TCase *tu_tcase(Suite *s, const char *name, double timeout)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, timeout);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 double tu_scale(void)
 {
     const char *m = getenv("CK_TIMEOUT_MULTIPLIER");

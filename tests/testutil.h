@@ -15,6 +15,15 @@
 
 #include <gochan/chan.h>
 
+#include <check.h>
+
+/* A test case named name, with a timeout in seconds (Check scales it by
+ * CK_TIMEOUT_MULTIPLIER), added to s. */
+TCase *tu_tcase(Suite *s, const char *name, double timeout);
+
+/* Runs every test of s and frees it: the body of each suite's main(). */
+int tu_run(Suite *s);
+
 /* CK_TIMEOUT_MULTIPLIER, or 1: sanitizer and valgrind runs are slower. */
 double tu_scale(void);
 
