@@ -55,6 +55,7 @@
 #endif
 
 #include "chan_impl.h"
+#include "timer_impl.h"
 
 #define NS_PER_SEC 1000000000
 #define NOT_HEAPED UINT32_MAX
@@ -130,10 +131,6 @@ static struct {
 };
 
 static pthread_once_t timers_once = PTHREAD_ONCE_INIT;
-
-/* Test hooks, not API (tests link the static library and declare them). */
-void chan__timer_set_go(int (*go)(void (*fn)(void *), void *arg));
-size_t chan__timer_heap_len(void);
 
 /* ---- the heap (every function here needs timers.mu) ---- */
 

@@ -18,11 +18,8 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
+#include "chan/timer_impl.h" /* test hooks: heap length, thread start */
 #include "testutil.h"
-
-/* Test hooks in chan/timer.c (internal, reached through the static lib). */
-void chan__timer_set_go(int (*go)(void (*fn)(void *), void *arg));
-size_t chan__timer_heap_len(void);
 
 #define MS CHAN_MILLISECOND
 
