@@ -139,6 +139,9 @@ static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
         alignas(64) chan__waiter_t w;
         chan__parker_t parker;
     } blk = {.w = {.c = c, .elem = elem}};
+#ifdef GOCHAN_FUTEX
+    _Static_assert(sizeof blk == 64, "a blocked operation fits one line");
+#endif
     chan__waiter_t *wp = &blk.w;
     chan__parker_t *pp = &blk.parker;
     chan__parker_init(pp);
