@@ -6,8 +6,8 @@
  * Worker threads record what they saw; the test thread asserts after joining.
  * Threads are ordered with channels and with tu_wait_waiters ("this thread is
  * queued on c"), never with sleeps; a check that something does NOT happen
- * watches for tu_quiet_ms(). Data-race freedom of the memory-model tests is
- * checked by running the suite under ThreadSanitizer.
+ * watches for TU_QUIET_MS (scaled). Data-race freedom of the memory-model tests
+ * is checked by running the suite under ThreadSanitizer.
  */
 #include <check.h>
 #include <errno.h>
@@ -1126,7 +1126,7 @@ START_TEST(test_chan_unbuffered_rendezvous)
     ck_assert_uint_eq(chan_len(a.c), 0);
     for (int i = 0; i < a.n; i++) {
         if (i == 0) /* the first send waits for us, however long */
-            tu_sleep_ms(tu_quiet_ms());
+            tu_quiet_sleep();
         atomic_fetch_add(&a.arrived, 1);
         ck_assert_int_eq(recv_i64(a.c), i);
     }
@@ -1587,7 +1587,7 @@ START_TEST(test_chan_null_blocks_forever)
         pthread_t t = tu_spawn(null_op, (void *)k);
         ck_assert_int_eq(pthread_detach(t), 0);
     }
-    tu_sleep_ms(tu_quiet_ms());
+    tu_quiet_sleep();
     for (int k = 0; k < 4; k++)
         ck_assert_msg(!tu_flag_is_set(&null_returned[k]),
                       "operation %d on a NULL channel returned", k);

@@ -119,7 +119,7 @@ START_TEST(test_debug_disabled_records_nothing)
     chan_debug_enable(false);
     chan_t *a = chan_make(sizeof(long), 0);
     pthread_t r = tu_spawn(receiver, a);
-    tu_sleep_ms(tu_quiet_ms());
+    tu_quiet_sleep();
     FILE *devnull = fopen("/dev/null", "w");
     ck_assert_uint_eq(chan_debug_dump(devnull), 0);
     fclose(devnull);

@@ -67,7 +67,7 @@ START_TEST(test_go_runs_fn)
     ck_assert_int_eq(seen.detach_state, PTHREAD_CREATE_DETACHED);
     ck_assert_uint_ge(seen.stack_size, CHAN_GO_STACK_SIZE);
     /* it ran exactly once: a second run would be blocked sending */
-    tu_sleep_ms(tu_quiet_ms());
+    tu_quiet_sleep();
     ck_assert_int_eq(chan_try_recv(a.report, &seen), CHAN_WOULDBLOCK);
     chan_release(a.report);
 }

@@ -31,7 +31,7 @@ static int64_t slack(void)
 
 static int64_t quiet(void)
 {
-    return tu_quiet_ms() * MS;
+    return (int64_t)(TU_QUIET_MS * tu_scale()) * MS;
 }
 
 /* Receives one time value from c, or gives up after timeout (false). Safe

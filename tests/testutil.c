@@ -48,14 +48,14 @@ bool tu_short(void)
 
 int tu_rounds(int n)
 {
-    if (!tu_short())
+    if (!tu_short() || n <= 100)
         return n;
-    return n / 50 > 100 ? n / 50 : (n < 100 ? n : 100);
+    return n / 50 > 100 ? n / 50 : 100;
 }
 
-int64_t tu_quiet_ms(void)
+void tu_quiet_sleep(void)
 {
-    return (int64_t)(TU_QUIET_MS * tu_scale());
+    tu_sleep_ms((int64_t)(TU_QUIET_MS * tu_scale()));
 }
 
 void tu_sleep_ms(int64_t ms)

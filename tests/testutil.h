@@ -2,7 +2,7 @@
  *
  * Tests hand off between threads with channels and flags, not sleeps. Where a
  * test must show that something does NOT happen, it waits a short bounded
- * time (tu_quiet_ms) scaled by CK_TIMEOUT_MULTIPLIER for slow runs.
+ * time (TU_QUIET_MS) scaled by CK_TIMEOUT_MULTIPLIER for slow runs.
  */
 #ifndef GOCHAN_TESTUTIL_H
 #define GOCHAN_TESTUTIL_H
@@ -28,10 +28,11 @@ int tu_run(Suite *s);
 double tu_scale(void);
 
 /* How long to watch for something that must not happen (e.g. a receive that
- * must stay blocked): TU_QUIET_MS, scaled. tu_flag_wait scales for itself,
- * so pass it TU_QUIET_MS, not tu_quiet_ms(). */
+ * must stay blocked), before scaling. Helpers that wait (tu_flag_wait) scale
+ * their argument themselves, so every caller passes unscaled times; only
+ * tu_sleep_ms is a plain sleep. tu_quiet_sleep sleeps TU_QUIET_MS, scaled. */
 #define TU_QUIET_MS 50
-int64_t tu_quiet_ms(void);
+void tu_quiet_sleep(void);
 
 /* Go's testing.Short(): true under valgrind, which runs threads one at a
  * time, many times slower. tu_rounds(n) is n, or n / 50 (at least 100) in
