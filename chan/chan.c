@@ -294,10 +294,12 @@ int chan_close(chan_t *c)
      * receive that sees the close sees everything before it (CH-20). */
     atomic_store_explicit(&c->closed, 1, memory_order_release);
 
-    /* The wake list keeps queue order (receivers, then senders), so that
-     * waiters wake first in, first out, as in Go. That also matters to the
-     * kernel: each futex wake walks its hash bucket from the head, so waking
-     * in reverse order of sleeping costs quadratic time for many waiters. */
+    /* The wake list keeps queue order (receivers, then senders). Go's
+     * closechan readies them in reverse (it pushes onto a gList, then pops),
+     * and no program can rely on either order. Here the order matters to the
+     * kernel: each futex wake walks its hash bucket from the head, where the
+     * oldest sleepers are, so waking newest first costs quadratic time for
+     * many waiters. */
     chan__waiter_t *wake = NULL, **tail = &wake;
     chan__waiter_t *w;
     while ((w = chan__dequeue(&c->recvq)) != NULL) {
