@@ -595,8 +595,7 @@ static void mem_timer(void)
     mem_report("mem_timer", before, after);
 }
 
-/* ---- scale: 10,000 threads ------------------------------------------------
- */
+/* ---- scale: 10,000 threads ---------------------------------------------- */
 
 static int64_t scale_threads(void)
 {
@@ -743,8 +742,7 @@ static void scale_daisy(void)
     emit("scale_daisy_pass", daisy(scale_threads(), true), "ms");
 }
 
-/* ---- main -----------------------------------------------------------------
- */
+/* ---- main --------------------------------------------------------------- */
 
 static const struct {
     const char *name;

@@ -82,8 +82,7 @@ static int rand_intn(int n)
     return v;
 }
 
-/* ---- 1. generator, and 5. its quit channel ---------------------------------
- */
+/* ---- 1. generator, and 5. its quit channel ------------------------------ */
 
 struct boring {
     char msg[16];

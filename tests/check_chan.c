@@ -559,8 +559,8 @@ START_TEST(test_chan_try_recv_race_untouched)
     for (int r = 0; r < w.rounds; r++) {
         send_i64(w.c, 1000 + r);
         atomic_store(&w.round, r + 1);
-        spin(xorshift(&seed) %
-             64); /* vary which racer is ahead, and by how much */
+        /* vary which racer is ahead, and by how much */
+        spin(xorshift(&seed) % 64);
         int64_t mine = -7;
         int st = chan_try_recv(w.c, &mine);
         trr_wait(&w.done, r);
@@ -626,7 +626,8 @@ static void *mc_feeder(void *p)
     chan_close(a->q); /* no more work */
     for (int i = 0; i < MC_NWORK; i++)
         pthread_join(a->threads[i], NULL); /* workers done */
-    chan_close(a->r);                      /* so there can be no more results */
+    /* so there can be no more results */
+    chan_close(a->r);
     return NULL;
 }
 
@@ -1170,8 +1171,7 @@ START_TEST(test_chan_direct_handoff)
 }
 END_TEST
 
-/* ---- SPEC: close ----------------------------------------------------------
- */
+/* ---- SPEC: close -------------------------------------------------------- */
 
 typedef struct {
     unsigned char bytes[24];
@@ -1282,8 +1282,7 @@ START_TEST(test_chan_close_twice)
 }
 END_TEST
 
-/* ---- SPEC: references -----------------------------------------------------
- */
+/* ---- SPEC: references --------------------------------------------------- */
 
 static size_t refs_of(chan_t *c)
 {
@@ -1386,8 +1385,7 @@ START_TEST(test_chan_retain_release)
 }
 END_TEST
 
-/* ---- SPEC: arguments, NULL channels, status codes -------------------------
- */
+/* ---- SPEC: arguments, NULL channels, status codes ----------------------- */
 
 /* SPEC "chan_make(0, huge) is fine (no buffer)": a chan struct{} of cap
  * SIZE_MAX holds tokens and counts them. CH-1, CH-3. */
@@ -1860,8 +1858,7 @@ START_TEST(test_chan_semaphore)
 }
 END_TEST
 
-/* ---- the suite ------------------------------------------------------------
- */
+/* ---- the suite ---------------------------------------------------------- */
 
 Suite *chan_suite(void);
 Suite *chan_suite(void)

@@ -34,8 +34,7 @@ static const context_error_t *return_err(void *arg)
     return arg;
 }
 
-/* ---- TestZeroGroup, TestWithContext, TestCancelCause ------------------------
- */
+/* ---- TestZeroGroup, TestWithContext, TestCancelCause -------------------- */
 
 /* Go's test tables: each case lists the errors its tasks return. */
 struct err_case {

@@ -228,8 +228,7 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
     return __real_pthread_create(t, attr, fn, arg);
 }
 
-/* ---- helpers --------------------------------------------------------------
- */
+/* ---- helpers ------------------------------------------------------------ */
 
 #define SWEEP_MAX 64
 
@@ -266,8 +265,7 @@ static void check_chan_works(chan_t *c, size_t es, size_t cap)
     ck_assert_int_eq(chan_recv(c, out), CHAN_CLOSED);
 }
 
-/* ---- chan_make ------------------------------------------------------------
- */
+/* ---- chan_make ---------------------------------------------------------- */
 
 /* chan_make: every allocation fails in turn; NULL with ENOMEM, no leak. */
 START_TEST(test_faults_chan_make)
@@ -309,8 +307,7 @@ START_TEST(test_faults_chan_make)
 }
 END_TEST
 
-/* ---- chan_go and chan_waitgroup_go ----------------------------------------
- */
+/* ---- chan_go and chan_waitgroup_go -------------------------------------- */
 
 typedef struct go_probe {
     chan_t *ran; /* fn sends its tag here */
@@ -413,8 +410,7 @@ START_TEST(test_faults_waitgroup_go)
 }
 END_TEST
 
-/* ---- large selects (the per-thread pool) ---------------------------------
- */
+/* ---- large selects (the per-thread pool) -------------------------------- */
 
 /* A select of n cases: one ready receive (the value 5 in a buffered channel)
  * among never-ready ones, in the middle of the array. */

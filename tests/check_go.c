@@ -25,8 +25,7 @@
 
 #include "testutil.h"
 
-/* ---- chan_go ----------------------------------------------------------------
- */
+/* ---- chan_go ------------------------------------------------------------ */
 
 typedef struct {
     chan_t *report; /* unbuffered; receives one go_seen_t */
@@ -191,8 +190,7 @@ START_TEST(test_go_chain)
 }
 END_TEST
 
-/* ---- WaitGroup -------------------------------------------------------------
- */
+/* ---- WaitGroup ---------------------------------------------------------- */
 
 typedef struct {
     chan_waitgroup_t *wg;
@@ -350,8 +348,7 @@ START_TEST(test_go_waitgroup_static)
 }
 END_TEST
 
-/* ---- thread creation failure ------------------------------------------------
- */
+/* ---- thread creation failure -------------------------------------------- */
 
 typedef struct {
     int provoked;    /* 1: thread creation was made to fail */

@@ -1213,9 +1213,8 @@ START_TEST(test_select_send_recv_combinations)
                 chan_t *c = mk(sizeof(int), 0);
                 s7_t recv = {r, c, SENTINEL_INT, -9};
                 pthread_t t = tu_spawn(s7_recv_main, &recv);
-                if (rounds % 2)
-                    wait_queued(c, CHAN_RECV,
-                                1); /* the receiver blocks first */
+                if (rounds % 2) /* the receiver blocks first */
+                    wait_queued(c, CHAN_RECV, 1);
                 ck_assert_int_eq(s7_send(s, c), CHAN_OK);
                 tu_join(t);
                 ck_assert_msg(recv.status == CHAN_OK && recv.value == 1,
