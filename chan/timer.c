@@ -74,8 +74,7 @@ enum timer_kind {
     TIMER_CHAN,   /* NewTimer: the handle owns it; it owns one channel ref */
     TIMER_FUNC,   /* AfterFunc: the handle owns it */
     TIMER_TICKER, /* NewTicker: the handle owns it; it owns one channel ref */
-    TIMER_AFTER,  /* After: the heap owns it and one channel ref until it fires
-                   */
+    TIMER_AFTER,  /* After: the heap owns it and a channel ref till it fires */
     TIMER_TICK    /* Tick: the heap owns it while others hold its channel */
 };
 
