@@ -74,7 +74,9 @@ int chan_waitgroup_add(chan_waitgroup_t *wg, int64_t delta)
     if (!wg)
         return CHAN_INVALID;
     pthread_mutex_lock(&wg->mu);
-    if ((delta < 0 && wg->count < -delta) ||
+    /* count >= 0, so count + delta cannot overflow for a negative delta
+     * (negating delta would, for INT64_MIN). */
+    if ((delta < 0 && wg->count + delta < 0) ||
         (delta > 0 && wg->count > INT64_MAX - delta)) {
         pthread_mutex_unlock(&wg->mu);
         return CHAN_INVALID; /* Go: "sync: negative WaitGroup counter" */

@@ -277,6 +277,27 @@ START_TEST(test_go_waitgroup_negative)
 }
 END_TEST
 
+/* Regression: chan_waitgroup_add(wg, INT64_MIN) negated its delta, which
+ * overflows, returned CHAN_OK and left the counter at INT64_MIN (or -1 from
+ * INT64_MAX), after which Wait blocked forever. Every delta that would make
+ * the counter negative is CHAN_INVALID and changes nothing. */
+START_TEST(test_go_waitgroup_add_int64_min)
+{
+    chan_waitgroup_t wg;
+    chan_waitgroup_init(&wg);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MIN), CHAN_INVALID);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MIN + 1), CHAN_INVALID);
+    chan_waitgroup_wait(&wg); /* still 0: returns */
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MAX), CHAN_OK);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MIN), CHAN_INVALID);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, -INT64_MAX + 1), CHAN_OK);
+    ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_OK); /* it was 1 */
+    ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_INVALID);
+    chan_waitgroup_wait(&wg);
+    chan_waitgroup_destroy(&wg);
+}
+END_TEST
+
 typedef struct {
     chan_t *gate;
     int64_t result[16]; /* plain: written by worker i, read after Wait */
@@ -478,6 +499,7 @@ Suite *go_suite(void)
     tc = tu_tcase(s, "waitgroup", 10);
     tcase_add_test(tc, test_go_waitgroup_add_done_wait);
     tcase_add_test(tc, test_go_waitgroup_negative);
+    tcase_add_test(tc, test_go_waitgroup_add_int64_min);
     tcase_add_test(tc, test_go_waitgroup_go);
     tcase_add_test(tc, test_go_waitgroup_static);
 
