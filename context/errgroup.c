@@ -19,10 +19,13 @@
  *    reference cancels the context (`defer cancel()`) and frees everything, so
  *    a task never touches a freed group, and the caller may release the group
  *    before its tasks end.
- *  - SetLimit swaps the semaphore. Go only forbids it while tokens are taken
- *    (and races otherwise); we refuse while any task is active, and each task
- *    remembers (retains) the semaphore it took its token from, so even a Go
- *    racing SetLimit returns its token to the right channel.
+ *  - SetLimit swaps the semaphore under Go's rule: a negative n always
+ *    removes the limit; otherwise it is refused only while the current
+ *    semaphore holds tokens (Go panics there), so tasks started without a
+ *    limit do not stop a limit being set. Each task remembers (retains) the
+ *    semaphore it took its token from, so even a Go racing SetLimit returns
+ *    its token to the right channel, and a task started with no limit
+ *    returns none (Go's done() would take one from the new semaphore).
  *  - Thread start can fail: Go returns CHAN_NOMEM and undoes the token, the
  *    WaitGroup count and the reference.
  */
@@ -41,7 +44,6 @@ struct errgroup {
 
     pthread_mutex_t mu; /* protects every field below */
     chan_t *sem;        /* Go's sem: NULL for no limit; the group's reference */
-    long active;        /* tasks that hold a token or run: SetLimit's check */
     bool err_set;       /* Go's errOnce: err was recorded */
     const context_error_t *err; /* the first error, borrowed */
 
@@ -140,9 +142,6 @@ static void errgroup_record(errgroup_t *g, const context_error_t *err)
 /* Go's done(): hands the token back, then Done on the WaitGroup. */
 static void errgroup_done(errgroup_t *g, chan_t *sem)
 {
-    pthread_mutex_lock(&g->mu);
-    g->active--;
-    pthread_mutex_unlock(&g->mu);
     if (sem) {
         chan_recv(sem, NULL); /* <-g.sem: never blocks, we hold a token */
         chan_release(sem);
@@ -184,9 +183,6 @@ static int errgroup_start(errgroup_t *g, errgroup_func_t f, void *arg,
             return st;
         }
     }
-    pthread_mutex_lock(&g->mu);
-    g->active++;
-    pthread_mutex_unlock(&g->mu);
     chan_waitgroup_add(&g->wg, 1);
     atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
 
@@ -236,10 +232,10 @@ int errgroup_set_limit(errgroup_t *g, int n)
             return CHAN_NOMEM;
     }
     pthread_mutex_lock(&g->mu);
-    if (g->active > 0) {
+    if (sem && g->sem && chan_len(g->sem) != 0) {
         pthread_mutex_unlock(&g->mu);
         chan_release(sem);
-        return CHAN_INVALID; /* Go panics: the limit changed under tasks */
+        return CHAN_INVALID; /* Go panics: tokens are taken from this limit */
     }
     chan_t *old = g->sem;
     g->sem = sem;

@@ -381,8 +381,9 @@ END_TEST
 /* ---- C-only contracts
  * ---------------------------------------------------------- */
 
-/* Go panics in SetLimit while goroutines are active; gochan returns
- * CHAN_INVALID and keeps the old limit. */
+/* Go panics in SetLimit(n >= 0) while tokens of the current limit are taken;
+ * gochan returns CHAN_INVALID and keeps the old limit. A negative n removes
+ * the limit even then, as Go's SetLimit returns before its check. */
 START_TEST(test_errgroup_set_limit_while_active)
 {
     errgroup_t *g = errgroup_new();
@@ -390,15 +391,32 @@ START_TEST(test_errgroup_set_limit_while_active)
     ck_assert_int_eq(errgroup_set_limit(g, 2), CHAN_OK);
     ck_assert_int_eq(errgroup_go(g, send_token, ch), CHAN_OK);
     ck_assert_int_eq(errgroup_set_limit(g, 5), CHAN_INVALID);
-    ck_assert_int_eq(errgroup_set_limit(g, -1), CHAN_INVALID);
     ck_assert_int_eq(errgroup_try_go(g, send_token, ch), CHAN_OK);
     ck_assert_int_eq(errgroup_try_go(g, send_token, ch), CHAN_WOULDBLOCK);
-    chan_recv(ch, NULL);
-    chan_recv(ch, NULL);
-    errgroup_wait(g);
     ck_assert_int_eq(errgroup_set_limit(g, -1), CHAN_OK); /* no limit */
     for (int i = 0; i < 5; i++)
         ck_assert_int_eq(errgroup_try_go(g, send_token, ch), CHAN_OK);
+    for (int i = 0; i < 7; i++)
+        chan_recv(ch, NULL);
+    errgroup_wait(g);
+    errgroup_release(g);
+    chan_release(ch);
+}
+END_TEST
+
+/* Regression: SetLimit(4) and SetLimit(-1) were refused while a task started
+ * with no limit ran. Go counts only the tokens of the current semaphore, so
+ * both succeed, and the running task takes none of the new limit's four. */
+START_TEST(test_errgroup_set_limit_after_unlimited_go)
+{
+    errgroup_t *g = errgroup_new();
+    chan_t *ch = chan_make(0, 0);
+    ck_assert_int_eq(errgroup_go(g, send_token, ch), CHAN_OK);
+    ck_assert_int_eq(errgroup_set_limit(g, -1), CHAN_OK);
+    ck_assert_int_eq(errgroup_set_limit(g, 4), CHAN_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(errgroup_try_go(g, send_token, ch), CHAN_OK);
+    ck_assert_int_eq(errgroup_try_go(g, send_token, ch), CHAN_WOULDBLOCK);
     for (int i = 0; i < 5; i++)
         chan_recv(ch, NULL);
     errgroup_wait(g);
@@ -491,6 +509,7 @@ Suite *errgroup_suite(void)
     tcase_add_test(tc, test_errgroup_go_limit);
     tcase_add_test(tc, test_errgroup_go_blocks_at_limit);
     tcase_add_test(tc, test_errgroup_set_limit_while_active);
+    tcase_add_test(tc, test_errgroup_set_limit_after_unlimited_go);
 
     tc = tu_tcase(s, "examples", 10);
     tcase_add_test(tc, test_errgroup_example_just_errors);

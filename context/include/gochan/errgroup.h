@@ -88,11 +88,13 @@ GOCHAN_API int errgroup_try_go(errgroup_t *g, errgroup_func_t f, void *arg);
  * (NULL for none; also NULL for a NULL g). */
 GOCHAN_API const context_error_t *errgroup_wait(errgroup_t *g);
 
-/* g.SetLimit(n): at most n tasks active at once; n < 0 means no limit.
- * Returns CHAN_OK; CHAN_INVALID, changing nothing, while any task is active
- * (where Go panics: "modify limit while goroutines are still active") or for
- * a NULL g; CHAN_NOMEM with errno ENOMEM. Limits are kept with a channel of
- * capacity n used as a semaphore, as x/sync does. */
+/* g.SetLimit(n): at most n tasks active at once; n < 0 removes the limit,
+ * always. Returns CHAN_OK; CHAN_INVALID, changing nothing, for n >= 0 while
+ * tasks started under the current limit are still active (Go panics there:
+ * "modify limit while N goroutines in the group are still active"; tasks
+ * started with no limit set do not count, as in Go) or for a NULL g;
+ * CHAN_NOMEM with errno ENOMEM. Limits are kept with a channel of capacity n
+ * used as a semaphore, as x/sync does. */
 GOCHAN_API int errgroup_set_limit(errgroup_t *g, int n);
 
 #ifdef __cplusplus
