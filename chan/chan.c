@@ -9,7 +9,7 @@
  * lock, which is what makes polling an idle channel cheap.
  */
 #include "chan_impl.h"
-#include "debug.h"
+#include "blocked.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -150,8 +150,10 @@ static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
     chan_retain(c);
     chan__unlock(&c->lock);
 
-    chan__blocked_t record = {
-        .op = q == &c->sendq ? "chan send" : "chan receive", .c = c};
+    chan__blocked_t record = {.reason = q == &c->sendq
+                                            ? CHAN__WAIT_CHAN_SEND
+                                            : CHAN__WAIT_CHAN_RECEIVE,
+                              .c = c};
     bool debug = chan__debug_enabled();
     if (debug)
         chan__debug_block(&record);
@@ -170,7 +172,8 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     if (!c) {
         if (!block)
             return CHAN_WOULDBLOCK;
-        chan__debug_block_forever("chan send (nil chan)", NULL, 0);
+        chan__blocked_t record = {.reason = CHAN__WAIT_CHAN_SEND_NIL};
+        chan__debug_block_forever(&record);
     }
     if (!elem && c->elemsize)
         return CHAN_INVALID;
@@ -205,7 +208,8 @@ static int chan__recv(struct chan *c, void *elem, bool block)
     if (!c) {
         if (!block)
             return CHAN_WOULDBLOCK;
-        chan__debug_block_forever("chan receive (nil chan)", NULL, 0);
+        chan__blocked_t record = {.reason = CHAN__WAIT_CHAN_RECEIVE_NIL};
+        chan__debug_block_forever(&record);
     }
 
     chan__lock(&c->lock);

@@ -5,12 +5,18 @@
  * operation returns, so the dump only ever reads live records. A blocked
  * operation holds a reference to each of its channels, so the channels a
  * record names are alive too.
+ *
+ * The dump is formatted into memory under the registry lock and written
+ * after the lock is dropped: a slow or stuck output (stderr into a pipe that
+ * nobody reads) then holds up only the thread that dumps, never every thread
+ * that blocks or wakes in gochan.
  */
-#include "debug.h"
+#include "blocked.h"
 
 #include <gochan/debug.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -74,14 +80,21 @@ void chan__debug_unblock(chan__blocked_t *b)
     pthread_mutex_unlock(&registry_lock);
 }
 
-_Noreturn void chan__debug_block_forever(const char *op,
-                                         const chan_case_t *cases, size_t n)
+_Noreturn void chan__debug_block_forever(chan__blocked_t *b)
 {
-    chan__blocked_t record = {.op = op, .cases = cases, .ncases = n};
     if (chan__debug_enabled())
-        chan__debug_block(&record);
+        chan__debug_block(b);
     chan__block_forever();
 }
+
+static const char *const wait_reason_names[] = {
+    [CHAN__WAIT_CHAN_SEND] = "chan send",
+    [CHAN__WAIT_CHAN_RECEIVE] = "chan receive",
+    [CHAN__WAIT_CHAN_SEND_NIL] = "chan send (nil chan)",
+    [CHAN__WAIT_CHAN_RECEIVE_NIL] = "chan receive (nil chan)",
+    [CHAN__WAIT_SELECT] = "select",
+    [CHAN__WAIT_SELECT_NO_CASES] = "select (no cases)",
+};
 
 static void dump_chan(FILE *out, chan_t *c)
 {
@@ -95,41 +108,75 @@ static void dump_chan(FILE *out, chan_t *c)
 
 static void dump_one(FILE *out, const chan__blocked_t *b, int64_t now)
 {
-    fprintf(out, "thread %ld: %s, blocked %.3fs: ", b->tid, b->op,
-            (double)(now - b->since) / 1e9);
-    if (!b->cases && b->ncases == 0 && strcmp(b->op, "select") != 0) {
-        dump_chan(out, b->c);
-    } else {
+    fprintf(out, "thread %ld: %s, blocked %.3fs: ", b->tid,
+            wait_reason_names[b->reason], (double)(now - b->since) / 1e9);
+    switch (b->reason) {
+    case CHAN__WAIT_SELECT:
         for (size_t i = 0; i < b->ncases; i++) {
+            chan_t *c;
+            bool send;
+            b->case_at(b->cases, i, &c, &send);
             fprintf(out, "%s[%zu] %s ", i ? ", " : "", i,
-                    b->cases[i].dir == CHAN_SEND ? "send on" : "receive from");
-            dump_chan(out, b->cases[i].chan);
+                    send ? "send on" : "receive from");
+            dump_chan(out, c);
         }
-        if (b->ncases == 0)
-            fprintf(out, "no cases (select {})");
+        break;
+    case CHAN__WAIT_SELECT_NO_CASES:
+        fprintf(out, "no cases (select {})");
+        break;
+    default:
+        dump_chan(out, b->c);
+        break;
     }
     fputc('\n', out);
+}
+
+/* Formats the dump into memory under the registry lock; *n is how many
+ * operations it lists. NULL when memory runs out. */
+static char *dump_format(size_t *n, size_t *len)
+{
+    char *text = NULL;
+    FILE *mem = open_memstream(&text, len);
+    if (!mem)
+        return NULL;
+    int64_t now = chan_now();
+    *n = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (const chan__blocked_t *b = registry; b; b = b->next)
+        (*n)++;
+    fprintf(mem, "gochan: %zu blocked operation%s\n", *n, *n == 1 ? "" : "s");
+    for (const chan__blocked_t *b = registry; b; b = b->next)
+        dump_one(mem, b, now);
+    pthread_mutex_unlock(&registry_lock);
+    bool failed = ferror(mem) != 0;
+    if (fclose(mem) != 0 || failed) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 size_t chan_debug_dump(FILE *out)
 {
     if (!out)
         return 0;
-    int64_t now = chan_now();
-    size_t n = 0;
-    pthread_mutex_lock(&registry_lock);
-    for (const chan__blocked_t *b = registry; b; b = b->next)
-        n++;
-    fprintf(out, "gochan: %zu blocked operation%s\n", n, n == 1 ? "" : "s");
-    for (const chan__blocked_t *b = registry; b; b = b->next)
-        dump_one(out, b, now);
-    pthread_mutex_unlock(&registry_lock);
+    size_t n = 0, len = 0;
+    char *text = dump_format(&n, &len);
+    if (!text) {
+        fputs("gochan: no memory for the blocked-operation dump\n", out);
+        fflush(out);
+        return 0;
+    }
+    fwrite(text, 1, len, out); /* outside every gochan lock */
     fflush(out);
+    free(text);
     return n;
 }
 
 /* SIGQUIT: the handler writes a byte to a pipe (async-signal-safe); a helper
- * thread reads it and prints the dump outside signal context. */
+ * thread reads it and prints the dump outside signal context. The write end
+ * is non-blocking, so the handler never waits: a full pipe already holds
+ * dumps to come, and one more would add nothing. */
 static int sigquit_pipe[2] = {-1, -1};
 static pthread_mutex_t sigquit_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -163,6 +210,13 @@ int chan_debug_on_sigquit(void)
         int err = 0;
         if (pipe(sigquit_pipe) != 0) {
             err = errno;
+        } else if (fcntl(sigquit_pipe[1], F_SETFL, O_NONBLOCK) != 0 ||
+                   fcntl(sigquit_pipe[0], F_SETFD, FD_CLOEXEC) != 0 ||
+                   fcntl(sigquit_pipe[1], F_SETFD, FD_CLOEXEC) != 0) {
+            err = errno;
+            close(sigquit_pipe[0]);
+            close(sigquit_pipe[1]);
+            sigquit_pipe[0] = sigquit_pipe[1] = -1;
         } else {
             pthread_attr_init(&attr);
             pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

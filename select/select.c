@@ -22,7 +22,7 @@
 #include <stdlib.h>
 
 #include "../chan/chan_impl.h"
-#include "../chan/debug.h"
+#include "../chan/blocked.h"
 
 #define SELECT_STACK_CASES 8
 
@@ -255,6 +255,15 @@ static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
     return -1;
 }
 
+/* The dump's view of case i (chan__case_at_fn): select formats its own
+ * cases, so chan/ need not know chan_case_t. */
+static void case_at(const void *cases, size_t i, chan_t **c, bool *send)
+{
+    const chan_case_t *cas = (const chan_case_t *)cases + i;
+    *c = cas->chan;
+    *send = cas->dir == CHAN_SEND;
+}
+
 /* Passes 2 and 3: the channels are locked and no case is ready. Queues a
  * waiter per case, sleeps, and returns the index of the case that a peer or
  * close completed, with every other waiter unqueued and the locks dropped. */
@@ -279,7 +288,10 @@ static int select_block(chan_case_t *cases, size_t ncases,
     }
     selunlock(cases, lockorder, norder);
 
-    chan__blocked_t record = {.op = "select", .cases = cases, .ncases = ncases};
+    chan__blocked_t record = {.reason = CHAN__WAIT_SELECT,
+                              .cases = cases,
+                              .case_at = case_at,
+                              .ncases = ncases};
     bool debug = chan__debug_enabled();
     if (debug)
         chan__debug_block(&record);
@@ -342,7 +354,13 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
     if (norder == 0) {
         if (!block)
             return -1;
-        chan__debug_block_forever("select", cases, n); /* select {} */
+        /* select {}, or a select of nil channels only */
+        chan__blocked_t record = {.reason = n ? CHAN__WAIT_SELECT
+                                              : CHAN__WAIT_SELECT_NO_CASES,
+                                  .cases = cases,
+                                  .case_at = case_at,
+                                  .ncases = n};
+        chan__debug_block_forever(&record);
     }
     if (norder == 1 && !block)
         return select_one_nonblocking(&cases[pollorder[0]], pollorder[0]);

@@ -6,6 +6,7 @@
 #include <gochan/select.h>
 
 #include <check.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,152 @@ START_TEST(test_debug_sigquit_prints_dump)
 }
 END_TEST
 
+/* A pipe whose buffer is full, so that a blocking write to it waits until
+ * someone reads. fds[0] is the read end, fds[1] the (blocking) write end. */
+static void full_pipe(int fds[2])
+{
+    ck_assert_int_eq(pipe(fds), 0);
+    int flags = fcntl(fds[1], F_GETFL);
+    ck_assert_int_eq(fcntl(fds[1], F_SETFL, flags | O_NONBLOCK), 0);
+    char block[4096] = {0};
+    while (write(fds[1], block, sizeof block) > 0)
+        ;
+    while (write(fds[1], block, 1) > 0)
+        ;
+    ck_assert_int_eq(fcntl(fds[1], F_SETFL, flags), 0);
+}
+
+typedef struct {
+    FILE *out;
+    size_t listed;
+    tu_flag_t started, done;
+} dumper_t;
+
+static void *dumper(void *arg)
+{
+    dumper_t *d = arg;
+    tu_flag_set(&d->started);
+    d->listed = chan_debug_dump(d->out);
+    tu_flag_set(&d->done);
+    return NULL;
+}
+
+typedef struct {
+    chan_t *ping, *pong;
+    int rounds;
+    bool ok; /* every value came back; read after done */
+    tu_flag_t done;
+} pingpong_t;
+
+static void *pinger(void *arg)
+{
+    pingpong_t *p = arg;
+    p->ok = true;
+    for (long i = 0; i < p->rounds; i++) {
+        long v = i;
+        chan_send(p->ping, &v);
+        chan_recv(p->pong, &v);
+        p->ok = p->ok && v == i;
+    }
+    tu_flag_set(&p->done);
+    return NULL;
+}
+
+static void *ponger(void *arg)
+{
+    pingpong_t *p = arg;
+    long v;
+    for (int i = 0; i < p->rounds; i++) {
+        chan_recv(p->ping, &v);
+        chan_send(p->pong, &v);
+    }
+    return NULL;
+}
+
+/* Regression: a dump into an output that nobody reads (stderr a full pipe)
+ * blocked in fprintf while holding the registry lock, and from then on every
+ * thread that blocked or woke in gochan waited for that lock: a ping-pong
+ * stopped dead. The dump now formats under the lock and writes after. */
+START_TEST(test_debug_stuck_dump_blocks_nobody_else)
+{
+    chan_debug_enable(true);
+    chan_t *never = chan_make(sizeof(long), 0);
+    pthread_t r = tu_spawn(receiver, never);
+    ck_assert(wait_for_blocked(1));
+
+    int fds[2];
+    full_pipe(fds);
+    dumper_t d = {.out = fdopen(fds[1], "w")};
+    ck_assert_ptr_nonnull(d.out);
+    setvbuf(d.out, NULL, _IONBF, 0); /* every fprintf is a write */
+    pthread_t dt = tu_spawn(dumper, &d);
+    ck_assert(tu_flag_wait(&d.started, 10000));
+    tu_quiet_sleep(); /* let it reach its write, which cannot finish */
+    ck_assert(!tu_flag_is_set(&d.done));
+
+    /* Every blocking operation below records itself in the registry. */
+    pingpong_t p = {.ping = chan_make(sizeof(long), 0),
+                    .pong = chan_make(sizeof(long), 0),
+                    .rounds = 1000};
+    pthread_t pt = tu_spawn(ponger, &p);
+    pthread_t it = tu_spawn(pinger, &p);
+    ck_assert_msg(tu_flag_wait(&p.done, 10000),
+                  "a stuck dump stopped a ping-pong");
+    tu_join(it);
+    tu_join(pt);
+    ck_assert(p.ok);
+    ck_assert(!tu_flag_is_set(&d.done)); /* the dump was stuck all along */
+
+    /* Drain the pipe until the dump has been written in full. */
+    ck_assert_int_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    char sink[4096];
+    while (!tu_flag_is_set(&d.done))
+        if (read(fds[0], sink, sizeof sink) <= 0)
+            tu_sleep_ms(1);
+    tu_join(dt);
+    ck_assert_uint_ge(d.listed, 1);
+    fclose(d.out);
+    close(fds[0]);
+    long v = 1;
+    ck_assert_int_eq(chan_send(never, &v), CHAN_OK);
+    tu_join(r);
+    chan_release(never);
+    chan_release(p.ping);
+    chan_release(p.pong);
+}
+END_TEST
+
+typedef struct {
+    int signals;
+    tu_flag_t done;
+} raiser_t;
+
+static void *raiser(void *arg)
+{
+    raiser_t *r = arg;
+    for (int i = 0; i < r->signals; i++)
+        raise(SIGQUIT);
+    tu_flag_set(&r->done);
+    return NULL;
+}
+
+/* Regression: the SIGQUIT handler wrote to its pipe with a blocking write;
+ * with the printer stuck on a full stderr, a signal after the pipe filled
+ * (64 KiB of them) would hang whichever thread took it. The write end is now
+ * non-blocking: every raise returns. */
+START_TEST(test_debug_sigquit_never_blocks)
+{
+    int fds[2];
+    full_pipe(fds);
+    ck_assert_int_ge(dup2(fds[1], STDERR_FILENO), 0); /* stderr is stuck */
+    ck_assert_int_eq(chan_debug_on_sigquit(), CHAN_OK);
+    raiser_t r = {.signals = 70000}; /* more than a pipe holds */
+    pthread_t t = tu_spawn(raiser, &r);
+    ck_assert_msg(tu_flag_wait(&r.done, 20000), "a SIGQUIT handler blocked");
+    tu_join(t);
+}
+END_TEST
+
 static Suite *debug_suite(void)
 {
     Suite *s = suite_create("debug");
@@ -166,6 +313,8 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, test_debug_dump_lists_nil_channel);
     tcase_add_test(tc, test_debug_disabled_records_nothing);
     tcase_add_test(tc, test_debug_sigquit_prints_dump);
+    tcase_add_test(tc, test_debug_stuck_dump_blocks_nobody_else);
+    tcase_add_test(tc, test_debug_sigquit_never_blocks);
     suite_add_tcase(s, tc);
     return s;
 }

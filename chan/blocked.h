@@ -1,0 +1,62 @@
+/* blocked.h: internal to gochan, never installed. The registry behind
+ * <gochan/debug.h>: blocked operations record themselves while they sleep,
+ * with Go's wait reasons. select/ describes its own cases through a callback,
+ * so this layer knows nothing of select's types.
+ */
+#ifndef GOCHAN_BLOCKED_H
+#define GOCHAN_BLOCKED_H
+
+#include <gochan/chan.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why an operation waits: Go's waitReason, printed with Go's names. */
+typedef enum chan__wait_reason {
+    CHAN__WAIT_CHAN_SEND,        /* "chan send" */
+    CHAN__WAIT_CHAN_RECEIVE,     /* "chan receive" */
+    CHAN__WAIT_CHAN_SEND_NIL,    /* "chan send (nil chan)" */
+    CHAN__WAIT_CHAN_RECEIVE_NIL, /* "chan receive (nil chan)" */
+    CHAN__WAIT_SELECT,           /* "select" */
+    CHAN__WAIT_SELECT_NO_CASES,  /* "select (no cases)" */
+} chan__wait_reason_t;
+
+/* A select's case i, as the dump shows it: its channel (NULL for nil) and
+ * whether it sends. */
+typedef void (*chan__case_at_fn)(const void *cases, size_t i, chan_t **c,
+                                 bool *send);
+
+/* One blocked operation, on the blocked thread's stack. */
+typedef struct chan__blocked {
+    struct chan__blocked *next, *prev; /* protected by the registry lock */
+    long tid;                          /* the kernel's thread id */
+    chan__wait_reason_t reason;
+    chan_t *c;                /* send and receive */
+    const void *cases;        /* select: the caller's cases, opaque here */
+    chan__case_at_fn case_at; /* select: reads one of cases */
+    size_t ncases;
+    int64_t since; /* chan_now() when it blocked */
+} chan__blocked_t;
+
+extern atomic_int chan__debug_state; /* 0 unknown, 1 off, 2 on */
+
+bool chan__debug_enabled_slow(void);
+
+/* Whether blocking operations should record themselves: one relaxed load. */
+static inline bool chan__debug_enabled(void)
+{
+    int state = atomic_load_explicit(&chan__debug_state, memory_order_relaxed);
+    return state == 2 || (state == 0 && chan__debug_enabled_slow());
+}
+
+/* Records b (filled in by the caller but for tid and since) until unblock. */
+void chan__debug_block(chan__blocked_t *b);
+void chan__debug_unblock(chan__blocked_t *b);
+
+/* Blocks forever (nil channel, select {}, a select of nil channels only),
+ * recorded when enabled. b is filled in as for chan__debug_block. */
+_Noreturn void chan__debug_block_forever(chan__blocked_t *b);
+
+#endif /* GOCHAN_BLOCKED_H */
