@@ -38,6 +38,9 @@
  * will return false), so it is not lost: the timer goes on a FIFO retry list
  * and the timer thread tries again after 1 ms, backing off to 64 ms, without
  * ever running f itself (a blocking f must not stall every other timer).
+ * The one exception is gochan's own short, non-blocking callbacks, such as a
+ * context's deadline (chan__after_func_on_timer_thread): the timer thread runs
+ * those itself, so that they fire on time even when no thread can be started.
  *
  * Limits: 2^31 live timers (2^26 on 32-bit systems; errno ENOMEM beyond).
  * After fork(), the child has no timer thread; timers must not be used there
@@ -55,6 +58,7 @@
 #endif
 
 #include "chan_impl.h"
+#include "internal/chan_internal.h"
 #include "timer_impl.h"
 
 #define NS_PER_SEC 1000000000
@@ -81,11 +85,13 @@ enum timer_kind {
 /* Go's runtime timer, cut to what one heap needs (48 bytes on LP64). The
  * deadline lives in the heap entry, not here. */
 struct chan_timer {
-    int64_t period;      /* ticker period; 0 for a one-shot; timers.mu */
-    uint32_t heap_index; /* index in timers.heap, or NOT_HEAPED; timers.mu */
-    uint8_t kind;        /* enum timer_kind; set at creation, then read-only */
-    bool released;       /* the handle was released; timers.mu */
-    bool retry_queued;   /* on the retry list (TIMER_FUNC); timers.mu */
+    int64_t period;       /* ticker period; 0 for a one-shot; timers.mu */
+    uint32_t heap_index;  /* index in timers.heap, or NOT_HEAPED; timers.mu */
+    uint8_t kind;         /* enum timer_kind; set at creation, then read-only */
+    bool released;        /* the handle was released; timers.mu */
+    bool retry_queued;    /* on the retry list (TIMER_FUNC); timers.mu */
+    bool on_timer_thread; /* TIMER_FUNC whose f the timer thread runs itself;
+                             set at creation, then read-only */
     union {
         chan_t *c; /* channel kinds: set at creation, then read-only */
         struct {
@@ -325,12 +331,31 @@ static void timer_queue_retry(struct chan_timer *t)
         timers.retry_delay = RETRY_MIN;
 }
 
+/* timers.mu held; t has a committed call that keeps it alive while the lock
+ * is dropped. Runs f(arg) on the timer thread itself, with timers.mu dropped
+ * (f may stop or release timers, its own among them). Returns with timers.mu
+ * held, having freed t if its handle was released meanwhile. */
+static void timer_call_here(struct chan_timer *t)
+{
+    void (*f)(void *) = t->u.fn.f;
+    void *arg = t->u.fn.arg;
+    pthread_mutex_unlock(&timers.mu);
+    f(arg);
+    pthread_mutex_lock(&timers.mu);
+    t->u.fn.calls--;
+    timer_maybe_free(t);
+}
+
 /* Go's goFunc: an AfterFunc fires. From here on Stop returns false: the call
  * is committed and will run, now or from the retry list. */
 static void timer_fire_func(struct chan_timer *t)
 {
     heap_delete(t);
     t->u.fn.calls++;
+    if (t->on_timer_thread) {
+        timer_call_here(t);
+        return;
+    }
     if (t->retry_queued)
         return; /* earlier calls of t wait to start; this one joins them */
     if (timer_go(t))
@@ -632,7 +657,8 @@ void chan_timer_release(chan_timer_t *t)
     pthread_mutex_unlock(&timers.mu);
 }
 
-chan_timer_t *chan_after_func(int64_t d, void (*f)(void *arg), void *arg)
+static chan_timer_t *after_func(int64_t d, void (*f)(void *arg), void *arg,
+                                bool on_timer_thread)
 {
     if (!f) {
         errno = EINVAL;
@@ -643,6 +669,7 @@ chan_timer_t *chan_after_func(int64_t d, void (*f)(void *arg), void *arg)
         return NULL;
     t->u.fn.f = f;
     t->u.fn.arg = arg;
+    t->on_timer_thread = on_timer_thread;
     int err = timer_add(t, timer_when(d));
     if (err) {
         free(t);
@@ -650,6 +677,17 @@ chan_timer_t *chan_after_func(int64_t d, void (*f)(void *arg), void *arg)
         return NULL;
     }
     return t;
+}
+
+chan_timer_t *chan_after_func(int64_t d, void (*f)(void *arg), void *arg)
+{
+    return after_func(d, f, arg, false);
+}
+
+chan_timer_t *chan__after_func_on_timer_thread(int64_t d, void (*f)(void *arg),
+                                               void *arg)
+{
+    return after_func(d, f, arg, true);
 }
 
 chan_ticker_t *chan_ticker_new(int64_t d)

@@ -52,6 +52,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
+#include "../chan/internal/chan_internal.h"
 #include "../chan/park.h"
 #include "context_impl.h"
 
@@ -976,6 +977,17 @@ context_t *context_with_cancel_cause(context_t *parent,
     return withCancel(parent, cancel, CANCEL_CAUSE);
 }
 
+/* deadline - now, saturating, as Go's time.Until (Time.Sub) does: a
+ * difference beyond int64's range is the nearest end of it. */
+static int64_t time_until(int64_t deadline, int64_t now)
+{
+    if (now < 0 && deadline > INT64_MAX + now)
+        return INT64_MAX;
+    if (now > 0 && deadline < INT64_MIN + now)
+        return INT64_MIN;
+    return deadline - now;
+}
+
 /* The timer's callback: c.cancel(true, DeadlineExceeded, cause). */
 static void timerCtx_fire(void *arg)
 {
@@ -1012,7 +1024,6 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
         return fail_nomem(&c->ctx);
 
     int64_t now = chan_now();
-    int64_t dur = deadline - now;
     if (deadline <= now) {
         /* The deadline has passed already. */
         cancel_ctx(c, true, &context_deadline_exceeded, cause);
@@ -1026,7 +1037,8 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
         /* The pending timer holds c; timerCtx_fire or a successful stop
          * drops it. */
         atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
-        t->timer = chan_after_func(dur, timerCtx_fire, t);
+        t->timer = chan__after_func_on_timer_thread(time_until(deadline, now),
+                                                    timerCtx_fire, t);
         if (!t->timer) {
             atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
             failed = true;
@@ -1343,7 +1355,7 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
         int64_t d = ((timerCtx *)c)->deadline;
         uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
         char rb[32];
-        size_t rw = duration_format(d - now, rb);
+        size_t rw = duration_format(time_until(d, now), rb);
         return (size_t)snprintf(
             tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%.*s])",
             d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u,

@@ -13,6 +13,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
+#include "chan/timer_impl.h" /* test hook: AfterFunc thread start */
 #include "context/context_impl.h"
 #include "testutil.h"
 
@@ -1918,6 +1919,89 @@ START_TEST(test_context_string)
 }
 END_TEST
 
+/* Regression: deadlines at the ends of int64 computed deadline - now before
+ * checking whether the deadline had passed (undefined behaviour, seen by
+ * UBSan), and String then showed a positive time left for INT64_MIN. Go's
+ * time.Until saturates; so does every duration computed from a deadline. */
+START_TEST(test_context_extreme_deadlines)
+{
+    char buf[256];
+    context_cancel_t *c1, *c2, *c3, *c4;
+    context_t *past =
+        context_with_deadline(context_background(), INT64_MIN, &c1);
+    context_t *past_timeout =
+        context_with_timeout(context_background(), INT64_MIN, &c2);
+    int64_t when = 0;
+    ck_assert(context_deadline(past, &when));
+    ck_assert(when == INT64_MIN);
+    str(past, buf, sizeof buf);
+    ck_assert_msg(has_prefix(buf, "context.Background.WithDeadline("
+                                  "m=-9223372036.854775808 ["),
+                  "%s", buf);
+    context_t *pasts[] = {past, past_timeout};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(pasts[i]);
+        ck_assert_ptr_eq(context_err(pasts[i]), &context_deadline_exceeded);
+        str(pasts[i], buf, sizeof buf);
+        ck_assert_msg(strstr(buf, " [-2562047h47m16.854775808s])") != NULL,
+                      "%s", buf);
+    }
+
+    context_t *future =
+        context_with_deadline(context_background(), INT64_MAX, &c3);
+    context_t *future_timeout =
+        context_with_timeout(context_background(), INT64_MAX, &c4);
+    context_t *futures[] = {future, future_timeout};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(futures[i]);
+        ck_assert_ptr_null(context_err(futures[i]));
+        ck_assert(context_deadline(futures[i], &when));
+        ck_assert(when == INT64_MAX); /* now + INT64_MAX saturates */
+        str(futures[i], buf, sizeof buf);
+        /* The time left is INT64_MAX less the clock's reading: positive,
+         * and still over 2,562,000 hours. */
+        ck_assert_msg(strstr(buf, "(m=+9223372036.854775807 [25620") != NULL,
+                      "%s", buf);
+    }
+    context_cancel(c1);
+    context_cancel(c2);
+    context_cancel(c3);
+    context_cancel(c4);
+    ck_assert_ptr_eq(context_err(future), &context_canceled);
+    context_release(past);
+    context_release(past_timeout);
+    context_release(future);
+    context_release(future_timeout);
+}
+END_TEST
+
+static int go_always_fails(void (*fn)(void *), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    errno = EAGAIN;
+    return CHAN_NOMEM;
+}
+
+/* Regression: with no thread to be had (RLIMIT_NPROC reached), a timerCtx's
+ * deadline waited on the timer thread's retry list for a thread to cancel
+ * from, and a 10 ms timeout was not done after 500 ms. Go cancels on time;
+ * the timer thread now cancels the context itself. */
+START_TEST(test_context_deadline_without_threads)
+{
+    chan__timer_set_go(go_always_fails); /* no AfterFunc thread can start */
+    context_cancel_t *cancel;
+    context_t *ctx =
+        context_with_timeout(context_background(), 10 * MS, &cancel);
+    ck_assert_ptr_nonnull(ctx);
+    ck_assert(wait_chan(context_done(ctx), 500));
+    ck_assert_ptr_eq(context_err(ctx), &context_deadline_exceeded);
+    context_cancel(cancel);
+    context_release(ctx);
+    chan__timer_set_go(NULL);
+}
+END_TEST
+
 START_TEST(test_context_duration_string)
 {
     /* time.Duration.String, as WithDeadline's String uses it (from Go's
@@ -2286,6 +2370,8 @@ static Suite *context_suite(void)
          test_context_custom_after_func_unregister},
         {"string", test_context_string},
         {"duration_string", test_context_duration_string},
+        {"extreme_deadlines", test_context_extreme_deadlines},
+        {"deadline_without_threads", test_context_deadline_without_threads},
         {"release_without_cancel", test_context_release_without_cancel},
         {"deep_chain", test_context_deep_chain},
         {"cancel_returns_after_subtree",

@@ -1,0 +1,21 @@
+/* chan_internal.h: internal to gochan, never installed. The one header of
+ * chan/ that the layers above it (select/, context/) may include besides the
+ * public ones: what gochan's own upper layers need from chan/ and users must
+ * not rely on.
+ */
+#ifndef GOCHAN_CHAN_INTERNAL_H
+#define GOCHAN_CHAN_INTERNAL_H
+
+#include <stdint.h>
+#include <gochan/timer.h>
+
+/* chan_after_func for gochan's own callbacks: f(arg) runs on the timer
+ * thread itself rather than on a thread of its own, so it fires on time even
+ * when no thread can be started (a context's deadline must). f must be short
+ * and must not block: every other timer waits while it runs. It may stop and
+ * release timers, its own among them. Stop, reset and release as for
+ * chan_after_func. */
+chan_timer_t *chan__after_func_on_timer_thread(int64_t d, void (*f)(void *arg),
+                                               void *arg);
+
+#endif /* GOCHAN_CHAN_INTERNAL_H */
