@@ -1,8 +1,10 @@
 /* check_chan.c: the channel suite (chan_suite): Go's channel tests ported to
- * gochan, plus one test per bullet of SPEC.md "Channels" and "Status codes".
+ * gochan, plus one test per channel rule and status code of the contract in
+ * docs/semantics.md.
  *
  * Each test names the Go test it ports (runtime/chan_test.go, test/chan/...)
- * or the SPEC bullet it checks, and the GO-SEMANTICS ids (CH-n) it covers.
+ * or the contract rule it checks, and the behaviour items it covers; the ids
+ * (CH-n) are those of docs/semantics.md.
  * Worker threads record what they saw; the test thread asserts after joining.
  * Threads are ordered with channels and with tu_wait_waiters ("this thread is
  * queued on c"), never with sleeps; a check that something does NOT happen
@@ -542,11 +544,11 @@ static int trr_lost_badly(int st, int64_t v)
     return st != CHAN_OK && (st != CHAN_WOULDBLOCK || v != -7);
 }
 
-/* SPEC "a try operation that returns CHAN_WOULDBLOCK leaves *elem untouched",
- * also on the slow path: two threads (a worker and this one) race to
- * try-receive the one value in a cap-1 channel; both may pass the lock-free
- * check, and the loser, which learns under the lock that the value is gone,
- * must leave its elem alone. Exactly one wins each round. */
+/* Contract "try leaves elem untouched" (docs/semantics.md), also on the slow
+ * path: two threads (a worker and this one) race to try-receive the one value
+ * in a cap-1 channel; both may pass the lock-free check, and the loser, which
+ * learns under the lock that the value is gone, must leave its elem alone.
+ * Exactly one wins each round. */
 START_TEST(test_chan_try_recv_race_untouched)
 {
     static trr_t w;
@@ -729,10 +731,10 @@ START_TEST(test_chan_fifo_sync)
 }
 END_TEST
 
-/* SPEC "blocked senders and receivers are served first in, first out":
- * receivers queued one after another (each known to be queued before the
- * next starts) get the values in the order they queued. Unbuffered and
- * buffered. CH-12 step 5, CH-8 step 2, CH-16. */
+/* Contract "FIFO service" (docs/semantics.md), blocked senders and receivers
+ * are served first in, first out: receivers queued one after another (each
+ * known to be queued before the next starts) get the values in the order they
+ * queued. Unbuffered and buffered. CH-12 step 5, CH-8 step 2, CH-16. */
 START_TEST(test_chan_fifo_blocked_receivers)
 {
     enum { N = 6 };
@@ -757,7 +759,7 @@ START_TEST(test_chan_fifo_blocked_receivers)
 }
 END_TEST
 
-/* SPEC FIFO service, the senders' side on an unbuffered channel: senders
+/* Contract "FIFO service", the senders' side on an unbuffered channel: senders
  * queued in order are received in order. CH-12 step 2, CH-16. */
 START_TEST(test_chan_fifo_blocked_senders)
 {
@@ -780,10 +782,10 @@ START_TEST(test_chan_fifo_blocked_senders)
 }
 END_TEST
 
-/* SPEC / CH-12 step 2, buffered: a full buffer with queued senders. Each
- * receive takes the head of the buffer and moves the first sender's value to
- * the tail, so the buffer stays full and the order is: buffered values, then
- * the senders' values in the order they queued. */
+/* Contract "FIFO service" and CH-12 step 2, buffered: a full buffer with queued
+ * senders. Each receive takes the head of the buffer and moves the first
+ * sender's value to the tail, so the buffer stays full and the order is:
+ * buffered values, then the senders' values in the order they queued. */
 START_TEST(test_chan_full_buffer_sender_to_tail)
 {
     enum { CAP = 3, N = 5 };
@@ -1090,7 +1092,7 @@ START_TEST(test_chan_sieve1)
 }
 END_TEST
 
-/* ---- SPEC: unbuffered rendezvous and direct handoff ---------------------- */
+/* ---- contract: unbuffered rendezvous and direct handoff ------------------ */
 
 typedef struct {
     chan_t *c;
@@ -1114,11 +1116,11 @@ static void *rdv_sender(void *p)
     return NULL;
 }
 
-/* SPEC "Unbuffered channels are rendezvous: a send returns only once a
- * receiver has taken the value", shown by ordering: the receiver announces
- * each receive before it starts, and every send must find its receive
- * announced when it returns. With no receiver at all, a send stays blocked.
- * CH-8, CH-23. */
+/* Contract "rendezvous" (docs/semantics.md), unbuffered channels are
+ * rendezvous: a send returns only once a receiver has taken the value. Shown by
+ * ordering: the receiver announces each receive before it starts, and every
+ * send must find its receive announced when it returns. With no receiver at
+ * all, a send stays blocked. CH-8, CH-23. */
 START_TEST(test_chan_unbuffered_rendezvous)
 {
     rdv_t a = {.c = chan_make(sizeof(int64_t), 0), .n = 2000};
@@ -1138,11 +1140,12 @@ START_TEST(test_chan_unbuffered_rendezvous)
 }
 END_TEST
 
-/* SPEC "a value goes straight from a blocked sender to a blocked receiver
- * (no extra copy through the buffer)": a sender that finds a receiver queued
- * on an empty buffered channel hands the value to it; the buffer never holds
- * it, so a third party cannot take it. The converse on an unbuffered
- * channel: a receiver takes a blocked sender's value. CH-8 step 2, CH-12. */
+/* Contract "direct handoff" (docs/semantics.md), a value goes straight from a
+ * blocked sender to a blocked receiver (no extra copy through the buffer): a
+ * sender that finds a receiver queued on an empty buffered channel hands the
+ * value to it; the buffer never holds it, so a third party cannot take it. The
+ * converse on an unbuffered channel: a receiver takes a blocked sender's value.
+ * CH-8 step 2, CH-12. */
 START_TEST(test_chan_direct_handoff)
 {
     chan_t *c = chan_make(sizeof(int64_t), 4);
@@ -1171,7 +1174,7 @@ START_TEST(test_chan_direct_handoff)
 }
 END_TEST
 
-/* ---- SPEC: close -------------------------------------------------------- */
+/* ---- contract: close ---------------------------------------------------- */
 
 typedef struct {
     unsigned char bytes[24];
@@ -1190,10 +1193,10 @@ static void *big_receiver(void *p)
     return NULL;
 }
 
-/* SPEC "Close wakes every blocked receiver (CHAN_CLOSED, zeroed value)":
- * eight receivers blocked on an unbuffered, a buffered and a zero-size
- * channel all wake with CHAN_CLOSED and a zeroed 24-byte value. CH-14, CH-18.
- */
+/* Contract "close wakes every waiter" (docs/semantics.md), every blocked
+ * receiver wakes with CHAN_CLOSED and a zeroed value: eight receivers blocked
+ * on an unbuffered, a buffered and a zero-size channel all wake with
+ * CHAN_CLOSED and a zeroed 24-byte value. CH-14, CH-18. */
 START_TEST(test_chan_close_wakes_receivers)
 {
     enum { N = 8 };
@@ -1225,10 +1228,11 @@ START_TEST(test_chan_close_wakes_receivers)
 }
 END_TEST
 
-/* SPEC "Close wakes ... every blocked sender (CHAN_CLOSED); values already
- * buffered are still received, in order, before CHAN_CLOSED": six senders
- * blocked on a full (or unbuffered) channel fail with CHAN_CLOSED, and none
- * of their values is ever received. CH-9, CH-13, CH-18. */
+/* Contract "close wakes every waiter", the senders' side: every blocked sender
+ * gets CHAN_CLOSED, and values already buffered are still received, in order,
+ * before CHAN_CLOSED. Six senders blocked on a full (or unbuffered) channel
+ * fail with CHAN_CLOSED, and none of their values is ever received. CH-9,
+ * CH-13, CH-18. */
 START_TEST(test_chan_close_wakes_senders)
 {
     enum { N = 6 };
@@ -1261,9 +1265,10 @@ START_TEST(test_chan_close_wakes_senders)
 }
 END_TEST
 
-/* SPEC CHAN_CLOSED rows: close of a closed channel is CHAN_CLOSED and
- * changes nothing; a send on a closed channel is CHAN_CLOSED even with buffer
- * space free (CH-7); close of NULL is CHAN_INVALID (CH-17). */
+/* Contract "close wakes every waiter" and "status codes" (docs/semantics.md),
+ * the CHAN_CLOSED cases: close of a closed channel is CHAN_CLOSED and changes
+ * nothing; a send on a closed channel is CHAN_CLOSED even with buffer space
+ * free (CH-7); close of NULL is CHAN_INVALID (CH-17). */
 START_TEST(test_chan_close_twice)
 {
     chan_t *c = chan_make(sizeof(int64_t), 2);
@@ -1282,19 +1287,19 @@ START_TEST(test_chan_close_twice)
 }
 END_TEST
 
-/* ---- SPEC: references --------------------------------------------------- */
+/* ---- contract: references ----------------------------------------------- */
 
 static size_t refs_of(chan_t *c)
 {
     return atomic_load(&c->refs);
 }
 
-/* SPEC "A blocked operation holds its own reference: releasing a channel
- * while others block on it is safe": the owner releases its reference while
- * a receiver and then a sender are blocked; a second holder completes each
- * operation and releases at once. The blocked thread's reference keeps the
- * channel alive until it is done (ASan and valgrind watch the memory, LSan
- * the final free). */
+/* Contract "references" (docs/semantics.md), a blocked operation holds its own
+ * reference, so releasing a channel while others block on it is safe: the owner
+ * releases its reference while a receiver and then a sender are blocked; a
+ * second holder completes each operation and releases at once. The blocked
+ * thread's reference keeps the channel alive until it is done (ASan and
+ * valgrind watch the memory, LSan the final free). */
 START_TEST(test_chan_blocked_holds_ref)
 {
     for (int dir = 0; dir < 2; dir++) {
@@ -1325,11 +1330,10 @@ START_TEST(test_chan_blocked_holds_ref)
 }
 END_TEST
 
-/* SPEC references and close: receivers and senders block on two channels,
- * each channel's owner releases it, and the closer, holding the last
- * reference but the waiters', closes and releases. Every waiter wakes with
- * CHAN_CLOSED and the channels are freed exactly once (by the last waiter
- * out). */
+/* Contract "references" and close: receivers and senders block on two channels,
+ * each channel's owner releases it, and the closer, holding the last reference
+ * but the waiters', closes and releases. Every waiter wakes with CHAN_CLOSED
+ * and the channels are freed exactly once (by the last waiter out). */
 START_TEST(test_chan_release_while_blocked_close)
 {
     enum { N = 5 };
@@ -1366,8 +1370,9 @@ START_TEST(test_chan_release_while_blocked_close)
 }
 END_TEST
 
-/* SPEC: chan_retain returns its argument and is NULL-safe; chan_release is
- * NULL-safe; the reference count goes up and down by one. */
+/* Contract "references" (docs/semantics.md): chan_retain returns its argument
+ * and is NULL-safe; chan_release is NULL-safe; the reference count goes up and
+ * down by one. */
 START_TEST(test_chan_retain_release)
 {
     ck_assert_ptr_null(chan_retain(NULL));
@@ -1385,10 +1390,11 @@ START_TEST(test_chan_retain_release)
 }
 END_TEST
 
-/* ---- SPEC: arguments, NULL channels, status codes ----------------------- */
+/* ---- contract: arguments, NULL channels, status codes ------------------- */
 
-/* SPEC "chan_make(0, huge) is fine (no buffer)": a chan struct{} of cap
- * SIZE_MAX holds tokens and counts them. CH-1, CH-3. */
+/* Contract "chan_make" (docs/semantics.md), chan_make(0, huge) is fine (no
+ * buffer): a chan struct{} of cap SIZE_MAX holds tokens and counts them. CH-1,
+ * CH-3. */
 START_TEST(test_chan_make_zero_huge)
 {
     chan_t *c = chan_make(0, SIZE_MAX);
@@ -1403,8 +1409,8 @@ START_TEST(test_chan_make_zero_huge)
 }
 END_TEST
 
-/* SPEC chan_make: NULL with errno EINVAL when elem_size * cap overflows
- * (Go's "makechan: size out of range", CH-1). */
+/* Contract "chan_make" (docs/semantics.md): NULL with errno EINVAL when
+ * elem_size * cap overflows (Go's "makechan: size out of range", CH-1). */
 START_TEST(test_chan_make_overflow)
 {
     static const size_t args[][2] = {{2, SIZE_MAX / 2 + 1},
@@ -1420,10 +1426,10 @@ START_TEST(test_chan_make_overflow)
 }
 END_TEST
 
-/* SPEC chan_make: a size that does not overflow but cannot be allocated is
- * NULL with errno ENOMEM: at the very top of size_t (no room for the header)
- * and far beyond any address space (below 2^63, which valgrind would report
- * as a "fishy" malloc argument). */
+/* Contract "chan_make": a size that does not overflow but cannot be allocated
+ * is NULL with errno ENOMEM: at the very top of size_t (no room for the header)
+ * and far beyond any address space (below 2^63, which valgrind would report as
+ * a "fishy" malloc argument). */
 START_TEST(test_chan_make_nomem)
 {
     static const size_t args[][2] = {{1, SIZE_MAX},
@@ -1443,8 +1449,9 @@ START_TEST(test_chan_make_nomem)
 }
 END_TEST
 
-/* SPEC "Status codes": CHAN_OK is 0, the others are non-zero and distinct;
- * chan_strerror names each one and says "unknown status" for anything else. */
+/* Contract "status codes" (docs/semantics.md): CHAN_OK is 0, the others are
+ * non-zero and distinct; chan_strerror names each one and says "unknown status"
+ * for anything else. */
 START_TEST(test_chan_status_codes)
 {
     static const int codes[] = {CHAN_OK, CHAN_CLOSED, CHAN_WOULDBLOCK,
@@ -1469,9 +1476,10 @@ START_TEST(test_chan_status_codes)
 }
 END_TEST
 
-/* SPEC "A send's elem may be NULL only when elem_size == 0 (else
- * CHAN_INVALID)", for both sends and whatever the channel's state: an
- * invalid send changes nothing, even with a receiver waiting for it. */
+/* Contract "NULL elem" (docs/semantics.md), a send's elem may be NULL only when
+ * elem_size == 0 (else CHAN_INVALID), for both sends and whatever the channel's
+ * state: an invalid send changes nothing, even with a receiver waiting for it.
+ */
 START_TEST(test_chan_send_null_elem)
 {
     chan_t *c = chan_make(sizeof(int64_t), 1);
@@ -1510,9 +1518,9 @@ START_TEST(test_chan_send_null_elem)
 }
 END_TEST
 
-/* SPEC "A try operation that returns CHAN_WOULDBLOCK leaves *elem
- * untouched": empty buffered and unbuffered channels, and a full channel's
- * try-send does not touch its source either. */
+/* Contract "try leaves elem untouched" (docs/semantics.md): empty buffered and
+ * unbuffered channels, and a full channel's try-send does not touch its source
+ * either. */
 START_TEST(test_chan_try_wouldblock_untouched)
 {
     big_t v, copy;
@@ -1533,7 +1541,7 @@ START_TEST(test_chan_try_wouldblock_untouched)
 }
 END_TEST
 
-/* SPEC "A NULL channel is Go's nil channel", the non-blocking half and the
+/* Contract "NULL channel" (docs/semantics.md), the non-blocking half and the
  * NULL-safe accessors: try operations return CHAN_WOULDBLOCK and leave *elem
  * alone (CH-6, CH-11); len and cap are 0 (CH-4); close is CHAN_INVALID. */
 START_TEST(test_chan_null_nonblocking)
@@ -1577,7 +1585,7 @@ static void *null_op(void *p)
     return NULL;
 }
 
-/* SPEC "A NULL channel ... send and receive block forever" (CH-6, CH-11):
+/* Contract "NULL channel", send and receive block forever (CH-6, CH-11):
  * watched for a bounded time; the threads are then left blocked. */
 START_TEST(test_chan_null_blocks_forever)
 {

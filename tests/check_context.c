@@ -1,12 +1,14 @@
 /* check_context.c: Go's context tests (src/context/context_test.go,
  * x_test.go, afterfunc_test.go) ported to gochan's context, plus String
- * formats, the lifetime rules of SPEC.md and a randomized stress.
+ * formats, the context lifetime rules of the contract in docs/semantics.md and
+ * a randomized stress.
  *
- * Each test names the Go test it ports and the GO-SEMANTICS.md items (CX-)
- * it checks. Assertions run in the test thread; threads hand off through
- * channels. Deadline tests assert "not before" strictly and "eventually" with
- * generous bounds. Internal state (children sets, parentCancelCtx, the
- * watcher counter) is read through context/context_impl.h.
+ * Each test names the Go test it ports and the behaviour items (CX-) it
+ * checks; the ids are those of docs/semantics.md. Assertions run in the test
+ * thread; threads hand off through channels. Deadline tests assert "not
+ * before" strictly and "eventually" with generous bounds. Internal state
+ * (children sets, parentCancelCtx, the watcher counter) is read through
+ * context/context_impl.h.
  */
 #include <gochan/context.h>
 #include <gochan/go.h>
@@ -373,7 +375,8 @@ START_TEST(test_context_cancel_removes)
     ck_assert_uint_eq(context__children(ctx), 0);
 
     /* Not in Go (a GC language): releasing a child without canceling it also
-     * takes it out of the children set (SPEC.md's lifetime rule). */
+     * takes it out of the children set (contract "context lifetime",
+     * docs/semantics.md). */
     c = context_with_cancel(ctx, &cancel);
     context_t *t = context_with_timeout(ctx, VERY_LONG, &cancel);
     ck_assert_uint_eq(context__children(ctx), 2);
@@ -642,8 +645,9 @@ END_TEST
 START_TEST(test_context_invalid_arguments)
 {
     /* Ports TestWithValueChecksKey (nil key; comparability does not apply to
-     * address keys) and TestInvalidDerivedFail (CX-4, CX-26), and SPEC.md's
-     * NULL handling of every other function. */
+     * address keys) and TestInvalidDerivedFail (CX-4, CX-26), and the NULL
+     * handling of every other function (contract "context NULL handling",
+     * docs/semantics.md). */
     static const char key;
     context_cancel_t *cancel = (context_cancel_t *)&key;
     errno = 0;
@@ -1635,7 +1639,8 @@ START_TEST(test_context_after_func_called_immediately)
     context_cancel(cancel);
     chan_t *donec = chan_make(0, 0);
     context_after_func_t *stop = context_after_func(ctx, close_chan, donec);
-    /* The context may go first (SPEC.md). */
+    /* The context may go first (contract "AfterFunc handles",
+     * docs/semantics.md). */
     context_release(ctx);
     ck_assert(wait_chan(donec, 10000));
     ck_assert(!context_after_func_stop(stop));
@@ -2038,9 +2043,9 @@ END_TEST
 
 START_TEST(test_context_release_without_cancel)
 {
-    /* SPEC.md's lifetime rule: releasing in any order, canceled or not,
-     * leaks nothing and leaves no dangling child in a children set; timers
-     * and watchers let go. */
+    /* Contract "context lifetime" (docs/semantics.md): releasing in any order,
+     * canceled or not, leaks nothing and leaves no dangling child in a children
+     * set; timers and watchers let go. */
     long base = context__live();
     context_cancel_t *cancel, *c2, *c3, *c4;
     context_t *root = context_with_cancel(context_background(), &cancel);

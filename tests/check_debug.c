@@ -1,6 +1,6 @@
 /* check_debug.c: the blocked-thread dump (gochan/debug.h), gochan's answer to
  * Go's goroutine dump on SIGQUIT and its "all goroutines are asleep" report
- * (GO-SEMANTICS CH-26 notes a library cannot detect deadlock itself). */
+ * (docs/semantics.md CH-26 notes a library cannot detect deadlock itself). */
 #include <gochan/chan.h>
 #include <gochan/debug.h>
 #include <gochan/select.h>

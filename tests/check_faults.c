@@ -12,6 +12,8 @@
  * documented result (NULL with errno, or a status code), that nothing leaked
  * (every block allocated through the wrappers while tracking is freed again),
  * that nothing changed, and that the objects involved still work.
+ *
+ * Item ids such as (SEL-15) are those of docs/semantics.md.
  */
 #include <gochan/chan.h>
 #include <gochan/context.h>

@@ -1,9 +1,9 @@
 /* check_select.c: conformance tests for chan_select and chan_try_select.
  *
  * Ports Go's select tests (test/chan/select*.go, doubleselect.go, sieve2.go
- * and the select tests of runtime/chan_test.go) and checks the bullets of
- * SPEC.md "Select". Each test names the Go test and the SEL-/CH- items of
- * GO-SEMANTICS.md it covers.
+ * and the select tests of runtime/chan_test.go) and checks the select rules
+ * of the contract in docs/semantics.md. Each test names the Go test and the
+ * SEL-/CH- items it covers; the ids are those of docs/semantics.md.
  *
  * Threads hand off through channels and flags. Where order matters (FIFO,
  * "A is queued before B") the test waits until the waiters are really queued,
@@ -474,10 +474,11 @@ START_TEST(test_select_nil_out_cases)
 }
 END_TEST
 
-/* test/chan/select4.go (SEL-14) and SPEC "only the chosen case's status and
- * receive buffer are written": a ready case proceeds and the buffers and
- * statuses of the other cases keep their sentinels, when chosen in pass 1,
- * when woken by a sender, and when woken by close. */
+/* test/chan/select4.go (SEL-14) and contract "only the winner is written"
+ * (docs/semantics.md), only the chosen case's status and receive buffer are
+ * written: a ready case proceeds and the buffers and statuses of the other
+ * cases keep their sentinels, when chosen in pass 1, when woken by a sender,
+ * and when woken by close. */
 START_TEST(test_select_only_winner_written)
 {
     chan_t *c = mk(sizeof(int), 1), *c1 = mk(sizeof(int), 0);
@@ -537,7 +538,7 @@ START_TEST(test_select_only_winner_written)
 }
 END_TEST
 
-/* ================= SPEC: bad arguments ================= */
+/* ================= contract: bad arguments ================= */
 
 /* Checks that a select on cases returns -CHAN_INVALID and touches nothing:
  * statuses, receive buffers and the channels' contents stay as they were. */
@@ -558,8 +559,9 @@ static void expect_invalid(chan_case_t *cases, size_t n, int *elems,
     }
 }
 
-/* SPEC "every case's dir is checked, NULL channel or not": a bad direction
- * anywhere in the array, next to ready cases, returns -CHAN_INVALID. */
+/* Contract "select arguments" (docs/semantics.md), every case's dir is checked,
+ * NULL channel or not: a bad direction anywhere in the array, next to ready
+ * cases, returns -CHAN_INVALID. */
 START_TEST(test_select_bad_dir_invalid)
 {
     chan_t *full = mk(sizeof(int), 1);
@@ -594,9 +596,10 @@ START_TEST(test_select_bad_dir_invalid)
 }
 END_TEST
 
-/* SPEC "NULL cases with n > 0" and "send case with NULL elem on a channel with
- * elem_size > 0" are -CHAN_INVALID; n above CHAN_SELECT_MAX_CASES too. A NULL
- * send elem is fine for chan struct{} and on a NULL channel. */
+/* Contract "select arguments" (docs/semantics.md): NULL cases with n > 0 and a
+ * send case with NULL elem on a channel with elem_size > 0 are -CHAN_INVALID; n
+ * above CHAN_SELECT_MAX_CASES too. A NULL send elem is fine for chan struct{}
+ * and on a NULL channel. */
 START_TEST(test_select_invalid_args)
 {
     ck_assert_int_eq(chan_select(NULL, 1), -CHAN_INVALID);
@@ -651,9 +654,9 @@ END_TEST
 
 /* ================= chan_try_select ================= */
 
-/* SPEC "chan_try_select returns -1 when nothing is ready" (SEL-3, SEL-11):
- * unbuffered without peers, full buffers for sends, empty ones for receives,
- * n == 0 and all-NULL; nothing written. */
+/* Contract "try select" (docs/semantics.md), chan_try_select returns -1 when
+ * nothing is ready (SEL-3, SEL-11): unbuffered without peers, full buffers for
+ * sends, empty ones for receives, n == 0 and all-NULL; nothing written. */
 START_TEST(test_select_try_none_ready)
 {
     chan_t *u = mk(sizeof(int), 0), *full = mk(sizeof(int), 2),
@@ -800,10 +803,11 @@ END_TEST
 
 /* ================= close ================= */
 
-/* SPEC "close wakes every select blocked on that channel" (CH-18, SEL-8,
- * SEL-9): selects blocked on c (one of them twice), each with a private
- * channel too, and selects blocked sending on d, plus a plain receiver; close
- * releases every one with CHAN_CLOSED on the c (or d) case. */
+/* Contract "close wakes every waiter" (docs/semantics.md), close wakes every
+ * select blocked on that channel (CH-18, SEL-8, SEL-9): selects blocked on c
+ * (one of them twice), each with a private channel too, and selects blocked
+ * sending on d, plus a plain receiver; close releases every one with
+ * CHAN_CLOSED on the c (or d) case. */
 #define CW_N 6
 START_TEST(test_select_close_wakes_all)
 {
@@ -959,10 +963,11 @@ static size_t fifo_queue(fifo_peer_t *peers, pthread_t *th, chan_t *c,
     return waiters;
 }
 
-/* SPEC "blocked selects are served first in, first out with plain operations"
- * (CH-16, SEL-7, SEL-9): receivers of every kind queued in order get the values
- * in that order; one select woken through its private channel first drops out
- * without disturbing the order of the others. */
+/* Contract "FIFO service" (docs/semantics.md), blocked selects are served first
+ * in, first out with plain operations (CH-16, SEL-7, SEL-9): receivers of every
+ * kind queued in order get the values in that order; one select woken through
+ * its private channel first drops out without disturbing the order of the
+ * others. */
 START_TEST(test_select_fifo_receivers)
 {
     chan_t *c = mk(sizeof(int), 0);
@@ -1837,9 +1842,9 @@ static void shuffle(int *a, int n, unsigned *seed)
     }
 }
 
-/* SPEC "large selects" (SEL-4, SEL-5, SEL-13), in pass 1: 100 and 1,000
- * receive cases on distinct cap-1 channels, in a shuffled order; with one
- * ready the select takes exactly it, with all ready every case wins
+/* Contract "large selects" in pass 1 (docs/semantics.md; SEL-4, SEL-5, SEL-13):
+ * 100 and 1,000 receive cases on distinct cap-1 channels, in a shuffled order;
+ * with one ready the select takes exactly it, with all ready every case wins
  * sometimes (the random poll order over the per-thread pool). */
 START_TEST(test_select_large_ready)
 {
@@ -1932,11 +1937,12 @@ static void *each_main(void *p)
     return NULL;
 }
 
-/* SPEC "a select blocked on many channels woken by each one in turn" and
- * "large selects" (SEL-5, SEL-7, SEL-9): a thread selects over n unbuffered
- * channels (100 and 1,000; even cases receive, odd cases send) and is woken
- * through each of them in turn, by a send or a receive; every round takes
- * exactly that case, and afterwards no waiter is left on any channel. */
+/* Contract "large selects" (docs/semantics.md), a select blocked on many
+ * channels is woken by each one in turn (SEL-5, SEL-7, SEL-9): a thread selects
+ * over n unbuffered channels (100 and 1,000; even cases receive, odd cases
+ * send) and is woken through each of them in turn, by a send or a receive;
+ * every round takes exactly that case, and afterwards no waiter is left on any
+ * channel. */
 START_TEST(test_select_wakes_by_each)
 {
     const int sizes[] = {100, 1000};
@@ -2006,10 +2012,11 @@ START_TEST(test_select_wakes_by_each)
 }
 END_TEST
 
-/* SPEC "the same channel many times" (SEL-5, SEL-10): 1,000 cases on one
- * unbuffered channel, half receives and half sends, lock it once and never
- * pair with each other; a peer's send wakes a receive case, a peer's receive
- * a send case. Then 1,000 cases over 10 cap-1 channels, 100 cases each. */
+/* Contract "same channel many times" (docs/semantics.md; SEL-5, SEL-10): 1,000
+ * cases on one unbuffered channel, half receives and half sends, lock it once
+ * and never pair with each other; a peer's send wakes a receive case, a peer's
+ * receive a send case. Then 1,000 cases over 10 cap-1 channels, 100 cases each.
+ */
 START_TEST(test_select_same_channel_many)
 {
     enum { N = 1000 };
@@ -2082,10 +2089,10 @@ START_TEST(test_select_same_channel_many)
 }
 END_TEST
 
-/* SEL-13, SPEC: a select of exactly CHAN_SELECT_MAX_CASES (65,536) cases
- * works, and reports the last index (65,535) correctly: with only the last
- * case on a channel; with every case on one ready channel; and blocked on
- * one unbuffered channel, woken by a sender. */
+/* SEL-13, contract "large selects": a select of exactly CHAN_SELECT_MAX_CASES
+ * (65,536) cases works, and reports the last index (65,535) correctly: with
+ * only the last case on a channel; with every case on one ready channel; and
+ * blocked on one unbuffered channel, woken by a sender. */
 START_TEST(test_select_max_cases)
 {
     const size_t n = CHAN_SELECT_MAX_CASES;
@@ -2217,12 +2224,12 @@ static void *mixed_recv_main(void *p)
     return NULL;
 }
 
-/* SPEC "a mix of selects and plain ops on shared channels from several
- * threads with exact value accounting" (SEL-8, CH-16, CH-13): channels of
- * caps 0, 1 and 4; plain senders and receivers per channel, blocking and try
- * selects sending and receiving over all three; after the senders finish the
- * channels are closed and drained. Every value arrives exactly once, and
- * those of plain senders on their own channel. */
+/* Contract "mixed traffic" (docs/semantics.md), a mix of selects and plain ops
+ * on shared channels from several threads with exact value accounting (SEL-8,
+ * CH-16, CH-13): channels of caps 0, 1 and 4; plain senders and receivers per
+ * channel, blocking and try selects sending and receiving over all three; after
+ * the senders finish the channels are closed and drained. Every value arrives
+ * exactly once, and those of plain senders on their own channel. */
 START_TEST(test_select_mixed_traffic)
 {
     mixed_t m = {.per = scaled(4000)};
@@ -2289,11 +2296,11 @@ static void *cpu_main(void *p)
     return NULL;
 }
 
-/* SPEC "no busy waiting": a select blocked for about a second uses almost no
- * CPU (measured on the blocked thread's own CPU clock). The figure is always
- * printed; the bound (100 ms, far above the expected few microseconds of
- * spinning) is asserted only on normal runs, as sanitizers and valgrind
- * distort CPU accounting. */
+/* Contract "no busy waiting" (docs/semantics.md): a select blocked for about a
+ * second uses almost no CPU (measured on the blocked thread's own CPU clock).
+ * The figure is always printed; the bound (100 ms, far above the expected few
+ * microseconds of spinning) is asserted only on normal runs, as sanitizers and
+ * valgrind distort CPU accounting. */
 START_TEST(test_select_blocked_uses_no_cpu)
 {
     cpu_t c = {.c = mk(sizeof(int), 0), .d = mk(sizeof(int), 0), .chosen = -9};

@@ -30,6 +30,8 @@
  * programs shrink by CK_TIMEOUT_MULTIPLIER under sanitizers and valgrind.
  * Every program prints its seed; GOCHAN_STRESS_SEED=<seed> runs only that
  * program (repeatedly, for the time budget) to reproduce a failure.
+ *
+ * Item ids such as (CH-14) and (SEL-8) are those of docs/semantics.md.
  */
 #include <gochan/chan.h>
 #include <gochan/context.h>

@@ -5,6 +5,8 @@
  * monotonic clock) and the other way only with generous slack (slack(): one
  * second, scaled by CK_TIMEOUT_MULTIPLIER). Worker threads record results;
  * the test thread asserts after joining them.
+ *
+ * Item ids such as (CH-5) are those of docs/semantics.md.
  */
 #include <check.h>
 #include <dirent.h>
