@@ -1,4 +1,4 @@
-/* park.c: the channel lock's slow paths and the parker (see park.h). */
+/* park.c: the parker (see park.h). */
 #include "park.h"
 
 #include <errno.h>
@@ -24,65 +24,6 @@ static bool park_spin(chan__parker_t *p)
 }
 
 #ifdef GOCHAN_FUTEX
-#include <linux/futex.h>
-#include <sys/syscall.h>
-
-static void futex_wait(_Atomic uint32_t *addr, uint32_t expected)
-{
-    /* Returns on a wake-up, a signal, a spurious wake-up or when *addr no
-     * longer holds expected; every caller re-checks in a loop. */
-    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, NULL,
-            NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *addr, int n)
-{
-    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
-
-void chan__lock_init(chan__lock_t *l)
-{
-    atomic_init(&l->state, 0);
-}
-
-void chan__lock_destroy(chan__lock_t *l)
-{
-    (void)l;
-}
-
-void chan__lock_slow(chan__lock_t *l)
-{
-    /* Spin a little: channel critical sections are a few dozen instructions,
-     * far shorter than a sleep and a wake-up. */
-    for (int i = 0; i < CHAN__LOCK_SPIN; i++) {
-        uint32_t unlocked = 0;
-        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_weak_explicit(&l->state, &unlocked, 1,
-                                                  memory_order_acquire,
-                                                  memory_order_relaxed))
-            return;
-        chan__cpu_relax();
-    }
-    for (int i = 0; i < CHAN__LOCK_YIELD; i++) {
-        uint32_t unlocked = 0;
-        sched_yield();
-        if (atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1,
-                                                    memory_order_acquire,
-                                                    memory_order_relaxed))
-            return;
-    }
-    /* Mark the lock contended (2) so that its holder wakes us on unlock.
-     * Once we own it, it stays marked 2: we cannot know whether others sleep.
-     */
-    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
-        futex_wait(&l->state, 2);
-}
-
-void chan__unlock_slow(chan__lock_t *l)
-{
-    futex_wake(&l->state, 1);
-}
-
 void chan__parker_init(chan__parker_t *p)
 {
     atomic_init(&p->state, CHAN__PARK_WAITING);
@@ -106,7 +47,7 @@ void chan__park(chan__parker_t *p)
         return; /* woken while we decided to sleep */
     while (atomic_load_explicit(&p->state, memory_order_acquire) !=
            CHAN__PARK_WOKEN)
-        futex_wait(&p->state, CHAN__PARK_SLEEPING);
+        chan__futex_wait(&p->state, CHAN__PARK_SLEEPING);
 }
 
 void chan__ready(chan__parker_t *p)
@@ -117,27 +58,10 @@ void chan__ready(chan__parker_t *p)
      * wake-up for whoever waits there, and every futex user here loops. */
     if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
                                  memory_order_release) == CHAN__PARK_SLEEPING)
-        futex_wake(&p->state, 1);
+        chan__futex_wake(&p->state, 1);
 }
 
 #else /* portable fallback: a mutex and condition variable per parker */
-
-void chan__lock_init(chan__lock_t *l)
-{
-    pthread_mutex_init(&l->mu, NULL);
-}
-void chan__lock_destroy(chan__lock_t *l)
-{
-    pthread_mutex_destroy(&l->mu);
-}
-void chan__lock_slow(chan__lock_t *l)
-{
-    pthread_mutex_lock(&l->mu);
-}
-void chan__unlock_slow(chan__lock_t *l)
-{
-    pthread_mutex_unlock(&l->mu);
-}
 
 void chan__parker_init(chan__parker_t *p)
 {

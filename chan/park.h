@@ -1,5 +1,5 @@
-/* park.h: internal to gochan, never installed. The channel lock and the
- * per-operation parker on which a blocked thread sleeps.
+/* park.h: internal to gochan, never installed. The per-operation parker on
+ * which a blocked thread sleeps.
  *
  * Design. Go parks a goroutine and the peer that completes its operation makes
  * it runnable again (goready). Here a blocked operation sleeps on its own
@@ -9,8 +9,7 @@
  * thread first spins briefly, then yields its core a few times, then sleeps
  * on a futex (Linux) or a private mutex/condvar pair (elsewhere).
  *
- * The channel lock is the same idea as Go's runtime mutex (lock_futex.go):
- * a three-state futex word with a bounded spin before sleeping.
+ * The channel lock is the runtime lock of sched/lock.h.
  */
 #ifndef GOCHAN_PARK_H
 #define GOCHAN_PARK_H
@@ -19,76 +18,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#if defined(__linux__)
-#define GOCHAN_FUTEX 1
-#else
-#include <pthread.h>
-#endif
+#include "lock.h"
 
-/* Tunables, chosen by measurement on a 2-core machine (see bench/). A pause
- * costs about 30 ns on current x86. As in Go's lock_futex.go, active spinning
- * is followed by a few sched_yield()s before sleeping: when the peer that will
- * wake us is runnable but has no core (more threads than cores), spinning
- * only burns the core it needs, while a yield hands it over. */
-#ifndef CHAN__LOCK_SPIN
-#define CHAN__LOCK_SPIN 100 /* pause loops before a contended lock yields */
-#endif
-#ifndef CHAN__LOCK_YIELD
-#define CHAN__LOCK_YIELD 1 /* sched_yield()s before a contended lock sleeps */
-#endif
+/* Tunables, chosen by measurement on a 2-core machine (see bench/): a parked
+ * thread spins, then yields its core, before it sleeps (see lock.h). */
 #ifndef CHAN__PARK_SPIN
 #define CHAN__PARK_SPIN 200 /* pause loops before a parked thread yields */
 #endif
 #ifndef CHAN__PARK_YIELD
 #define CHAN__PARK_YIELD 50 /* sched_yield()s before a parked thread sleeps */
 #endif
-
-static inline void chan__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
-/* The channel lock. 0 unlocked, 1 locked, 2 locked and a thread may sleep. */
-typedef struct chan__lock {
-#ifdef GOCHAN_FUTEX
-    _Atomic uint32_t state;
-#else
-    pthread_mutex_t mu;
-#endif
-} chan__lock_t;
-
-void chan__lock_init(chan__lock_t *l);
-void chan__lock_destroy(chan__lock_t *l);
-void chan__lock_slow(chan__lock_t *l);
-void chan__unlock_slow(chan__lock_t *l);
-
-static inline void chan__lock(chan__lock_t *l)
-{
-#ifdef GOCHAN_FUTEX
-    uint32_t unlocked = 0;
-    /* acquire: what the previous holder wrote under the lock is visible. */
-    if (atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1,
-                                                memory_order_acquire,
-                                                memory_order_relaxed))
-        return;
-#endif
-    chan__lock_slow(l);
-}
-
-static inline void chan__unlock(chan__lock_t *l)
-{
-#ifdef GOCHAN_FUTEX
-    /* release: publishes our writes to the next holder. A previous state of 2
-     * means someone may sleep on the word and needs a wake-up. */
-    if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 1)
-        return;
-#endif
-    chan__unlock_slow(l);
-}
 
 /* Parker states. */
 enum { CHAN__PARK_WAITING = 0, CHAN__PARK_WOKEN = 1, CHAN__PARK_SLEEPING = 2 };

@@ -52,8 +52,8 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
-#include "../chan/internal/chan_internal.h"
-#include "../chan/park.h"
+#include "chan_internal.h"
+#include "lock.h"
 #include "context_impl.h"
 
 #include <errno.h>

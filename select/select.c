@@ -21,8 +21,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../chan/chan_impl.h"
-#include "../chan/blocked.h"
+#include "chan_impl.h"
+#include "blocked.h"
 
 #define SELECT_STACK_CASES 8
 

@@ -1,0 +1,85 @@
+/* lock.c: the runtime lock's slow paths and the futex calls (see lock.h). */
+#include "lock.h"
+
+#include <sched.h>
+
+#ifdef GOCHAN_FUTEX
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void chan__futex_wait(_Atomic uint32_t *addr, uint32_t expected)
+{
+    /* Returns on a wake-up, a signal, a spurious wake-up or when *addr no
+     * longer holds expected; every caller re-checks in a loop. */
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, NULL,
+            NULL, 0);
+}
+
+void chan__futex_wake(_Atomic uint32_t *addr, int n)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+void chan__lock_init(chan__lock_t *l)
+{
+    atomic_init(&l->state, 0);
+}
+
+void chan__lock_destroy(chan__lock_t *l)
+{
+    (void)l;
+}
+
+void chan__lock_slow(chan__lock_t *l)
+{
+    /* Spin a little: channel critical sections are a few dozen instructions,
+     * far shorter than a sleep and a wake-up. */
+    for (int i = 0; i < CHAN__LOCK_SPIN; i++) {
+        uint32_t unlocked = 0;
+        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_weak_explicit(&l->state, &unlocked, 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return;
+        chan__cpu_relax();
+    }
+    for (int i = 0; i < CHAN__LOCK_YIELD; i++) {
+        uint32_t unlocked = 0;
+        sched_yield();
+        if (atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed))
+            return;
+    }
+    /* Mark the lock contended (2) so that its holder wakes us on unlock.
+     * Once we own it, it stays marked 2: we cannot know whether others sleep.
+     */
+    while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
+        chan__futex_wait(&l->state, 2);
+}
+
+void chan__unlock_slow(chan__lock_t *l)
+{
+    chan__futex_wake(&l->state, 1);
+}
+
+#else /* portable fallback: a pthread mutex */
+
+void chan__lock_init(chan__lock_t *l)
+{
+    pthread_mutex_init(&l->mu, NULL);
+}
+void chan__lock_destroy(chan__lock_t *l)
+{
+    pthread_mutex_destroy(&l->mu);
+}
+void chan__lock_slow(chan__lock_t *l)
+{
+    pthread_mutex_lock(&l->mu);
+}
+void chan__unlock_slow(chan__lock_t *l)
+{
+    pthread_mutex_unlock(&l->mu);
+}
+#endif
