@@ -7,6 +7,8 @@
  * parker; the peer that completes it, or close, wakes exactly that thread, and
  * always after dropping the channel lock. The try forms first look without the
  * lock, which is what makes polling an idle channel cheap.
+ *
+ * Item ids (CH-n) are those of docs/semantics.md.
  */
 #include "chan_impl.h"
 #include "blocked.h"
@@ -109,7 +111,7 @@ size_t chan_cap(chan_t *c)
 
 /* Go's full(): a send could not proceed now. Read without the lock, each
  * load a single atomic word; see chan__send for why that is enough. */
-static bool chan_full(struct chan *c)
+static bool full(struct chan *c)
 {
     if (c->dataqsiz == 0)
         return atomic_load_explicit(&c->recvq.first, memory_order_seq_cst) ==
@@ -119,7 +121,7 @@ static bool chan_full(struct chan *c)
 }
 
 /* Go's empty(): a receive could not proceed now (ignoring close). */
-static bool chan_empty(struct chan *c)
+static bool empty(struct chan *c)
 {
     if (c->dataqsiz == 0)
         return atomic_load_explicit(&c->sendq.first, memory_order_seq_cst) ==
@@ -130,7 +132,7 @@ static bool chan_empty(struct chan *c)
 /* Queues w on q, unlocks c and sleeps until a peer or close completes w.
  * c is locked; returns with c unlocked. The blocked operation holds its own
  * reference, so the channel outlives a release by its other owners. */
-static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
+static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
 {
     /* The waiter and its parker share one cache line: the peer that completes
      * us writes both, and we read both on waking, so a handoff moves one line
@@ -142,6 +144,11 @@ static bool chan_block(struct chan *c, chan__waitq_t *q, void *elem)
 #ifdef GOCHAN_FUTEX
     _Static_assert(sizeof blk == 64, "a blocked operation fits one line");
 #endif
+    chan__invariant(q != &c->sendq || chan__qcount(c) == c->dataqsiz,
+                    "a sender queues only on a full buffer");
+    chan__invariant(q != &c->recvq || chan__qcount(c) == 0,
+                    "a receiver queues only on an empty buffer");
+    chan__invariant(!chan__is_closed(c), "nobody queues on a closed channel");
     chan__waiter_t *wp = &blk.w;
     chan__parker_t *pp = &blk.parker;
     chan__parker_init(pp);
@@ -199,7 +206,7 @@ static int chan__send(struct chan *c, const void *elem, bool block)
         chan__unlock(&c->lock);
         return CHAN_WOULDBLOCK;
     }
-    return chan_block(c, &c->sendq, (void *)elem) ? CHAN_OK : CHAN_CLOSED;
+    return enqueue_and_park(c, &c->sendq, (void *)elem) ? CHAN_OK : CHAN_CLOSED;
 }
 
 /* Go's chanrecv. */
@@ -235,7 +242,7 @@ static int chan__recv(struct chan *c, void *elem, bool block)
         return CHAN_WOULDBLOCK;
     }
     /* A closer zeroes elem before waking us, so nothing is left to do. */
-    return chan_block(c, &c->recvq, elem) ? CHAN_OK : CHAN_CLOSED;
+    return enqueue_and_park(c, &c->recvq, elem) ? CHAN_OK : CHAN_CLOSED;
 }
 
 int chan_send(chan_t *c, const void *elem)
@@ -254,7 +261,7 @@ int chan_try_send(chan_t *c, const void *elem)
      * closed was still full and open at the first load. So the try-send
      * linearizes at that load (Go's argument in chansend). A NULL elem of a
      * sized channel is left for chan__send to refuse. */
-    if (c && (elem || c->elemsize == 0) && !chan__is_closed(c) && chan_full(c))
+    if (c && (elem || c->elemsize == 0) && !chan__is_closed(c) && full(c))
         return CHAN_WOULDBLOCK;
     return chan__send(c, elem, false);
 }
@@ -271,10 +278,10 @@ int chan_try_recv(chan_t *c, void *elem)
      * have arrived between the loads, and a closed channel cannot fill again,
      * so empty-after-closed proves closed-and-drained. The loads are seq_cst
      * so they cannot be reordered (TestNonblockRecvRace). */
-    if (c && chan_empty(c)) {
+    if (c && empty(c)) {
         if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
             return CHAN_WOULDBLOCK;
-        if (chan_empty(c)) {
+        if (empty(c)) {
             chan__zero(c, elem);
             return CHAN_CLOSED;
         }
@@ -307,6 +314,7 @@ int chan_close(chan_t *c)
     chan__waiter_t *wake = NULL, **tail = &wake;
     chan__waiter_t *w;
     while ((w = chan__dequeue(&c->recvq)) != NULL) {
+        chan__invariant(!w->parker->param, "a waiter is completed only once");
         chan__zero(c, w->elem);
         w->success = false;
         w->parker->param = w;
@@ -314,12 +322,17 @@ int chan_close(chan_t *c)
         tail = &w->next;
     }
     while ((w = chan__dequeue(&c->sendq)) != NULL) {
+        chan__invariant(!w->parker->param, "a waiter is completed only once");
         w->success = false;
         w->parker->param = w;
         *tail = w;
         tail = &w->next;
     }
     *tail = NULL;
+    chan__invariant(
+        !atomic_load_explicit(&c->recvq.first, memory_order_relaxed) &&
+            !atomic_load_explicit(&c->sendq.first, memory_order_relaxed),
+        "a closed channel has no waiters");
     chan__unlock(&c->lock);
 
     while (wake) {

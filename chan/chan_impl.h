@@ -10,7 +10,10 @@
  * dequeue skips them.
  *
  * Fields read without the lock (len, the try fast paths) are atomics; writes
- * to them all happen under the lock.
+ * to them all happen under the lock. Debug and sanitizer builds check these
+ * invariants where they matter (chan__invariant, sched/invariant.h).
+ *
+ * Item ids (CH-n) are those of docs/semantics.md.
  */
 #ifndef GOCHAN_CHAN_IMPL_H
 #define GOCHAN_CHAN_IMPL_H
@@ -22,6 +25,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "invariant.h"
 #include "park.h"
 
 /* Go's sudog: one thread (or one select case) waiting on one channel. It lives
@@ -183,6 +187,9 @@ static inline void chan__remove(chan__waitq_t *q, chan__waiter_t *w)
 static inline void chan__send_direct(struct chan *c, chan__waiter_t *w,
                                      const void *src)
 {
+    chan__invariant(!w->parker->param, "a waiter is completed only once");
+    chan__invariant(c->dataqsiz == 0 || chan__qcount(c) == 0,
+                    "a queued receiver implies an empty buffer");
     chan__copy(c, w->elem, src);
     w->success = true;
     w->parker->param = w;
@@ -194,6 +201,9 @@ static inline void chan__send_direct(struct chan *c, chan__waiter_t *w,
 static inline void chan__recv_from_sender(struct chan *c, chan__waiter_t *w,
                                           void *dst)
 {
+    chan__invariant(!w->parker->param, "a waiter is completed only once");
+    chan__invariant(c->dataqsiz == 0 || chan__qcount(c) == c->dataqsiz,
+                    "a queued sender implies a full buffer");
     if (c->dataqsiz == 0) {
         chan__copy(c, dst, w->elem);
     } else {

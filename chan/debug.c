@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "chan_impl.h"
+#include "thread.h"
 
 atomic_int chan__debug_state;
 
@@ -205,8 +206,6 @@ int chan_debug_on_sigquit(void)
     pthread_mutex_lock(&sigquit_lock);
     int status = CHAN_OK;
     if (sigquit_pipe[0] < 0) {
-        pthread_t printer;
-        pthread_attr_t attr;
         int err = 0;
         if (pipe(sigquit_pipe) != 0) {
             err = errno;
@@ -218,10 +217,7 @@ int chan_debug_on_sigquit(void)
             close(sigquit_pipe[1]);
             sigquit_pipe[0] = sigquit_pipe[1] = -1;
         } else {
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            err = pthread_create(&printer, &attr, sigquit_printer, NULL);
-            pthread_attr_destroy(&attr);
+            err = chan__thread_start(sigquit_printer, NULL);
             if (err) {
                 close(sigquit_pipe[0]);
                 close(sigquit_pipe[1]);

@@ -5,6 +5,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "chan_test_hooks.h"
+#include "thread.h"
+
+_Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
+               "chan_go's threads have the stack go.h promises");
+
 static _Atomic uint64_t threads_started;
 
 struct go_start {
@@ -31,17 +37,7 @@ int chan_go(void (*fn)(void *arg), void *arg)
     }
     start->fn = fn;
     start->arg = arg;
-
-    pthread_attr_t attr;
-    int err = pthread_attr_init(&attr);
-    if (!err)
-        err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!err)
-        err = pthread_attr_setstacksize(&attr, CHAN_GO_STACK_SIZE);
-    pthread_t tid;
-    if (!err)
-        err = pthread_create(&tid, &attr, go_trampoline, start);
-    pthread_attr_destroy(&attr);
+    int err = chan__thread_start(go_trampoline, start);
     if (err) {
         free(start);
         errno = err;
@@ -51,7 +47,7 @@ int chan_go(void (*fn)(void *arg), void *arg)
     return CHAN_OK;
 }
 
-uint64_t chan_go_started(void)
+uint64_t chan__go_started(void)
 {
     return atomic_load_explicit(&threads_started, memory_order_relaxed);
 }

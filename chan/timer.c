@@ -45,6 +45,8 @@
  * Limits: 2^31 live timers (2^26 on 32-bit systems; errno ENOMEM beyond).
  * After fork(), the child has no timer thread; timers must not be used there
  * (as with threads in general).
+ *
+ * Item ids (CH-n) are those of docs/semantics.md.
  */
 #include <gochan/timer.h>
 #include <gochan/go.h>
@@ -58,8 +60,9 @@
 #endif
 
 #include "chan_impl.h"
+#include "thread.h"
 #include "internal/chan_internal.h"
-#include "timer_impl.h"
+#include "chan_test_hooks.h"
 
 #define NS_PER_SEC 1000000000
 #define NOT_HEAPED UINT32_MAX
@@ -497,17 +500,7 @@ static int timers_start(void)
 {
     if (timers.running)
         return 0;
-    pthread_attr_t attr;
-    pthread_t tid;
-    int err = pthread_attr_init(&attr);
-    if (err)
-        return err;
-    err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!err)
-        err = pthread_attr_setstacksize(&attr, CHAN_GO_STACK_SIZE);
-    if (!err)
-        err = pthread_create(&tid, &attr, timer_thread, NULL);
-    pthread_attr_destroy(&attr);
+    int err = chan__thread_start(timer_thread, NULL);
     if (!err)
         timers.running = true;
     return err;

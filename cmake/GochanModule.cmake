@@ -10,8 +10,13 @@
 # above, or of one not used, fails to build.
 function(gochan_layer target dir)
   cmake_parse_arguments(L "" "" "USES;FRIEND_OF" ${ARGN})
+  # Invariants are checked in Debug and in every sanitizer build.
+  set(sanitized OFF)
+  if(GOCHAN_SANITIZER)
+    set(sanitized ON)
+  endif()
   target_compile_definitions(${target} PRIVATE _GNU_SOURCE GOCHAN_BUILDING
-    $<$<OR:$<CONFIG:Debug>,$<BOOL:${GOCHAN_SANITIZER}>>:GOCHAN_INVARIANTS>)
+    $<$<OR:$<CONFIG:Debug>,$<BOOL:${sanitized}>>:GOCHAN_INVARIANTS>)
   target_include_directories(${target} PRIVATE ${dir})
   if(EXISTS ${dir}/include)
     target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${dir}/include>)

@@ -10,8 +10,6 @@
 
 void chan__futex_wait(_Atomic uint32_t *addr, uint32_t expected)
 {
-    /* Returns on a wake-up, a signal, a spurious wake-up or when *addr no
-     * longer holds expected; every caller re-checks in a loop. */
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, NULL,
             NULL, 0);
 }
@@ -53,8 +51,7 @@ void chan__lock_slow(chan__lock_t *l)
             return;
     }
     /* Mark the lock contended (2) so that its holder wakes us on unlock.
-     * Once we own it, it stays marked 2: we cannot know whether others sleep.
-     */
+     * Once we own it, it stays marked 2: others may sleep on it too. */
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
         chan__futex_wait(&l->state, 2);
 }

@@ -43,7 +43,8 @@ static inline void chan__cpu_relax(void)
 
 #ifdef GOCHAN_FUTEX
 /* Sleeps while *addr == expected. Returns on a wake-up, a signal, a spurious
- * wake-up or when *addr no longer holds expected: callers re-check in a loop. */
+ * wake-up or when *addr no longer holds expected: callers re-check in a loop.
+ */
 void chan__futex_wait(_Atomic uint32_t *addr, uint32_t expected);
 /* Wakes up to n threads sleeping on addr. */
 void chan__futex_wake(_Atomic uint32_t *addr, int n);

@@ -14,6 +14,8 @@
  * Waiters and the order arrays come from the caller's stack for small selects
  * and from a per-thread pool that only grows, so a select does not allocate
  * in the steady state (SEL-15).
+ *
+ * Item ids (SEL-n, CH-n) are those of docs/semantics.md.
  */
 #include <gochan/select.h>
 
@@ -181,8 +183,8 @@ static void selunlock(const chan_case_t *cases, const uint16_t *lockorder,
     }
 }
 
-/* Checks every case before touching anything (SPEC: bad input changes nothing).
- */
+/* Checks every case before touching anything: bad input changes nothing
+ * (docs/semantics.md, the contract). */
 static bool cases_valid(const chan_case_t *cases, size_t n)
 {
     if (n > CHAN_SELECT_MAX_CASES || (n > 0 && !cases))
@@ -205,14 +207,14 @@ static int select_one_nonblocking(chan_case_t *cas, int index)
     int status = cas->dir == CHAN_SEND ? chan_try_send(cas->chan, cas->elem)
                                        : chan_try_recv(cas->chan, cas->elem);
     if (status == CHAN_WOULDBLOCK)
-        return -1;
+        return CHAN_SELECT_DEFAULT;
     cas->status = status;
     return index;
 }
 
 /* Pass 1: with every channel locked, takes the first ready case in poll order.
- * Returns its index, with the locks dropped and any peer woken, or -1 with
- * the locks still held. */
+ * Returns its index, with the locks dropped and any peer woken, or
+ * CHAN_SELECT_DEFAULT with the locks still held. */
 static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
                              const uint16_t *lockorder, size_t norder)
 {
@@ -252,7 +254,7 @@ static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
             chan__ready(peer->parker);
         return pollorder[k];
     }
-    return -1;
+    return CHAN_SELECT_DEFAULT; /* none is ready */
 }
 
 /* The dump's view of case i (chan__case_at_fn): select formats its own
@@ -353,7 +355,7 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
     }
     if (norder == 0) {
         if (!block)
-            return -1;
+            return CHAN_SELECT_DEFAULT;
         /* select {}, or a select of nil channels only */
         chan__blocked_t record = {.reason = n ? CHAN__WAIT_SELECT
                                               : CHAN__WAIT_SELECT_NO_CASES,
@@ -375,7 +377,7 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
         return chosen;
     if (!block) {
         selunlock(cases, lockorder, norder);
-        return -1;
+        return CHAN_SELECT_DEFAULT;
     }
     return select_block(cases, n, waiters, lockorder, norder);
 }

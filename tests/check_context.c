@@ -15,7 +15,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
-#include "chan/timer_impl.h" /* test hook: AfterFunc thread start */
+#include "chan/chan_test_hooks.h" /* test hook: AfterFunc thread start */
 #include "context/context_impl.h"
 #include "testutil.h"
 

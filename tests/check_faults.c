@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/chan_test_hooks.h" /* chan__go_started */
 #include "testutil.h"
 
 Suite *faults_suite(void);
@@ -333,7 +334,7 @@ START_TEST(test_faults_chan_go)
     track_begin();
     long k;
     for (k = 1; k <= SWEEP_MAX; k++) {
-        uint64_t started = chan_go_started();
+        uint64_t started = chan__go_started();
         errno = 0;
         arm(k);
         int st = chan_go(probe_fn, &probe);
@@ -343,14 +344,14 @@ START_TEST(test_faults_chan_go)
             int tag = 0;
             ck_assert_int_eq(chan_recv(ran, &tag), CHAN_OK);
             ck_assert_int_eq(tag, 7);
-            ck_assert_uint_eq(chan_go_started(), started + 1);
+            ck_assert_uint_eq(chan__go_started(), started + 1);
             break;
         }
         ck_assert_msg(st == CHAN_NOMEM && (errno == ENOMEM || errno == EAGAIN),
                       "chan_go with fallible call %ld failing: status %d, "
                       "errno %d",
                       k, st, errno);
-        ck_assert_uint_eq(chan_go_started(), started);
+        ck_assert_uint_eq(chan__go_started(), started);
         ck_assert_msg(live_count() == 0, "chan_go leaked when call %ld failed",
                       k);
     }

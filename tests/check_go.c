@@ -1,4 +1,4 @@
-/* check_go.c: the goroutine-helper suite (go_suite): chan_go, chan_go_started
+/* check_go.c: the goroutine-helper suite (go_suite): chan_go, chan__go_started
  * and the WaitGroup (Go's sync.WaitGroup, including Go 1.25's WaitGroup.Go).
  *
  * Threads started by chan_go are detached, so the tests learn what they did
@@ -23,6 +23,7 @@
 #include <gochan/chan.h>
 #include <gochan/go.h>
 
+#include "chan/chan_test_hooks.h" /* chan__go_started */
 #include "testutil.h"
 
 /* ---- chan_go ------------------------------------------------------------ */
@@ -52,13 +53,13 @@ static void go_reporter(void *p)
 }
 
 /* `go fn(arg)`: chan_go runs fn(arg) once, on another, detached thread with
- * at least CHAN_GO_STACK_SIZE of stack, and counts it in chan_go_started. */
+ * at least CHAN_GO_STACK_SIZE of stack, and counts it in chan__go_started. */
 START_TEST(test_go_runs_fn)
 {
-    uint64_t before = chan_go_started();
+    uint64_t before = chan__go_started();
     go_arg_t a = {.report = chan_make(sizeof(go_seen_t), 0)};
     ck_assert_int_eq(chan_go(go_reporter, &a), CHAN_OK);
-    ck_assert_uint_eq(chan_go_started(), before + 1);
+    ck_assert_uint_eq(chan__go_started(), before + 1);
     go_seen_t seen;
     ck_assert_int_eq(chan_recv(a.report, &seen), CHAN_OK);
     ck_assert_ptr_eq(seen.arg, &a);
@@ -76,10 +77,10 @@ END_TEST
  * nothing; arg may be NULL. */
 START_TEST(test_go_null_fn)
 {
-    uint64_t before = chan_go_started();
+    uint64_t before = chan__go_started();
     ck_assert_int_eq(chan_go(NULL, NULL), CHAN_INVALID);
     ck_assert_int_eq(chan_go(NULL, &before), CHAN_INVALID);
-    ck_assert_uint_eq(chan_go_started(), before);
+    ck_assert_uint_eq(chan__go_started(), before);
 }
 END_TEST
 
@@ -135,14 +136,14 @@ START_TEST(test_go_1000_threads)
     m.gate = chan_make(0, 0);
     atomic_init(&m.ran, 0);
     chan_waitgroup_init(&m.wg);
-    uint64_t before = chan_go_started();
+    uint64_t before = chan__go_started();
     ck_assert_int_eq(chan_waitgroup_add(&m.wg, MANY), CHAN_OK);
     for (int i = 0; i < MANY; i++) {
         int st = chan_go(many_worker, &m);
         ck_assert_msg(st == CHAN_OK, "chan_go #%d: %s (%s)", i,
                       chan_strerror(st), strerror(errno));
     }
-    ck_assert_uint_eq(chan_go_started(), before + MANY);
+    ck_assert_uint_eq(chan__go_started(), before + MANY);
     tu_wait_waiters(m.gate, MANY, 0);
     ck_assert_int_eq(atomic_load(&m.ran), 0);
     ck_assert_int_eq(chan_close(m.gate), CHAN_OK);
@@ -323,12 +324,12 @@ START_TEST(test_go_waitgroup_go)
     g.gate = chan_make(0, 0);
     chan_waitgroup_t wg;
     chan_waitgroup_init(&wg);
-    uint64_t before = chan_go_started();
+    uint64_t before = chan__go_started();
     for (int i = 0; i < 16; i++)
         ck_assert_int_eq(chan_waitgroup_go(&wg, wgo_worker, &g), CHAN_OK);
-    ck_assert_uint_eq(chan_go_started(), before + 16);
+    ck_assert_uint_eq(chan__go_started(), before + 16);
     ck_assert_int_eq(chan_waitgroup_go(&wg, NULL, &g), CHAN_INVALID);
-    ck_assert_uint_eq(chan_go_started(), before + 16);
+    ck_assert_uint_eq(chan__go_started(), before + 16);
 
     waiter_t w = {.wg = &wg};
     pthread_t t = tu_spawn(wg_waiter, &w);
@@ -375,7 +376,7 @@ typedef struct {
     int provoked;    /* 1: thread creation was made to fail */
     int setup_errno; /* why it could not be, else 0 */
     int go_status, go_errno;
-    uint64_t started_delta; /* chan_go_started across the failures */
+    uint64_t started_delta; /* chan__go_started across the failures */
     int wg_status, wg_errno;
     int wg_done_after; /* chan_waitgroup_done after the failed Go */
     int fn_ran;        /* a failed start's fn ran (must not) */
@@ -406,7 +407,7 @@ static void fail_child(int fd)
         r.setup_errno = errno;
 
     if (!r.setup_errno) {
-        uint64_t before = chan_go_started();
+        uint64_t before = chan__go_started();
         errno = 0;
         r.go_status = chan_go(fail_fn, NULL);
         r.go_errno = errno;
@@ -416,7 +417,7 @@ static void fail_child(int fd)
         errno = 0;
         r.wg_status = chan_waitgroup_go(&wg, fail_fn, NULL);
         r.wg_errno = errno;
-        r.started_delta = chan_go_started() - before;
+        r.started_delta = chan__go_started() - before;
         r.wg_done_after = chan_waitgroup_done(&wg);
 
         lim.rlim_cur = saved;

@@ -20,7 +20,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
-#include "chan/timer_impl.h" /* test hooks: heap length, thread start */
+#include "chan/chan_test_hooks.h" /* test hooks: heap length, thread start */
 #include "testutil.h"
 
 #define MS CHAN_MILLISECOND
@@ -1383,7 +1383,7 @@ START_TEST(test_timer_one_thread)
     /* A first thread may start helpers (TSan's); count after one. */
     tu_join(tu_spawn(nothing, NULL));
     int before = count_threads();
-    uint64_t started = chan_go_started();
+    uint64_t started = chan__go_started();
     enum { N = 250 };
     chan_timer_t *ts[N], *fs[N];
     chan_ticker_t *tks[N];
@@ -1396,7 +1396,7 @@ START_TEST(test_timer_one_thread)
     }
     if (before > 0)
         ck_assert_int_le(count_threads(), before + 1);
-    ck_assert_uint_eq(chan_go_started(), started);
+    ck_assert_uint_eq(chan__go_started(), started);
     for (int i = 0; i < N; i++) {
         chan_timer_release(ts[i]);
         chan_timer_release(fs[i]);

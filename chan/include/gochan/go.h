@@ -23,9 +23,6 @@ extern "C" {
  * could not start, in which case fn never runs; CHAN_INVALID for a NULL fn. */
 GOCHAN_API int chan_go(void (*fn)(void *arg), void *arg);
 
-/* How many threads chan_go has started in this process (for tests). */
-GOCHAN_API uint64_t chan_go_started(void);
-
 /* sync.WaitGroup. Initialise with CHAN_WAITGROUP_INIT or chan_waitgroup_init,
  * destroy with chan_waitgroup_destroy once no thread uses it. The struct
  * belongs to the caller; its fields are private. */

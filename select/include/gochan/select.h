@@ -55,8 +55,12 @@ typedef struct chan_case {
  * nothing. */
 GOCHAN_API int chan_select(chan_case_t *cases, size_t n);
 
-/* select { cases...; default: }: as chan_select, but returns -1 at once when
- * no case is ready, judged on one snapshot of all the channels. */
+/* chan_try_select's answer when no case is ready: Go's `default:`. */
+#define CHAN_SELECT_DEFAULT (-1)
+
+/* select { cases...; default: }: as chan_select, but returns
+ * CHAN_SELECT_DEFAULT (-1) at once when no case is ready, judged on one
+ * snapshot of all the channels. */
 GOCHAN_API int chan_try_select(chan_case_t *cases, size_t n);
 
 #ifdef __cplusplus
