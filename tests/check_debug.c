@@ -301,6 +301,14 @@ START_TEST(test_debug_sigquit_never_blocks)
     pthread_t t = tu_spawn(raiser, &r);
     ck_assert_msg(tu_flag_wait(&r.done, 20000), "a SIGQUIT handler blocked");
     tu_join(t);
+    /* Unstick the printer, so that exit's flush of stderr (ThreadSanitizer
+     * flushes it) does not wait behind it: its write fails with EPIPE, and
+     * the dumps still pending go to /dev/null. */
+    signal(SIGPIPE, SIG_IGN);
+    int devnull = open("/dev/null", O_WRONLY);
+    ck_assert_int_ge(devnull, 0);
+    ck_assert_int_ge(dup2(devnull, STDERR_FILENO), 0);
+    close(fds[0]);
 }
 END_TEST
 
