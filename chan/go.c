@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "chan_test_hooks.h"
+#include "park.h"
 #include "thread.h"
 
 _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
@@ -52,35 +53,61 @@ uint64_t chan__go_started(void)
     return atomic_load_explicit(&threads_started, memory_order_relaxed);
 }
 
+/* sync.WaitGroup: a counter and the Waits parked on it, under gochan's
+ * runtime lock (the first field of the public struct). Each Wait parks on a
+ * parker of its own stack, as a blocked channel operation does; the Add that
+ * takes the counter to zero unlinks them all and readies each after dropping
+ * the lock. */
+_Static_assert(sizeof(chan__lock_t) == sizeof(uint32_t) &&
+                   _Alignof(chan__lock_t) == _Alignof(uint32_t),
+               "the runtime lock fits chan_waitgroup_t's lock_");
+
+struct wg_waiter {
+    struct wg_waiter *next;
+    chan__parker_t parker;
+};
+
+static chan__lock_t *wg_lock(chan_waitgroup_t *wg)
+{
+    return (chan__lock_t *)(void *)&wg->lock_;
+}
+
 void chan_waitgroup_init(chan_waitgroup_t *wg)
 {
-    pthread_mutex_init(&wg->mu, NULL);
-    pthread_cond_init(&wg->zero, NULL);
-    wg->count = 0;
+    chan__lock_init(wg_lock(wg));
+    wg->count_ = 0;
+    wg->waiters_ = NULL;
 }
 
 void chan_waitgroup_destroy(chan_waitgroup_t *wg)
 {
-    pthread_cond_destroy(&wg->zero);
-    pthread_mutex_destroy(&wg->mu);
+    chan__lock_destroy(wg_lock(wg));
 }
 
 int chan_waitgroup_add(chan_waitgroup_t *wg, int64_t delta)
 {
     if (!wg)
         return CHAN_INVALID;
-    pthread_mutex_lock(&wg->mu);
+    chan__lock(wg_lock(wg));
     /* count >= 0, so count + delta cannot overflow for a negative delta
      * (negating delta would, for INT64_MIN). */
-    if ((delta < 0 && wg->count + delta < 0) ||
-        (delta > 0 && wg->count > INT64_MAX - delta)) {
-        pthread_mutex_unlock(&wg->mu);
+    if ((delta < 0 && wg->count_ + delta < 0) ||
+        (delta > 0 && wg->count_ > INT64_MAX - delta)) {
+        chan__unlock(wg_lock(wg));
         return CHAN_INVALID; /* Go: "sync: negative WaitGroup counter" */
     }
-    wg->count += delta;
-    if (wg->count == 0)
-        pthread_cond_broadcast(&wg->zero);
-    pthread_mutex_unlock(&wg->mu);
+    wg->count_ += delta;
+    struct wg_waiter *wake = NULL;
+    if (wg->count_ == 0) {
+        wake = wg->waiters_;
+        wg->waiters_ = NULL;
+    }
+    chan__unlock(wg_lock(wg));
+    while (wake) {
+        struct wg_waiter *w = wake;
+        wake = w->next; /* read before the wake-up: w dies with it */
+        chan__ready(&w->parker);
+    }
     return CHAN_OK;
 }
 
@@ -93,10 +120,17 @@ void chan_waitgroup_wait(chan_waitgroup_t *wg)
 {
     if (!wg)
         return;
-    pthread_mutex_lock(&wg->mu);
-    while (wg->count != 0)
-        pthread_cond_wait(&wg->zero, &wg->mu);
-    pthread_mutex_unlock(&wg->mu);
+    chan__lock(wg_lock(wg));
+    if (wg->count_ == 0) {
+        chan__unlock(wg_lock(wg));
+        return;
+    }
+    struct wg_waiter w = {.next = wg->waiters_};
+    chan__parker_init(&w.parker);
+    wg->waiters_ = &w;
+    chan__unlock(wg_lock(wg));
+    chan__park(&w.parker);
+    chan__parker_destroy(&w.parker);
 }
 
 struct wg_start {

@@ -7,7 +7,7 @@
 #ifndef GOCHAN_GO_H
 #define GOCHAN_GO_H
 
-#include <pthread.h>
+#include <pthread.h> /* kept for programs that rely on it */
 #include <stdint.h>
 #include <gochan/chan.h>
 
@@ -25,16 +25,18 @@ GOCHAN_API int chan_go(void (*fn)(void *arg), void *arg);
 
 /* sync.WaitGroup. Initialise with CHAN_WAITGROUP_INIT or chan_waitgroup_init,
  * destroy with chan_waitgroup_destroy once no thread uses it. The struct
- * belongs to the caller; its fields are private. */
+ * belongs to the caller and must outlive every call on it, the last Done and
+ * Wait included; its fields are private. A Wait parks like a channel
+ * operation, so Add, Done and Wait may be called from any thread. */
 typedef struct chan_waitgroup {
-    pthread_mutex_t mu;
-    pthread_cond_t zero;
-    int64_t count;
+    uint32_t lock_; /* private: gochan's runtime lock */
+    int64_t count_; /* private: the counter */
+    void *waiters_; /* private: the Waits parked until the counter is 0 */
 } chan_waitgroup_t;
 
 #define CHAN_WAITGROUP_INIT                                                    \
     {                                                                          \
-        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0                 \
+        0, 0, NULL                                                             \
     }
 
 GOCHAN_API void chan_waitgroup_init(chan_waitgroup_t *wg);
