@@ -36,7 +36,7 @@ void chan__parker_destroy(chan__parker_t *p)
     (void)p;
 }
 
-void chan__park(chan__parker_t *p)
+static void park_wait(chan__parker_t *p)
 {
     if (park_spin(p))
         return;
@@ -50,7 +50,7 @@ void chan__park(chan__parker_t *p)
         chan__futex_wait(&p->state, CHAN__PARK_SLEEPING);
 }
 
-void chan__ready(chan__parker_t *p)
+static void ready_wake(chan__parker_t *p)
 {
     /* release: publishes everything written into the waiter. Only a sleeper
      * needs the system call. The parker may be gone as soon as the exchange
@@ -78,7 +78,7 @@ void chan__parker_destroy(chan__parker_t *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-void chan__park(chan__parker_t *p)
+static void park_wait(chan__parker_t *p)
 {
     park_spin(p);
     /* Always pass through the mutex: the waker signals while holding it, so
@@ -90,7 +90,7 @@ void chan__park(chan__parker_t *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-void chan__ready(chan__parker_t *p)
+static void ready_wake(chan__parker_t *p)
 {
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->state, CHAN__PARK_WOKEN, memory_order_release);
@@ -98,6 +98,20 @@ void chan__ready(chan__parker_t *p)
     pthread_mutex_unlock(&p->mu);
 }
 #endif
+
+/* The waker's release and the woken's acquire are the happens-before edge of
+ * every blocked operation, told to ThreadSanitizer (race.h). */
+void chan__park(chan__parker_t *p)
+{
+    park_wait(p);
+    chan__race_acquire(p);
+}
+
+void chan__ready(chan__parker_t *p)
+{
+    chan__race_release(p);
+    ready_wake(p);
+}
 
 _Noreturn void chan__block_forever(void)
 {

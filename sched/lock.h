@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "race.h"
+
 #if defined(__linux__)
 #define GOCHAN_FUTEX 1
 #else
@@ -69,16 +71,17 @@ static inline void chan__lock(chan__lock_t *l)
 #ifdef GOCHAN_FUTEX
     uint32_t unlocked = 0;
     /* acquire: what the previous holder wrote under the lock is visible. */
-    if (atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1,
-                                                memory_order_acquire,
-                                                memory_order_relaxed))
-        return;
+    if (!atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed))
 #endif
-    chan__lock_slow(l);
+        chan__lock_slow(l);
+    chan__race_acquire(l);
 }
 
 static inline void chan__unlock(chan__lock_t *l)
 {
+    chan__race_release(l);
 #ifdef GOCHAN_FUTEX
     /* release: publishes our writes to the next holder. A previous state of 2
      * means someone may sleep on the word and needs a wake-up. */
