@@ -29,22 +29,26 @@
  *    Waits only ever point down the tree (a batch reaches another batch's node
  *    only at the root of that batch's subtree), so they cannot form a cycle.
  *
- * 2. Lifetime. `refs_` counts the references that SPEC.md's rule hands out
- *    (constructors, context_retain, a child's link to its parent, the worklist
- *    above). `holds` counts what keeps a cancelCtx's memory alive: one for all
- *    of refs_ together, and one for each pending timer, watcher thread,
- *    afterFuncer registration and starting AfterFunc thread, each of which
- *    touches the context after its owner may have let go. When refs_ reaches
- *    zero the context is disposed: canceled, as nobody can observe it any more
- *    (a live child or AfterFunc would hold a reference), which also removes it
- *    from its parent's children set, stops its timer, unregisters it from an
- *    afterFuncer and ends its watcher. When holds reaches zero its memory goes
- *    and its reference to its parent is dropped. Release walks up the parent
- *    chain in a loop, so freeing a long chain uses no stack either.
+ * 2. Lifetime. `refs_` counts the references that contract "context
+ *    lifetime" (docs/semantics.md) hands out (constructors, context_retain, a
+ *    child's link to its parent, the worklist above). `holds` counts what keeps
+ *    a cancelCtx's memory alive: one for all of refs_ together, and one for
+ *    each pending timer, watcher thread, afterFuncer registration and starting
+ *    AfterFunc thread, each of which touches the context after its owner may
+ *    have let go. When refs_ reaches zero the context is disposed: canceled, as
+ *    nobody can observe it any more (a live child or AfterFunc would hold a
+ *    reference), which also removes it from its parent's children set, stops
+ *    its timer, unregisters it from an afterFuncer and ends its watcher. When
+ *    holds reaches zero its memory goes and its reference to its parent is
+ *    dropped. Release walks up the parent chain in a loop, so freeing a long
+ *    chain uses no stack either.
  *
  * 3. Errors: where Go panics (nil parent, nil key) the constructors return
  *    NULL with errno EINVAL; allocation and thread failures give ENOMEM and
  *    leave nothing behind.
+ *
+ * Contracts ("context lifetime") and item ids (CX-n) cited here are those of
+ * docs/semantics.md.
  */
 #include <gochan/context.h>
 
@@ -87,7 +91,8 @@ enum {
 };
 
 /* A CancelFunc lives inside the context it cancels: valid while the context
- * is, which is what SPEC.md promises (until the caller's release). */
+ * is, which is what contract "context lifetime" (docs/semantics.md) promises
+ * (until the caller's release). */
 struct context_cancel {
     unsigned char how; /* CANCEL_*; immutable once returned */
 };
@@ -614,9 +619,10 @@ static void wait_subtree(cancelCtx *x, struct cancel_batch *self)
     if (!b || b == self)
         return;
     pthread_mutex_lock(&cancel_mu);
-    /* Dekker with finish_batch: our increment and load of busy against its
-     * store of NULL and load of cancel_waiters, all seq_cst: either we see
-     * NULL or it sees us and broadcasts under cancel_mu. */
+    /* Dekker with the end of the batch that marked x (cancel_ctx, where it
+     * clears its marks): our increment and load of busy against its store of
+     * NULL and load of cancel_waiters, all seq_cst: either we see NULL or it
+     * sees us and broadcasts under cancel_mu. */
     atomic_fetch_add(&cancel_waiters, 1);
     while ((b = atomic_load(&x->busy)) != NULL && b != self)
         pthread_cond_wait(&cancel_cond, &cancel_mu);
@@ -816,8 +822,8 @@ static void removeChild(cancelCtx *c)
     chan__unlock(&p->mu);
 }
 
-/* The afterFuncer callback: child.cancel(false, parent.Err(), Cause(parent)).
- */
+/* The afterFuncer callback:
+ * child.cancel(false, parent.Err(), Cause(parent)). */
 static void stop_callback(void *arg)
 {
     cancelCtx *c = arg;
@@ -1240,8 +1246,9 @@ const context_error_t *context_cause(context_t *ctx)
 /* String                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* time.Duration.String, Go's algorithm: writes d into the tail of a 32-byte
- * buffer and returns where it starts. "1.5s", "999.9ms", "1h0m0s", "0s". */
+/* Go's fmtFrac: writes the fraction of *v with prec digits, trailing zeros
+ * (and a bare '.') left out, into the tail of buf before w; divides *v by
+ * 10^prec. Returns the new start. */
 static size_t fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
 {
     bool print = false;
@@ -1257,6 +1264,8 @@ static size_t fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
     return w;
 }
 
+/* Go's fmtInt: writes v in decimal into the tail of buf before w. Returns the
+ * new start. */
 static size_t fmt_int(char *buf, size_t w, uint64_t v)
 {
     if (v == 0)
@@ -1268,6 +1277,8 @@ static size_t fmt_int(char *buf, size_t w, uint64_t v)
     return w;
 }
 
+/* time.Duration.String, Go's algorithm: writes d into the tail of a 32-byte
+ * buffer and returns where it starts. "1.5s", "999.9ms", "1h0m0s", "0s". */
 static size_t duration_format(int64_t d, char buf[32])
 {
     size_t w = 32;
