@@ -14,16 +14,18 @@
  * 1. Iterative cancel. Go's cancelCtx.cancel cancels each child while holding
  *    the parent's lock, recursing down the tree. A chain of 100,000 contexts
  *    would need 100,000 C stack frames and as many held mutexes, so
- *    cancel_ctx() walks the tree with a worklist instead: it cancels a node
- *    under that node's lock, detaches its children set into the worklist (each
- *    child retained) and unlocks it before taking the next node. No thread ever
- *    holds two context locks at once, which also makes Go's lock order
- *    (parent before child) hold trivially.
+ *    cancelCtx_cancel() walks the tree with a worklist instead: it cancels
+ *    one node at a time (cancelCtx_cancel_one) under that node's lock,
+ *    detaches its children set into the worklist (each child retained) and
+ *    unlocks it before taking the next node. No thread ever holds two context
+ *    locks at once, which also makes Go's lock order (parent before child)
+ *    hold trivially.
  *
  *    Go's guarantee is kept: when cancel returns, every descendant is done,
  *    even for a cancel that lost the race against another thread's cancel of
- *    the same subtree. Each node records which batch (one cancel_ctx call)
- *    canceled it in `busy` until that batch has finished its whole subtree. A
+ *    the same subtree. Each node records which batch (one cancelCtx_cancel
+ *    call) canceled it in `busy` until that batch has finished its whole
+ *    subtree. A
  *    batch that meets a node another batch canceled waits, after finishing its
  *    own work and before clearing its own marks, until that mark is cleared.
  *    Waits only ever point down the tree (a batch reaches another batch's node
@@ -328,9 +330,9 @@ static bool try_retain(context_t *c)
     return r < 0; /* immortal */
 }
 
-static void cancel_ctx(cancelCtx *c, bool removeFromParent,
-                       const context_error_t *err,
-                       const context_error_t *cause);
+static void cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
+                             const context_error_t *err,
+                             const context_error_t *cause);
 
 /* Frees a cancelCtx's memory once the last hold is gone. Returns the parent
  * whose reference the caller must now drop (with context_release), or NULL. */
@@ -357,7 +359,7 @@ static context_t *dispose(context_t *ctx)
         /* Nobody can observe c any more: canceling it is how it leaves its
          * parent's children set or afterFuncer, stops its timer and ends its
          * watcher. */
-        cancel_ctx(c, true, &context_canceled, NULL);
+        cancelCtx_cancel(c, true, &context_canceled, NULL);
         return drop_hold(c);
     }
     context_t *parent;
@@ -597,9 +599,9 @@ static void children_delete(cancelCtx *p, cancelCtx *child)
     child->registered = false;
 }
 
-/* One cancel_ctx call: the nodes it still has to cancel (detached children,
- * each retained, linked through next) and those it is done with (retained,
- * linked through next), plus the AfterFuncs whose f it must start. */
+/* One cancelCtx_cancel call: the nodes it still has to cancel (detached
+ * children, each retained, linked through next), those it is done with
+ * (retained, linked through next) and the AfterFuncs whose f it must start. */
 struct cancel_batch {
     cancelCtx *work_head, *work_tail;
     cancelCtx *held;
@@ -619,8 +621,8 @@ static void wait_subtree(cancelCtx *x, struct cancel_batch *self)
     if (!b || b == self)
         return;
     pthread_mutex_lock(&cancel_mu);
-    /* Dekker with the end of the batch that marked x (cancel_ctx, where it
-     * clears its marks): our increment and load of busy against its store of
+    /* Dekker with the end of the batch that marked x (cancelCtx_cancel, where
+     * it clears its marks): our increment and load of busy against its store of
      * NULL and load of cancel_waiters, all seq_cst: either we see NULL or it
      * sees us and broadcasts under cancel_mu. */
     atomic_fetch_add(&cancel_waiters, 1);
@@ -630,12 +632,13 @@ static void wait_subtree(cancelCtx *x, struct cancel_batch *self)
     pthread_mutex_unlock(&cancel_mu);
 }
 
-/* The part of Go's cancelCtx.cancel that touches one node (and timerCtx's and
- * afterFuncCtx's additions to it), with x locked: store err and cause, close
- * done, hand the children to the batch. Returns false if x was canceled
- * already. */
-static bool cancel_one(struct cancel_batch *b, cancelCtx *x,
-                       const context_error_t *err, const context_error_t *cause)
+/* Cancels one node of batch b's worklist: the part of Go's cancelCtx.cancel
+ * that touches one node (and timerCtx's and afterFuncCtx's additions to it),
+ * with x locked: store err and cause, close done, hand the children to the
+ * batch. Returns false if x was canceled already. */
+static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
+                                 const context_error_t *err,
+                                 const context_error_t *cause)
 {
     chan_timer_t *timer = NULL;
 
@@ -714,8 +717,9 @@ static void removeChild(cancelCtx *c);
  * cancels c and, iteratively, its whole subtree; if removeFromParent, then
  * removes c from its parent. The caller keeps c alive (a reference, or a
  * hold). Locks: one context lock at a time; see the file comment. */
-static void cancel_ctx(cancelCtx *c, bool removeFromParent,
-                       const context_error_t *err, const context_error_t *cause)
+static void cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
+                             const context_error_t *err,
+                             const context_error_t *cause)
 {
     if (!err)
         err = &context_canceled; /* Go: "internal error: missing cancel error";
@@ -724,13 +728,13 @@ static void cancel_ctx(cancelCtx *c, bool removeFromParent,
         cause = err;
 
     struct cancel_batch b = {NULL, NULL, NULL, NULL};
-    bool mine = cancel_one(&b, c, err, cause);
+    bool mine = cancelCtx_cancel_one(&b, c, err, cause);
     while (b.work_head) {
         cancelCtx *x = b.work_head;
         b.work_head = x->next;
         if (!b.work_head)
             b.work_tail = NULL;
-        cancel_one(&b, x, err, cause);
+        cancelCtx_cancel_one(&b, x, err, cause);
         x->next = b.held;
         b.held = x;
     }
@@ -827,7 +831,8 @@ static void removeChild(cancelCtx *c)
 static void stop_callback(void *arg)
 {
     cancelCtx *c = arg;
-    cancel_ctx(c, false, context_err(c->Context), context_cause(c->Context));
+    cancelCtx_cancel(c, false, context_err(c->Context),
+                     context_cause(c->Context));
     context_release(drop_hold(c));
 }
 
@@ -842,7 +847,7 @@ static void watch(void *arg)
         CHAN_RECV_CASE(cancelCtx_done(&c->ctx), NULL),
     };
     if (chan_select(cases, 2) == 0)
-        cancel_ctx(c, false, context_err(parent), context_cause(parent));
+        cancelCtx_cancel(c, false, context_err(parent), context_cause(parent));
     context_release(drop_hold(c));
 }
 
@@ -863,7 +868,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
     /* select { case <-done: ...; default: } */
     if (chan_try_recv(done, NULL) != CHAN_WOULDBLOCK) {
         /* parent is already canceled */
-        cancel_ctx(c, false, context_err(parent), context_cause(parent));
+        cancelCtx_cancel(c, false, context_err(parent), context_cause(parent));
         return 0;
     }
 
@@ -882,7 +887,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
          * yet, so canceling it just after is the same; it keeps every
          * context lock unnested. */
         if (err)
-            cancel_ctx(c, false, err, cause);
+            cancelCtx_cancel(c, false, err, cause);
         return 0;
     }
 
@@ -998,7 +1003,7 @@ static int64_t time_until(int64_t deadline, int64_t now)
 static void timerCtx_fire(void *arg)
 {
     timerCtx *t = arg;
-    cancel_ctx(&t->cancelCtx, true, &context_deadline_exceeded, t->cause);
+    cancelCtx_cancel(&t->cancelCtx, true, &context_deadline_exceeded, t->cause);
     context_release(drop_hold(&t->cancelCtx));
 }
 
@@ -1032,7 +1037,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
     int64_t now = chan_now();
     if (deadline <= now) {
         /* The deadline has passed already. */
-        cancel_ctx(c, true, &context_deadline_exceeded, cause);
+        cancelCtx_cancel(c, true, &context_deadline_exceeded, cause);
         c->handle.how = CANCEL_KEEP;
         *cancel = &c->handle;
         return &c->ctx;
@@ -1141,8 +1146,8 @@ void context_cancel(context_cancel_t *cancel)
 {
     if (!cancel)
         return;
-    cancel_ctx(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
-               &context_canceled, NULL);
+    cancelCtx_cancel(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
+                     &context_canceled, NULL);
 }
 
 void context_cancel_cause(context_cancel_t *cancel,
@@ -1150,8 +1155,9 @@ void context_cancel_cause(context_cancel_t *cancel,
 {
     if (!cancel)
         return;
-    cancel_ctx(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
-               &context_canceled, cancel->how == CANCEL_CAUSE ? cause : NULL);
+    cancelCtx_cancel(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
+                     &context_canceled,
+                     cancel->how == CANCEL_CAUSE ? cause : NULL);
 }
 
 context_after_func_t *context_after_func(context_t *ctx, void (*f)(void *),
@@ -1185,7 +1191,7 @@ bool context_after_func_stop(context_after_func_t *stop)
     int zero = 0;
     bool stopped = atomic_compare_exchange_strong(&a->once, &zero, 1);
     if (stopped)
-        cancel_ctx(&a->cancelCtx, true, &context_canceled, NULL);
+        cancelCtx_cancel(&a->cancelCtx, true, &context_canceled, NULL);
     /* The handle owned a's reference. */
     context_release(&a->cancelCtx.ctx);
     return stopped;
