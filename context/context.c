@@ -220,48 +220,112 @@ static chan_t *cancelCtx_done(context_t *self);
 static const context_error_t *cancelCtx_err(context_t *self);
 static bool timerCtx_deadline(context_t *self, int64_t *deadline);
 
+/* The native kinds' method sets; none offers afterFuncer (after_func and
+ * after_func_stop stay NULL). */
 static const context_vtable_t backgroundCtx_vtable = {
-    emptyCtx_deadline,    emptyCtx_done, emptyCtx_err, emptyCtx_value,
-    backgroundCtx_string, immortal_free, NULL,         NULL};
+    .deadline = emptyCtx_deadline,
+    .done = emptyCtx_done,
+    .err = emptyCtx_err,
+    .value = emptyCtx_value,
+    .string = backgroundCtx_string,
+    .free = immortal_free,
+};
 static const context_vtable_t todoCtx_vtable = {
-    emptyCtx_deadline, emptyCtx_done, emptyCtx_err, emptyCtx_value,
-    todoCtx_string,    immortal_free, NULL,         NULL};
+    .deadline = emptyCtx_deadline,
+    .done = emptyCtx_done,
+    .err = emptyCtx_err,
+    .value = emptyCtx_value,
+    .string = todoCtx_string,
+    .free = immortal_free,
+};
 static const context_vtable_t cancelCtx_vtable = {
-    delegate_deadline, cancelCtx_done, cancelCtx_err, native_value,
-    native_string,     native_free,    NULL,          NULL};
+    .deadline = delegate_deadline,
+    .done = cancelCtx_done,
+    .err = cancelCtx_err,
+    .value = native_value,
+    .string = native_string,
+    .free = native_free,
+};
 static const context_vtable_t timerCtx_vtable = {
-    timerCtx_deadline, cancelCtx_done, cancelCtx_err, native_value,
-    native_string,     native_free,    NULL,          NULL};
+    .deadline = timerCtx_deadline,
+    .done = cancelCtx_done,
+    .err = cancelCtx_err,
+    .value = native_value,
+    .string = native_string,
+    .free = native_free,
+};
 static const context_vtable_t afterFuncCtx_vtable = {
-    delegate_deadline, cancelCtx_done, cancelCtx_err, native_value,
-    native_string,     native_free,    NULL,          NULL};
+    .deadline = delegate_deadline,
+    .done = cancelCtx_done,
+    .err = cancelCtx_err,
+    .value = native_value,
+    .string = native_string,
+    .free = native_free,
+};
 static const context_vtable_t valueCtx_vtable = {
-    delegate_deadline, delegate_done, delegate_err, native_value,
-    native_string,     native_free,   NULL,         NULL};
+    .deadline = delegate_deadline,
+    .done = delegate_done,
+    .err = delegate_err,
+    .value = native_value,
+    .string = native_string,
+    .free = native_free,
+};
 static const context_vtable_t withoutCancelCtx_vtable = {
-    emptyCtx_deadline, emptyCtx_done, emptyCtx_err, native_value,
-    native_string,     native_free,   NULL,         NULL};
+    .deadline = emptyCtx_deadline,
+    .done = emptyCtx_done,
+    .err = emptyCtx_err,
+    .value = native_value,
+    .string = native_string,
+    .free = native_free,
+};
 
 /* Background and TODO: immortal (refs_ < 0), distinct objects. */
-static context_t background = {&backgroundCtx_vtable, -1};
-static context_t todo = {&todoCtx_vtable, -1};
+static context_t background = {.vtable_ = &backgroundCtx_vtable, .refs_ = -1};
+static context_t todo = {.vtable_ = &todoCtx_vtable, .refs_ = -1};
 
-static cancelCtx *as_cancelCtx(context_t *c)
-{
-    if (c &&
-        (c->vtable_ == &cancelCtx_vtable || c->vtable_ == &timerCtx_vtable ||
-         c->vtable_ == &afterFuncCtx_vtable))
-        return (cancelCtx *)c;
-    return NULL;
-}
+/* Go's concrete context types, told apart by vtable address (kind_of) as
+ * Go's type switches tell them apart by type. */
+typedef enum context_kind {
+    KIND_FOREIGN,       /* a user's context: only its vtable is known */
+    KIND_BACKGROUND,    /* backgroundCtx */
+    KIND_TODO,          /* todoCtx */
+    KIND_CANCEL,        /* cancelCtx */
+    KIND_TIMER,         /* timerCtx, which embeds a cancelCtx */
+    KIND_AFTER_FUNC,    /* afterFuncCtx, which embeds a cancelCtx */
+    KIND_VALUE,         /* valueCtx */
+    KIND_WITHOUT_CANCEL /* withoutCancelCtx */
+} context_kind;
 
-static bool is_native(const context_t *c)
+/* The one place that knows the native vtables. */
+static context_kind kind_of(const context_t *c)
 {
     const context_vtable_t *v = c->vtable_;
-    return v == &cancelCtx_vtable || v == &timerCtx_vtable ||
-           v == &afterFuncCtx_vtable || v == &valueCtx_vtable ||
-           v == &withoutCancelCtx_vtable || v == &backgroundCtx_vtable ||
-           v == &todoCtx_vtable;
+    if (v == &valueCtx_vtable)
+        return KIND_VALUE;
+    if (v == &cancelCtx_vtable)
+        return KIND_CANCEL;
+    if (v == &timerCtx_vtable)
+        return KIND_TIMER;
+    if (v == &afterFuncCtx_vtable)
+        return KIND_AFTER_FUNC;
+    if (v == &withoutCancelCtx_vtable)
+        return KIND_WITHOUT_CANCEL;
+    if (v == &backgroundCtx_vtable)
+        return KIND_BACKGROUND;
+    if (v == &todoCtx_vtable)
+        return KIND_TODO;
+    return KIND_FOREIGN;
+}
+
+/* c as the cancelCtx it is or embeds (at its start), or NULL. */
+static cancelCtx *as_cancelCtx(context_t *c)
+{
+    if (!c)
+        return NULL;
+    context_kind k = kind_of(c);
+    if (k == KIND_CANCEL || k == KIND_TIMER || k == KIND_AFTER_FUNC)
+        return (cancelCtx *)c;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -363,7 +427,7 @@ static context_t *dispose(context_t *ctx)
         return drop_hold(c);
     }
     context_t *parent;
-    if (ctx->vtable_ == &valueCtx_vtable)
+    if (kind_of(ctx) == KIND_VALUE)
         parent = ((valueCtx *)ctx)->Context;
     else
         parent = ((withoutCancelCtx *)ctx)->c;
@@ -379,7 +443,7 @@ void context_release(context_t *ctx)
     while (ctx && !immortal(ctx)) {
         if (__atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL) != 1)
             return;
-        if (!is_native(ctx)) {
+        if (kind_of(ctx) == KIND_FOREIGN) {
             ctx->vtable_->free(ctx);
             return;
         }
@@ -465,27 +529,33 @@ context_t *context_todo(void)
 static void *value(context_t *c, const void *key)
 {
     for (;;) {
-        const context_vtable_t *v = c->vtable_;
-        if (v == &valueCtx_vtable) {
+        switch (kind_of(c)) {
+        case KIND_VALUE: {
             valueCtx *vc = (valueCtx *)c;
             if (key == vc->key)
                 return vc->val;
             c = vc->Context;
-        } else if (v == &cancelCtx_vtable || v == &timerCtx_vtable ||
-                   v == &afterFuncCtx_vtable) {
+            break;
+        }
+        case KIND_CANCEL:
+        case KIND_TIMER:
+        case KIND_AFTER_FUNC:
             /* A timerCtx's embedded cancelCtx is at its start: same address. */
             if (key == &cancelCtxKey)
                 return c;
             /* A stopCtx forwards Value to the parent it wraps. */
             c = ((cancelCtx *)c)->Context;
-        } else if (v == &withoutCancelCtx_vtable) {
+            break;
+        case KIND_WITHOUT_CANCEL:
             if (key == &cancelCtxKey)
                 return NULL; /* children do not attach to what is above */
             c = ((withoutCancelCtx *)c)->c;
-        } else if (v == &backgroundCtx_vtable || v == &todoCtx_vtable) {
+            break;
+        case KIND_BACKGROUND:
+        case KIND_TODO:
             return NULL;
-        } else {
-            return v->value(c, key);
+        case KIND_FOREIGN:
+            return c->vtable_->value(c, key);
         }
     }
 }
@@ -498,7 +568,7 @@ static void *native_value(context_t *self, const void *key)
 /* A valueCtx has Go's embedded-Context Done and Err: its parent's. */
 static context_t *skip_values(context_t *c)
 {
-    while (c->vtable_ == &valueCtx_vtable)
+    while (kind_of(c) == KIND_VALUE)
         c = ((valueCtx *)c)->Context;
     return c;
 }
@@ -520,13 +590,17 @@ static bool delegate_deadline(context_t *self, int64_t *deadline)
 {
     context_t *c = self;
     for (;;) {
-        const context_vtable_t *v = c->vtable_;
-        if (v == &valueCtx_vtable)
+        switch (kind_of(c)) {
+        case KIND_VALUE:
             c = ((valueCtx *)c)->Context;
-        else if (v == &cancelCtx_vtable || v == &afterFuncCtx_vtable)
+            break;
+        case KIND_CANCEL:
+        case KIND_AFTER_FUNC:
             c = ((cancelCtx *)c)->Context;
-        else
-            return v->deadline(c, deadline);
+            break;
+        default:
+            return c->vtable_->deadline(c, deadline);
+        }
     }
 }
 
@@ -675,7 +749,7 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
         }
     }
     x->children = NULL;
-    if (x->ctx.vtable_ == &timerCtx_vtable) {
+    if (kind_of(&x->ctx) == KIND_TIMER) {
         /* timerCtx.cancel: stop the timer on every path. */
         timerCtx *t = (timerCtx *)x;
         timer = t->timer;
@@ -690,7 +764,7 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
             atomic_fetch_sub_explicit(&x->holds, 1, memory_order_relaxed);
         chan_timer_release(timer);
     }
-    if (x->ctx.vtable_ == &afterFuncCtx_vtable) {
+    if (kind_of(&x->ctx) == KIND_AFTER_FUNC) {
         afterFuncCtx *a = (afterFuncCtx *)x;
         int zero = 0;
         /* afterFuncCtx.cancel: a.once.Do(func() { go a.f() }). */
@@ -1339,9 +1413,9 @@ static size_t duration_format(int64_t d, char buf[32])
 static size_t link_suffix(context_t *c, int64_t now, char *tmp,
                           context_t **next, const char **root)
 {
-    const context_vtable_t *v = c->vtable_;
+    context_kind kind = kind_of(c);
     *root = NULL;
-    if (v == &valueCtx_vtable) {
+    if (kind == KIND_VALUE) {
         valueCtx *vc = (valueCtx *)c;
         char k[32], val[32];
         if (vc->key)
@@ -1355,7 +1429,7 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
         *next = vc->Context;
         return (size_t)snprintf(tmp, 128, ".WithValue(%s, %s)", k, val);
     }
-    if (v == &withoutCancelCtx_vtable) {
+    if (kind == KIND_WITHOUT_CANCEL) {
         *next = ((withoutCancelCtx *)c)->c;
         return (size_t)snprintf(tmp, 128, ".WithoutCancel");
     }
@@ -1366,7 +1440,7 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
     } else {
         *next = cc->Context;
     }
-    if (v == &timerCtx_vtable) {
+    if (kind == KIND_TIMER) {
         /* D is the deadline as Go prints a Time's monotonic reading (m=+s),
          * R the time left as Duration.String. */
         int64_t d = ((timerCtx *)c)->deadline;
@@ -1381,12 +1455,19 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
     return (size_t)snprintf(tmp, 128, ".WithCancel");
 }
 
+/* Whether c is a link of a native String: a kind that names its parent. */
 static bool is_link(const context_t *c)
 {
-    const context_vtable_t *v = c->vtable_;
-    return v == &cancelCtx_vtable || v == &timerCtx_vtable ||
-           v == &afterFuncCtx_vtable || v == &valueCtx_vtable ||
-           v == &withoutCancelCtx_vtable;
+    switch (kind_of(c)) {
+    case KIND_CANCEL:
+    case KIND_TIMER:
+    case KIND_AFTER_FUNC:
+    case KIND_VALUE:
+    case KIND_WITHOUT_CANCEL:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Go's String for the native kinds, contextName(parent) + suffix, without
