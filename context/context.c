@@ -59,8 +59,8 @@
 #include <gochan/timer.h>
 
 #include "chan_internal.h"
+#include "context_types.h"
 #include "lock.h"
-#include "context_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -80,122 +80,15 @@ bool context_error_timeout(const context_error_t *err)
     return err == &context_deadline_exceeded;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Types                                                                     */
-/* ------------------------------------------------------------------------ */
-
-/* How a cancel handle cancels: Go's three CancelFunc closures. */
-enum {
-    CANCEL_REMOVE = 0, /* func() { c.cancel(true, Canceled, nil) } */
-    CANCEL_CAUSE = 1,  /* func(cause) { c.cancel(true, Canceled, cause) } */
-    CANCEL_KEEP = 2    /* func() { c.cancel(false, Canceled, nil) }: a timerCtx
-                          born past its deadline, already out of its parent */
-};
-
-/* A CancelFunc lives inside the context it cancels: valid while the context
- * is, which is what contract "context lifetime" (docs/semantics.md) promises
- * (until the caller's release). */
-struct context_cancel {
-    unsigned char how; /* CANCEL_*; immutable once returned */
-};
-
-struct cancel_batch;
-
-/* Go's cancelCtx. The children set is an intrusive doubly linked list through
- * the children's prev/next, so joining and leaving it never allocates. */
-typedef struct cancelCtx cancelCtx;
-struct cancelCtx {
-    context_t
-        ctx; /* vtable_ tells cancelCtx, timerCtx and afterFuncCtx apart */
-
-    /* Go's embedded Context: the parent, a reference dropped with the memory.
-     * Immutable. */
-    context_t *Context;
-    /* Go's stopCtx{Context, stop}: set when propagateCancel registered this
-     * context with an afterFuncer parent. stop is the handle to unregister
-     * with, under mu, taken (set to NULL) by the one removeChild that uses it;
-     * via_stop is immutable once the context is returned. */
-    void *stop;
-
-    /* Go's mutex, a 4-byte futex word (the channel lock) rather than a
-     * 40-byte pthread_mutex_t: a context is small and made often. It packs
-     * with the flags below into one word. */
-    chan__lock_t mu;
-    bool via_stop;
-    bool registered; /* see pc below */
-    struct context_cancel handle;
-
-    /* Protected by mu. */
-    _Atomic(chan_t *) done; /* made lazily, closed by the first cancel;
-                               closedchan when canceled before anyone
-                               asked; written under mu */
-    _Atomic(const context_error_t *)
-        err;                      /* set by the first cancel, under mu */
-    const context_error_t *cause; /* set by the first cancel */
-    cancelCtx *children;          /* Go's children set; emptied by cancel */
-
-    /* Membership of the children set of pc, the cancelCtx parentCancelCtx
-     * found when this context was made (immutable; pc outlives us, since our
-     * parent chain holds it). prev, next and registered are under pc->mu while
-     * registered; once a cancel batch detaches this context, prev and next
-     * belong to that batch (its worklist). */
-    cancelCtx *pc;
-    cancelCtx *prev, *next;
-
-    /* The batch that canceled this context, until it has canceled the whole
-     * subtree; NULL otherwise. Written by that batch, read by anyone. */
-    _Atomic(struct cancel_batch *) busy;
-    atomic_long holds; /* keeps the memory alive; see the file comment */
-};
-
-/* Go's timerCtx: a cancelCtx with a deadline and a timer. */
-typedef struct timerCtx {
-    cancelCtx cancelCtx;
-    chan_timer_t *timer; /* under cancelCtx.mu; taken by the cancel */
-    int64_t deadline;    /* immutable */
-    const context_error_t
-        *cause; /* the cause if the deadline fires; immutable */
-} timerCtx;
-
-/* Go's afterFuncCtx: a cancelCtx whose cancel starts f on its own thread.
- * Never handed out as a context; its AfterFunc handle owns its reference. */
-typedef struct afterFuncCtx {
-    cancelCtx cancelCtx;
-    atomic_int once; /* Go's sync.Once: 0, then 1 once f started or stop won */
-    void (*f)(void *);
-    void *arg;
-    struct afterFuncCtx *start_next; /* in the batch that starts f */
-} afterFuncCtx;
-
-/* Go's valueCtx. */
-typedef struct valueCtx {
-    context_t ctx;
-    context_t *Context; /* parent, a reference; immutable */
-    const void *key;
-    void *val;
-} valueCtx;
-
-/* Go's withoutCancelCtx. */
-typedef struct withoutCancelCtx {
-    context_t ctx;
-    context_t *c; /* parent, a reference; immutable */
-} withoutCancelCtx;
-
-/* The AfterFunc handle is the afterFuncCtx itself; this tag type is never
- * instantiated. */
-struct context_after_func {
-    char unused;
-};
-
 /* Go's cancelCtxKey: its address is the private key under which Value finds
  * the nearest cancelCtx. */
 static const char cancelCtxKey;
 
 /* Go's `goroutines` counter, for the tests. */
-static atomic_uint_least64_t goroutines;
+atomic_uint_least64_t context__goroutines;
 
 /* Native context objects alive, for the tests. */
-static atomic_long live;
+atomic_long context__live_objects;
 
 /* ------------------------------------------------------------------------ */
 /* Vtables: Go's method sets                                                 */
@@ -213,7 +106,6 @@ static bool delegate_deadline(context_t *self, int64_t *deadline);
 static chan_t *delegate_done(context_t *self);
 static const context_error_t *delegate_err(context_t *self);
 static void *native_value(context_t *self, const void *key);
-static size_t native_string(context_t *self, char *buf, size_t n);
 static void native_free(context_t *self);
 
 static chan_t *cancelCtx_done(context_t *self);
@@ -243,7 +135,7 @@ static const context_vtable_t cancelCtx_vtable = {
     .done = cancelCtx_done,
     .err = cancelCtx_err,
     .value = native_value,
-    .string = native_string,
+    .string = context__native_string,
     .free = native_free,
 };
 static const context_vtable_t timerCtx_vtable = {
@@ -251,7 +143,7 @@ static const context_vtable_t timerCtx_vtable = {
     .done = cancelCtx_done,
     .err = cancelCtx_err,
     .value = native_value,
-    .string = native_string,
+    .string = context__native_string,
     .free = native_free,
 };
 static const context_vtable_t afterFuncCtx_vtable = {
@@ -259,7 +151,7 @@ static const context_vtable_t afterFuncCtx_vtable = {
     .done = cancelCtx_done,
     .err = cancelCtx_err,
     .value = native_value,
-    .string = native_string,
+    .string = context__native_string,
     .free = native_free,
 };
 static const context_vtable_t valueCtx_vtable = {
@@ -267,7 +159,7 @@ static const context_vtable_t valueCtx_vtable = {
     .done = delegate_done,
     .err = delegate_err,
     .value = native_value,
-    .string = native_string,
+    .string = context__native_string,
     .free = native_free,
 };
 static const context_vtable_t withoutCancelCtx_vtable = {
@@ -275,58 +167,24 @@ static const context_vtable_t withoutCancelCtx_vtable = {
     .done = emptyCtx_done,
     .err = emptyCtx_err,
     .value = native_value,
-    .string = native_string,
+    .string = context__native_string,
     .free = native_free,
+};
+
+/* kind_of's table. */
+const context_vtable_t *const context__vtables[KIND_FOREIGN] = {
+    [KIND_VALUE] = &valueCtx_vtable,
+    [KIND_CANCEL] = &cancelCtx_vtable,
+    [KIND_TIMER] = &timerCtx_vtable,
+    [KIND_AFTER_FUNC] = &afterFuncCtx_vtable,
+    [KIND_WITHOUT_CANCEL] = &withoutCancelCtx_vtable,
+    [KIND_BACKGROUND] = &backgroundCtx_vtable,
+    [KIND_TODO] = &todoCtx_vtable,
 };
 
 /* Background and TODO: immortal (refs_ < 0), distinct objects. */
 static context_t background = {.vtable_ = &backgroundCtx_vtable, .refs_ = -1};
 static context_t todo = {.vtable_ = &todoCtx_vtable, .refs_ = -1};
-
-/* Go's concrete context types, told apart by vtable address (kind_of) as
- * Go's type switches tell them apart by type. */
-typedef enum context_kind {
-    KIND_FOREIGN,       /* a user's context: only its vtable is known */
-    KIND_BACKGROUND,    /* backgroundCtx */
-    KIND_TODO,          /* todoCtx */
-    KIND_CANCEL,        /* cancelCtx */
-    KIND_TIMER,         /* timerCtx, which embeds a cancelCtx */
-    KIND_AFTER_FUNC,    /* afterFuncCtx, which embeds a cancelCtx */
-    KIND_VALUE,         /* valueCtx */
-    KIND_WITHOUT_CANCEL /* withoutCancelCtx */
-} context_kind;
-
-/* The one place that knows the native vtables. */
-static context_kind kind_of(const context_t *c)
-{
-    const context_vtable_t *v = c->vtable_;
-    if (v == &valueCtx_vtable)
-        return KIND_VALUE;
-    if (v == &cancelCtx_vtable)
-        return KIND_CANCEL;
-    if (v == &timerCtx_vtable)
-        return KIND_TIMER;
-    if (v == &afterFuncCtx_vtable)
-        return KIND_AFTER_FUNC;
-    if (v == &withoutCancelCtx_vtable)
-        return KIND_WITHOUT_CANCEL;
-    if (v == &backgroundCtx_vtable)
-        return KIND_BACKGROUND;
-    if (v == &todoCtx_vtable)
-        return KIND_TODO;
-    return KIND_FOREIGN;
-}
-
-/* c as the cancelCtx it is or embeds (at its start), or NULL. */
-static cancelCtx *as_cancelCtx(context_t *c)
-{
-    if (!c)
-        return NULL;
-    context_kind k = kind_of(c);
-    if (k == KIND_CANCEL || k == KIND_TIMER || k == KIND_AFTER_FUNC)
-        return (cancelCtx *)c;
-    return NULL;
-}
 
 /* ------------------------------------------------------------------------ */
 /* closedchan                                                                */
@@ -410,7 +268,7 @@ static context_t *drop_hold(cancelCtx *c)
         chan_release(d); /* ours; closedchan is shared */
     chan__lock_destroy(&c->mu);
     free(c);
-    atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);
     return parent;
 }
 
@@ -432,7 +290,7 @@ static context_t *dispose(context_t *ctx)
     else
         parent = ((withoutCancelCtx *)ctx)->c;
     free(ctx);
-    atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);
     return parent;
 }
 
@@ -859,7 +717,7 @@ static void cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
 /* Go's parentCancelCtx: the cancelCtx that parent's Done belongs to, found
  * through the private key, or NULL. A wrapper that overrides Done with a
  * channel of its own is not bypassed: the done channels must be the same. */
-static cancelCtx *parentCancelCtx(context_t *parent)
+cancelCtx *context__parentCancelCtx(context_t *parent)
 {
     chan_t *done = context_done(parent);
     if (!done || done == atomic_load(&closedchan))
@@ -946,7 +804,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
         return 0;
     }
 
-    cancelCtx *p = parentCancelCtx(parent);
+    cancelCtx *p = context__parentCancelCtx(parent);
     if (p) {
         const context_error_t *err, *cause = NULL;
         c->pc = p;
@@ -995,7 +853,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
         atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
         return ENOMEM;
     }
-    atomic_fetch_add_explicit(&goroutines, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&context__goroutines, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -1018,7 +876,7 @@ static cancelCtx *newCancelCtx(size_t size, const context_vtable_t *vtable,
     c->ctx.refs_ = 1;
     atomic_init(&c->holds, 1);
     c->Context = context_retain(parent);
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return c;
 }
 
@@ -1060,17 +918,6 @@ context_t *context_with_cancel_cause(context_t *parent,
                                      context_cancel_t **cancel)
 {
     return withCancel(parent, cancel, CANCEL_CAUSE);
-}
-
-/* deadline - now, saturating, as Go's time.Until (Time.Sub) does: a
- * difference beyond int64's range is the nearest end of it. */
-static int64_t time_until(int64_t deadline, int64_t now)
-{
-    if (now < 0 && deadline > INT64_MAX + now)
-        return INT64_MAX;
-    if (now > 0 && deadline < INT64_MIN + now)
-        return INT64_MIN;
-    return deadline - now;
 }
 
 /* The timer's callback: c.cancel(true, DeadlineExceeded, cause). */
@@ -1185,7 +1032,7 @@ context_t *context_with_value(context_t *parent, const void *key, void *val)
     c->Context = context_retain(parent);
     c->key = key;
     c->val = val;
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return &c->ctx;
 }
 
@@ -1203,7 +1050,7 @@ context_t *context_without_cancel(context_t *parent)
     c->ctx.vtable_ = &withoutCancelCtx_vtable;
     c->ctx.refs_ = 1;
     c->c = context_retain(parent);
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return &c->ctx;
 }
 
@@ -1320,259 +1167,4 @@ const context_error_t *context_cause(context_t *ctx)
             return cause;
     }
     return err;
-}
-
-/* ------------------------------------------------------------------------ */
-/* String                                                                    */
-/* ------------------------------------------------------------------------ */
-
-/* Go's fmtFrac: writes the fraction of *v with prec digits, trailing zeros
- * (and a bare '.') left out, into the tail of buf before w; divides *v by
- * 10^prec. Returns the new start. */
-static size_t fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
-{
-    bool print = false;
-    for (int i = 0; i < prec; i++) {
-        unsigned digit = (unsigned)(*v % 10);
-        print = print || digit != 0;
-        if (print)
-            buf[--w] = (char)('0' + digit);
-        *v /= 10;
-    }
-    if (print)
-        buf[--w] = '.';
-    return w;
-}
-
-/* Go's fmtInt: writes v in decimal into the tail of buf before w. Returns the
- * new start. */
-static size_t fmt_int(char *buf, size_t w, uint64_t v)
-{
-    if (v == 0)
-        buf[--w] = '0';
-    while (v > 0) {
-        buf[--w] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return w;
-}
-
-/* time.Duration.String, Go's algorithm: writes d into the tail of a 32-byte
- * buffer and returns where it starts. "1.5s", "999.9ms", "1h0m0s", "0s". */
-static size_t duration_format(int64_t d, char buf[32])
-{
-    size_t w = 32;
-    uint64_t u = (uint64_t)d;
-    bool neg = d < 0;
-    if (neg)
-        u = -u;
-    if (u < (uint64_t)CHAN_SECOND) {
-        /* Below a second: the largest unit that fits, like 1.2ms. */
-        int prec = 0;
-        buf[--w] = 's';
-        if (u == 0) {
-            buf[--w] = '0';
-            return w;
-        } else if (u < (uint64_t)CHAN_MICROSECOND) {
-            buf[--w] = 'n';
-        } else if (u < (uint64_t)CHAN_MILLISECOND) {
-            prec = 3;
-            buf[--w] = '\xb5'; /* U+00B5, the micro sign, in UTF-8 */
-            buf[--w] = '\xc2';
-        } else {
-            prec = 6;
-            buf[--w] = 'm';
-        }
-        w = fmt_frac(buf, w, &u, prec);
-        w = fmt_int(buf, w, u);
-    } else {
-        buf[--w] = 's';
-        w = fmt_frac(buf, w, &u, 9);
-        w = fmt_int(buf, w, u % 60); /* seconds */
-        u /= 60;
-        if (u > 0) {
-            buf[--w] = 'm';
-            w = fmt_int(buf, w, u % 60); /* minutes */
-            u /= 60;
-            if (u > 0) { /* hours; no days, whose length varies */
-                buf[--w] = 'h';
-                w = fmt_int(buf, w, u);
-            }
-        }
-    }
-    if (neg)
-        buf[--w] = '-';
-    return w;
-}
-
-/* One native link of a String: what it appends to its parent's name, and
- * where the name goes on. Returns the suffix's length (written to tmp, of
- * size 128, which always suffices). *next is the parent to name, or NULL with
- * *root set when the parent is named by a fixed string (Go's contextName of a
- * stopCtx, which is no Stringer: its type name). */
-static size_t link_suffix(context_t *c, int64_t now, char *tmp,
-                          context_t **next, const char **root)
-{
-    context_kind kind = kind_of(c);
-    *root = NULL;
-    if (kind == KIND_VALUE) {
-        valueCtx *vc = (valueCtx *)c;
-        char k[32], val[32];
-        if (vc->key)
-            snprintf(k, sizeof k, "%p", vc->key);
-        else
-            snprintf(k, sizeof k, "<nil>");
-        if (vc->val)
-            snprintf(val, sizeof val, "%p", vc->val);
-        else
-            snprintf(val, sizeof val, "<nil>");
-        *next = vc->Context;
-        return (size_t)snprintf(tmp, 128, ".WithValue(%s, %s)", k, val);
-    }
-    if (kind == KIND_WITHOUT_CANCEL) {
-        *next = ((withoutCancelCtx *)c)->c;
-        return (size_t)snprintf(tmp, 128, ".WithoutCancel");
-    }
-    cancelCtx *cc = (cancelCtx *)c;
-    if (cc->via_stop) {
-        *next = NULL;
-        *root = "context.stopCtx";
-    } else {
-        *next = cc->Context;
-    }
-    if (kind == KIND_TIMER) {
-        /* D is the deadline as Go prints a Time's monotonic reading (m=+s),
-         * R the time left as Duration.String. */
-        int64_t d = ((timerCtx *)c)->deadline;
-        uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
-        char rb[32];
-        size_t rw = duration_format(time_until(d, now), rb);
-        return (size_t)snprintf(
-            tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%.*s])",
-            d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u,
-            (int)(32 - rw), rb + rw);
-    }
-    return (size_t)snprintf(tmp, 128, ".WithCancel");
-}
-
-/* Whether c is a link of a native String: a kind that names its parent. */
-static bool is_link(const context_t *c)
-{
-    switch (kind_of(c)) {
-    case KIND_CANCEL:
-    case KIND_TIMER:
-    case KIND_AFTER_FUNC:
-    case KIND_VALUE:
-    case KIND_WITHOUT_CANCEL:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* Go's String for the native kinds, contextName(parent) + suffix, without
- * recursion: one pass sums the suffixes (the root last), a second writes each
- * suffix at its place from the end. Time is read once, so both agree. */
-static size_t native_string(context_t *self, char *buf, size_t n)
-{
-    int64_t now = chan_now();
-    char tmp[128];
-    context_t *c = self, *next;
-    const char *root = NULL;
-    size_t total = 0;
-
-    while (c && is_link(c)) {
-        total += link_suffix(c, now, tmp, &next, &root);
-        c = next;
-    }
-    /* The root: Background, TODO, a foreign context, or a stopCtx. */
-    size_t rootlen =
-        root ? put_string(root, buf, n) : c->vtable_->string(c, buf, n);
-    total += rootlen;
-    if (n == 0)
-        return total;
-
-    size_t end = total;
-    for (c = self; c && is_link(c); c = next) {
-        size_t len = link_suffix(c, now, tmp, &next, &root);
-        size_t start = end - len;
-        for (size_t i = 0; i < len && start + i < n - 1; i++)
-            buf[start + i] = tmp[i];
-        end = start;
-    }
-    buf[total < n - 1 ? total : n - 1] = '\0';
-    return total;
-}
-
-size_t context_string(context_t *ctx, char *buf, size_t n)
-{
-    if (!ctx) {
-        if (buf && n)
-            buf[0] = '\0';
-        return 0;
-    }
-    if (!buf)
-        n = 0;
-    return ctx->vtable_->string(ctx, buf, n);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Test hooks (context_impl.h)                                               */
-/* ------------------------------------------------------------------------ */
-
-size_t context__children(context_t *ctx)
-{
-    cancelCtx *c = as_cancelCtx(ctx);
-    if (!c)
-        return 0;
-    chan__lock(&c->mu);
-    size_t n = 0;
-    for (cancelCtx *x = c->children; x; x = x->next)
-        n++;
-    chan__unlock(&c->mu);
-    return n;
-}
-
-bool context__has_child(context_t *parent, context_t *child)
-{
-    cancelCtx *p = as_cancelCtx(parent), *k = as_cancelCtx(child);
-    if (!p || !k)
-        return false;
-    bool found = false;
-    chan__lock(&p->mu);
-    for (cancelCtx *x = p->children; x && !found; x = x->next)
-        found = x == k;
-    chan__unlock(&p->mu);
-    return found;
-}
-
-context_t *context__parent_cancel_ctx(context_t *ctx)
-{
-    cancelCtx *c = as_cancelCtx(ctx);
-    if (!c)
-        return NULL;
-    cancelCtx *p = parentCancelCtx(c->Context);
-    return p ? &p->ctx : NULL;
-}
-
-context_t *context__after_func_ctx(context_after_func_t *stop)
-{
-    return stop ? &((afterFuncCtx *)stop)->cancelCtx.ctx : NULL;
-}
-
-uint64_t context__watchers_started(void)
-{
-    return atomic_load_explicit(&goroutines, memory_order_relaxed);
-}
-
-long context__live(void)
-{
-    return atomic_load_explicit(&live, memory_order_relaxed);
-}
-
-size_t context__duration_string(int64_t d, char *buf, size_t n)
-{
-    char tmp[32];
-    size_t w = duration_format(d, tmp);
-    return (size_t)snprintf(buf, n, "%.*s", (int)(32 - w), tmp + w);
 }
