@@ -106,9 +106,8 @@ size_t context__native_string(context_t *self, char *buf, size_t n)
         c = next;
     }
     /* The root: Background, TODO, a foreign context, or a stopCtx. */
-    size_t rootlen =
-        root ? (size_t)snprintf(buf, n, "%s", root)
-             : c->vtable_->string(c, buf, n);
+    size_t rootlen = root ? (size_t)snprintf(buf, n, "%s", root)
+                          : c->vtable_->string(c, buf, n);
     total += rootlen;
     if (n == 0)
         return total;

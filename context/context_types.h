@@ -168,11 +168,23 @@ static inline int64_t time_until(int64_t deadline, int64_t now)
     return deadline - now;
 }
 
-/* context.c: Go's parentCancelCtx, and the counters the tests read: Go's
- * `goroutines` (watcher threads started) and the native objects alive. */
+/* context.c: Go's parentCancelCtx and removeChild(c.Context, c), Go's
+ * closedchan (made on first need; NULL if it cannot be), the release of one
+ * hold on a cancelCtx's memory (returns the parent reference to drop, or
+ * NULL), and the counters the tests read: Go's `goroutines` (watcher threads
+ * started) and the native objects alive. */
 cancelCtx *context__parentCancelCtx(context_t *parent);
+void context__removeChild(cancelCtx *c);
+chan_t *context__closedchan_get(void);
+context_t *context__drop_hold(cancelCtx *c);
 extern atomic_uint_least64_t context__goroutines;
 extern atomic_long context__live_objects;
+
+/* context_cancel.c: Go's cancelCtx.cancel (with timerCtx's and afterFuncCtx's
+ * overrides): cancels c and, iteratively, its whole subtree. */
+void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
+                               const context_error_t *err,
+                               const context_error_t *cause);
 
 /* context_string.c: String for every kind but backgroundCtx and todoCtx, and
  * Go's time.Duration.String, which writes d into the tail of a 32-byte buffer
