@@ -11,7 +11,7 @@
  *
  * The file reads as context.go does, each constructor next to its type and
  * that type's methods (a `---- name ----` line opens each section):
- *   the Context interface, and C's reference counting (retain, release)
+ *   the Context interface
  *   Canceled, DeadlineExceeded
  *   emptyCtx, backgroundCtx, todoCtx; Background, TODO
  *   WithCancel, WithCancelCause, withCancel and their CancelFuncs
@@ -27,7 +27,8 @@
  * and before kind_of's table. Elsewhere: the types in context_types.h;
  * cancelCtx.cancel (and the timerCtx and afterFuncCtx overrides) in
  * context_cancel.c; String for every kind but emptyCtx, and Duration.String,
- * in context_string.c; the test hooks in context_test_hooks.c.
+ * in context_string.c; C's reference counting (note 2) in
+ * context_lifetime.c; the test hooks in context_test_hooks.c.
  *
  * Where C differs from Go, and why:
  *
@@ -72,7 +73,6 @@
  * Contracts ("context lifetime") and item ids (CX-n) cited here are those of
  * docs/semantics.md.
  */
-
 #include <gochan/context.h>
 
 #include <gochan/go.h>
@@ -91,16 +91,15 @@
 
 /* ---- what C needs first: forward declarations and package state ---- */
 
-/* Static functions that context.go's order defines after a first use. */
-/* WithCancel: withCancel, which Go puts after WithCancel and WithCancelCause */
+/* Static functions that context.go's order defines after a first use:
+ * withCancel, which Go puts after WithCancel and WithCancelCause; from the
+ * cancelCtx section, the children set's delete (used by removeChild) and
+ * propagateCancel (used by every constructor of a cancelCtx kind); from the
+ * valueCtx section, Go's value(), the Value of every native kind. */
 static context_t *withCancel(context_t *parent, context_cancel_t **cancel,
                              unsigned char how);
-/* cancelCtx: its children set (used by removeChild) and propagateCancel
- * (used by every constructor of a cancelCtx kind) */
-static void children_add(cancelCtx *p, cancelCtx *child);
 static void children_delete(cancelCtx *p, cancelCtx *child);
 static int propagateCancel(cancelCtx *c, context_t *parent);
-/* valueCtx: Go's value(), the Value of every native kind */
 static void *value(context_t *c, const void *key);
 
 /* Go's package-level variables, which context.go declares beside
@@ -110,10 +109,11 @@ static void *value(context_t *c, const void *key);
 static const char cancelCtxKey;
 atomic_uint_least64_t context__goroutines;
 atomic_long context__live_objects;
-static _Atomic(chan_t *) closedchan;
+_Atomic(chan_t *) context__closedchan;
 static pthread_mutex_t closedchan_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* ---- the Context interface, and C's reference counting ---- */
+/* ---- the Context interface (C's reference counting: context_lifetime.c) ----
+ */
 
 chan_t *context_done(context_t *ctx)
 {
@@ -142,87 +142,6 @@ bool context_deadline(context_t *ctx, int64_t *deadline)
 void *context_value(context_t *ctx, const void *key)
 {
     return ctx ? value(ctx, key) : NULL;
-}
-
-/* refs_ is a plain long in the public header (the struct must be complete for
- * embedding), so it is accessed with the __atomic builtins. */
-static bool immortal(context_t *c)
-{
-    return __atomic_load_n(&c->refs_, __ATOMIC_RELAXED) < 0;
-}
-
-void context_init(context_t *self, const context_vtable_t *vtable)
-{
-    if (!self)
-        return;
-    self->vtable_ = vtable;
-    __atomic_store_n(&self->refs_, 1, __ATOMIC_RELAXED);
-}
-
-context_t *context_retain(context_t *ctx)
-{
-    if (ctx && !immortal(ctx))
-        __atomic_fetch_add(&ctx->refs_, 1, __ATOMIC_RELAXED);
-    return ctx;
-}
-
-/* Frees a cancelCtx's memory once the last hold is gone. Returns the parent
- * whose reference the caller must now drop (with context_release), or NULL. */
-context_t *context__drop_hold(cancelCtx *c)
-{
-    if (atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel) != 1)
-        return NULL;
-    context_t *parent = c->Context;
-    chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
-    if (d != atomic_load_explicit(&closedchan, memory_order_relaxed))
-        chan_release(d); /* ours; closedchan is shared */
-    chan__lock_destroy(&c->mu);
-    free(c);
-    atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);
-    return parent;
-}
-
-/* Drops the reference count of one native context that reached zero and
- * returns the parent whose reference goes with it. */
-static context_t *dispose(context_t *ctx)
-{
-    cancelCtx *c = as_cancelCtx(ctx);
-    if (c) {
-        /* Nobody can observe c any more: canceling it is how it leaves its
-         * parent's children set or afterFuncer, stops its timer and ends its
-         * watcher. */
-        context__cancelCtx_cancel(c, true, &context_canceled, NULL);
-        return context__drop_hold(c);
-    }
-    context_t *parent;
-    if (kind_of(ctx) == KIND_VALUE)
-        parent = ((valueCtx *)ctx)->Context;
-    else
-        parent = ((withoutCancelCtx *)ctx)->c;
-    free(ctx);
-    atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);
-    return parent;
-}
-
-void context_release(context_t *ctx)
-{
-    /* A loop, not recursion: the last release of a leaf may free a whole
-     * chain of ancestors. */
-    while (ctx && !immortal(ctx)) {
-        if (__atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL) != 1)
-            return;
-        if (kind_of(ctx) == KIND_FOREIGN) {
-            ctx->vtable_->free(ctx);
-            return;
-        }
-        ctx = dispose(ctx);
-    }
-}
-
-static void native_free(context_t *self)
-{
-    /* Never called: context_release frees native contexts itself. */
-    (void)self;
 }
 
 /* ---- Canceled, DeadlineExceeded ---- */
@@ -476,7 +395,7 @@ bool context_after_func_stop(context_after_func_t *stop)
 cancelCtx *context__parentCancelCtx(context_t *parent)
 {
     chan_t *done = context_done(parent);
-    if (!done || done == atomic_load(&closedchan))
+    if (!done || done == atomic_load(&context__closedchan))
         return NULL;
     cancelCtx *p = as_cancelCtx(context_value(parent, &cancelCtxKey));
     if (!p)
@@ -519,16 +438,18 @@ void context__removeChild(cancelCtx *c)
  * fails with ENOMEM if it cannot be made) and kept for the process. */
 chan_t *context__closedchan_get(void)
 {
-    chan_t *c = atomic_load_explicit(&closedchan, memory_order_acquire);
+    chan_t *c =
+        atomic_load_explicit(&context__closedchan, memory_order_acquire);
     if (c)
         return c;
     pthread_mutex_lock(&closedchan_mu);
-    c = atomic_load_explicit(&closedchan, memory_order_relaxed);
+    c = atomic_load_explicit(&context__closedchan, memory_order_relaxed);
     if (!c) {
         c = chan_make(0, 0);
         if (c) {
             chan_close(c);
-            atomic_store_explicit(&closedchan, c, memory_order_release);
+            atomic_store_explicit(&context__closedchan, c,
+                                  memory_order_release);
         }
     }
     pthread_mutex_unlock(&closedchan_mu);
@@ -731,7 +652,7 @@ static const context_vtable_t cancelCtx_vtable = {
     .err = cancelCtx_err,
     .value = native_value,
     .string = context__native_string,
-    .free = native_free,
+    .free = context__native_free,
 };
 /* afterFuncCtx has cancelCtx's methods; only its cancel differs. */
 static const context_vtable_t afterFuncCtx_vtable = {
@@ -740,7 +661,7 @@ static const context_vtable_t afterFuncCtx_vtable = {
     .err = cancelCtx_err,
     .value = native_value,
     .string = context__native_string,
-    .free = native_free,
+    .free = context__native_free,
 };
 
 /* ---- WithoutCancel, withoutCancelCtx ---- */
@@ -769,7 +690,7 @@ static const context_vtable_t withoutCancelCtx_vtable = {
     .err = emptyCtx_err,
     .value = native_value,
     .string = context__native_string,
-    .free = native_free,
+    .free = context__native_free,
 };
 
 /* ---- WithDeadline, WithDeadlineCause, timerCtx ---- */
@@ -860,7 +781,7 @@ static const context_vtable_t timerCtx_vtable = {
     .err = cancelCtx_err,
     .value = native_value,
     .string = context__native_string,
-    .free = native_free,
+    .free = context__native_free,
 };
 
 /* ---- WithTimeout, WithTimeoutCause ---- */
@@ -939,7 +860,7 @@ static const context_vtable_t valueCtx_vtable = {
     .err = delegate_err,
     .value = native_value,
     .string = context__native_string,
-    .free = native_free,
+    .free = context__native_free,
 };
 
 /* Go's value(): the iterative lookup through the native kinds, ending in a

@@ -169,16 +169,21 @@ static inline int64_t time_until(int64_t deadline, int64_t now)
 }
 
 /* context.c: Go's parentCancelCtx and removeChild(c.Context, c), Go's
- * closedchan (made on first need; NULL if it cannot be), the release of one
- * hold on a cancelCtx's memory (returns the parent reference to drop, or
- * NULL), and the counters the tests read: Go's `goroutines` (watcher threads
- * started) and the native objects alive. */
+ * closedchan (made on first need by context__closedchan_get, NULL if it
+ * cannot be), and the counters the tests read: Go's `goroutines` (watcher
+ * threads started) and the native objects alive. */
 cancelCtx *context__parentCancelCtx(context_t *parent);
 void context__removeChild(cancelCtx *c);
+extern _Atomic(chan_t *) context__closedchan;
 chan_t *context__closedchan_get(void);
-context_t *context__drop_hold(cancelCtx *c);
 extern atomic_uint_least64_t context__goroutines;
 extern atomic_long context__live_objects;
+
+/* context_lifetime.c: the release of one hold on a cancelCtx's memory (returns
+ * the parent reference to drop, or NULL), and the free method of the native
+ * kinds, which context_release never calls. */
+context_t *context__drop_hold(cancelCtx *c);
+void context__native_free(context_t *self);
 
 /* context_cancel.c: Go's cancelCtx.cancel (with timerCtx's and afterFuncCtx's
  * overrides): cancels c and, iteratively, its whole subtree. */
