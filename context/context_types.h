@@ -1,9 +1,10 @@
 /* context_types.h: internal to gochan, never installed. The native context
- * types of context.c (Go's emptyCtx, cancelCtx, timerCtx, afterFuncCtx,
- * valueCtx and withoutCancelCtx), the one function that tells them apart, and
- * what context.c shares with context_string.c (String) and
- * context_test_hooks.c (the test hooks). context.c's file comment explains
- * the design.
+ * types (Go's emptyCtx, cancelCtx, timerCtx, afterFuncCtx, valueCtx and
+ * withoutCancelCtx), kind_of, the one function that tells them apart, and
+ * what the context package's files share: context.c (context.go in its
+ * order), context_cancel.c (cancelCtx.cancel), context_lifetime.c (reference
+ * counting), context_string.c (String) and context_test_hooks.c. context.c's
+ * file comment explains the design.
  */
 #ifndef GOCHAN_CONTEXT_TYPES_H
 #define GOCHAN_CONTEXT_TYPES_H
