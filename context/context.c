@@ -6,45 +6,72 @@
  * afterFuncCtx, valueCtx, withoutCancelCtx and stopCtx, and so are the
  * functions: propagateCancel, parentCancelCtx, removeChild, value(),
  * contextName and Cause. Every context, ours or a user's, is a context_t whose
- * vtable is Go's Context interface; gochan tells its own kinds apart by vtable
- * address, as Go's type switches do.
+ * vtable is Go's Context interface; kind_of (context_types.h) tells gochan's
+ * own kinds apart by vtable address, as Go's type switches do by type.
+ *
+ * The file reads as context.go does, each constructor next to its type and
+ * that type's methods (a `---- name ----` line opens each section):
+ *   the Context interface
+ *   Canceled, DeadlineExceeded
+ *   emptyCtx, backgroundCtx, todoCtx; Background, TODO
+ *   WithCancel, WithCancelCause, withCancel and their CancelFuncs
+ *   Cause
+ *   AfterFunc, afterFuncCtx
+ *   parentCancelCtx, removeChild, closedchan
+ *   cancelCtx: Value, Done, Err, propagateCancel
+ *   WithoutCancel, withoutCancelCtx
+ *   WithDeadline, WithDeadlineCause, timerCtx
+ *   WithTimeout, WithTimeoutCause
+ *   WithValue, valueCtx, value
+ * after the forward declarations and package variables that C needs first,
+ * and before kind_of's table. Elsewhere: the types in context_types.h;
+ * cancelCtx.cancel (and the timerCtx and afterFuncCtx overrides) in
+ * context_cancel.c; String for every kind but emptyCtx, and Duration.String,
+ * in context_string.c; C's reference counting (note 2) in
+ * context_lifetime.c; the test hooks in context_test_hooks.c.
  *
  * Where C differs from Go, and why:
  *
  * 1. Iterative cancel. Go's cancelCtx.cancel cancels each child while holding
  *    the parent's lock, recursing down the tree. A chain of 100,000 contexts
  *    would need 100,000 C stack frames and as many held mutexes, so
- *    cancel_ctx() walks the tree with a worklist instead: it cancels a node
- *    under that node's lock, detaches its children set into the worklist (each
- *    child retained) and unlocks it before taking the next node. No thread ever
- *    holds two context locks at once, which also makes Go's lock order
- *    (parent before child) hold trivially.
+ *    context__cancelCtx_cancel() walks the tree with a worklist instead: it
+ *    cancels one node at a time (cancelCtx_cancel_one) under that node's
+ *    lock, detaches its children set into the worklist (each child retained)
+ *    and unlocks it before taking the next node. No thread ever holds two
+ *    context locks at once, which also makes Go's lock order (parent before
+ *    child) hold trivially.
  *
  *    Go's guarantee is kept: when cancel returns, every descendant is done,
  *    even for a cancel that lost the race against another thread's cancel of
- *    the same subtree. Each node records which batch (one cancel_ctx call)
- *    canceled it in `busy` until that batch has finished its whole subtree. A
- *    batch that meets a node another batch canceled waits, after finishing its
- *    own work and before clearing its own marks, until that mark is cleared.
- *    Waits only ever point down the tree (a batch reaches another batch's node
- *    only at the root of that batch's subtree), so they cannot form a cycle.
+ *    the same subtree. Each node records which batch (one
+ *    context__cancelCtx_cancel call) canceled it in `busy` until that batch
+ *    has finished its whole subtree. A batch that meets a node another batch
+ *    canceled waits, after finishing its own work and before clearing its own
+ *    marks, until that mark is cleared. Waits only ever point down the tree (a
+ *    batch reaches another batch's node only at the root of that batch's
+ *    subtree), so they cannot form a cycle.
  *
- * 2. Lifetime. `refs_` counts the references that SPEC.md's rule hands out
- *    (constructors, context_retain, a child's link to its parent, the worklist
- *    above). `holds` counts what keeps a cancelCtx's memory alive: one for all
- *    of refs_ together, and one for each pending timer, watcher thread,
- *    afterFuncer registration and starting AfterFunc thread, each of which
- *    touches the context after its owner may have let go. When refs_ reaches
- *    zero the context is disposed: canceled, as nobody can observe it any more
- *    (a live child or AfterFunc would hold a reference), which also removes it
- *    from its parent's children set, stops its timer, unregisters it from an
- *    afterFuncer and ends its watcher. When holds reaches zero its memory goes
- *    and its reference to its parent is dropped. Release walks up the parent
- *    chain in a loop, so freeing a long chain uses no stack either.
+ * 2. Lifetime. `refs_` counts the references that contract "context
+ *    lifetime" (docs/semantics.md) hands out (constructors, context_retain, a
+ *    child's link to its parent, the worklist above). `holds` counts what keeps
+ *    a cancelCtx's memory alive: one for all of refs_ together, and one for
+ *    each pending timer, watcher thread, afterFuncer registration and starting
+ *    AfterFunc thread, each of which touches the context after its owner may
+ *    have let go. When refs_ reaches zero the context is disposed: canceled, as
+ *    nobody can observe it any more (a live child or AfterFunc would hold a
+ *    reference), which also removes it from its parent's children set, stops
+ *    its timer, unregisters it from an afterFuncer and ends its watcher. When
+ *    holds reaches zero its memory goes and its reference to its parent is
+ *    dropped. Release walks up the parent chain in a loop, so freeing a long
+ *    chain uses no stack either.
  *
  * 3. Errors: where Go panics (nil parent, nil key) the constructors return
  *    NULL with errno EINVAL; allocation and thread failures give ENOMEM and
  *    leave nothing behind.
+ *
+ * Contracts ("context lifetime") and item ids (CX-n) cited here are those of
+ * docs/semantics.md.
  */
 #include <gochan/context.h>
 
@@ -53,16 +80,71 @@
 #include <gochan/timer.h>
 
 #include "chan_internal.h"
+#include "context_types.h"
 #include "lock.h"
-#include "context_impl.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+
+/* ---- what C needs first: forward declarations and package state ---- */
+
+/* Static functions that context.go's order defines after a first use:
+ * withCancel, which Go puts after WithCancel and WithCancelCause; from the
+ * cancelCtx section, the children set's delete (used by removeChild) and
+ * propagateCancel (used by every constructor of a cancelCtx kind); from the
+ * valueCtx section, Go's value(), the Value of every native kind. */
+static context_t *withCancel(context_t *parent, context_cancel_t **cancel,
+                             unsigned char how);
+static void children_delete(cancelCtx *p, cancelCtx *child);
+static int propagateCancel(cancelCtx *c, context_t *parent);
+static void *value(context_t *c, const void *key);
+
+/* Go's package-level variables, which context.go declares beside
+ * parentCancelCtx: cancelCtxKey, whose address is the private key under which
+ * Value finds the nearest cancelCtx; the `goroutines` counter and the count of
+ * live native objects, for the tests; closedchan (context__closedchan_get). */
+static const char cancelCtxKey;
+atomic_uint_least64_t context__goroutines;
+atomic_long context__live_objects;
+_Atomic(chan_t *) context__closedchan;
+static pthread_mutex_t closedchan_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- the Context interface (C's reference counting: context_lifetime.c) ----
+ */
+
+chan_t *context_done(context_t *ctx)
+{
+    return ctx ? ctx->vtable_->done(ctx) : NULL;
+}
+
+const context_error_t *context_err(context_t *ctx)
+{
+    return ctx ? ctx->vtable_->err(ctx) : NULL;
+}
+
+bool context_deadline(context_t *ctx, int64_t *deadline)
+{
+    if (!ctx) {
+        if (deadline)
+            *deadline = 0;
+        return false;
+    }
+    int64_t d = 0;
+    bool ok = ctx->vtable_->deadline(ctx, &d);
+    if (deadline)
+        *deadline = ok ? d : 0;
+    return ok;
+}
+
+void *context_value(context_t *ctx, const void *key)
+{
+    return ctx ? value(ctx, key) : NULL;
+}
+
+/* ---- Canceled, DeadlineExceeded ---- */
 
 /* Canceled and DeadlineExceeded, compared by address. */
 const context_error_t context_canceled = {"context canceled"};
@@ -74,326 +156,7 @@ bool context_error_timeout(const context_error_t *err)
     return err == &context_deadline_exceeded;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Types                                                                     */
-/* ------------------------------------------------------------------------ */
-
-/* How a cancel handle cancels: Go's three CancelFunc closures. */
-enum {
-    CANCEL_REMOVE = 0, /* func() { c.cancel(true, Canceled, nil) } */
-    CANCEL_CAUSE = 1,  /* func(cause) { c.cancel(true, Canceled, cause) } */
-    CANCEL_KEEP = 2    /* func() { c.cancel(false, Canceled, nil) }: a timerCtx
-                          born past its deadline, already out of its parent */
-};
-
-/* A CancelFunc lives inside the context it cancels: valid while the context
- * is, which is what SPEC.md promises (until the caller's release). */
-struct context_cancel {
-    unsigned char how; /* CANCEL_*; immutable once returned */
-};
-
-struct cancel_batch;
-
-/* Go's cancelCtx. The children set is an intrusive doubly linked list through
- * the children's prev/next, so joining and leaving it never allocates. */
-typedef struct cancelCtx cancelCtx;
-struct cancelCtx {
-    context_t
-        ctx; /* vtable_ tells cancelCtx, timerCtx and afterFuncCtx apart */
-
-    /* Go's embedded Context: the parent, a reference dropped with the memory.
-     * Immutable. */
-    context_t *Context;
-    /* Go's stopCtx{Context, stop}: set when propagateCancel registered this
-     * context with an afterFuncer parent. stop is the handle to unregister
-     * with, under mu, taken (set to NULL) by the one removeChild that uses it;
-     * via_stop is immutable once the context is returned. */
-    void *stop;
-
-    /* Go's mutex, a 4-byte futex word (the channel lock) rather than a
-     * 40-byte pthread_mutex_t: a context is small and made often. It packs
-     * with the flags below into one word. */
-    chan__lock_t mu;
-    bool via_stop;
-    bool registered; /* see pc below */
-    struct context_cancel handle;
-
-    /* Protected by mu. */
-    _Atomic(chan_t *) done; /* made lazily, closed by the first cancel;
-                               closedchan when canceled before anyone
-                               asked; written under mu */
-    _Atomic(const context_error_t *)
-        err;                      /* set by the first cancel, under mu */
-    const context_error_t *cause; /* set by the first cancel */
-    cancelCtx *children;          /* Go's children set; emptied by cancel */
-
-    /* Membership of the children set of pc, the cancelCtx parentCancelCtx
-     * found when this context was made (immutable; pc outlives us, since our
-     * parent chain holds it). prev, next and registered are under pc->mu while
-     * registered; once a cancel batch detaches this context, prev and next
-     * belong to that batch (its worklist). */
-    cancelCtx *pc;
-    cancelCtx *prev, *next;
-
-    /* The batch that canceled this context, until it has canceled the whole
-     * subtree; NULL otherwise. Written by that batch, read by anyone. */
-    _Atomic(struct cancel_batch *) busy;
-    atomic_long holds; /* keeps the memory alive; see the file comment */
-};
-
-/* Go's timerCtx: a cancelCtx with a deadline and a timer. */
-typedef struct timerCtx {
-    cancelCtx cancelCtx;
-    chan_timer_t *timer; /* under cancelCtx.mu; taken by the cancel */
-    int64_t deadline;    /* immutable */
-    const context_error_t
-        *cause; /* the cause if the deadline fires; immutable */
-} timerCtx;
-
-/* Go's afterFuncCtx: a cancelCtx whose cancel starts f on its own thread.
- * Never handed out as a context; its AfterFunc handle owns its reference. */
-typedef struct afterFuncCtx {
-    cancelCtx cancelCtx;
-    atomic_int once; /* Go's sync.Once: 0, then 1 once f started or stop won */
-    void (*f)(void *);
-    void *arg;
-    struct afterFuncCtx *start_next; /* in the batch that starts f */
-} afterFuncCtx;
-
-/* Go's valueCtx. */
-typedef struct valueCtx {
-    context_t ctx;
-    context_t *Context; /* parent, a reference; immutable */
-    const void *key;
-    void *val;
-} valueCtx;
-
-/* Go's withoutCancelCtx. */
-typedef struct withoutCancelCtx {
-    context_t ctx;
-    context_t *c; /* parent, a reference; immutable */
-} withoutCancelCtx;
-
-/* The AfterFunc handle is the afterFuncCtx itself; this tag type is never
- * instantiated. */
-struct context_after_func {
-    char unused;
-};
-
-/* Go's cancelCtxKey: its address is the private key under which Value finds
- * the nearest cancelCtx. */
-static const char cancelCtxKey;
-
-/* Go's `goroutines` counter, for the tests. */
-static atomic_uint_least64_t goroutines;
-
-/* Native context objects alive, for the tests. */
-static atomic_long live;
-
-/* ------------------------------------------------------------------------ */
-/* Vtables: Go's method sets                                                 */
-/* ------------------------------------------------------------------------ */
-
-static bool emptyCtx_deadline(context_t *self, int64_t *deadline);
-static chan_t *emptyCtx_done(context_t *self);
-static const context_error_t *emptyCtx_err(context_t *self);
-static void *emptyCtx_value(context_t *self, const void *key);
-static size_t backgroundCtx_string(context_t *self, char *buf, size_t n);
-static size_t todoCtx_string(context_t *self, char *buf, size_t n);
-static void immortal_free(context_t *self);
-
-static bool delegate_deadline(context_t *self, int64_t *deadline);
-static chan_t *delegate_done(context_t *self);
-static const context_error_t *delegate_err(context_t *self);
-static void *native_value(context_t *self, const void *key);
-static size_t native_string(context_t *self, char *buf, size_t n);
-static void native_free(context_t *self);
-
-static chan_t *cancelCtx_done(context_t *self);
-static const context_error_t *cancelCtx_err(context_t *self);
-static bool timerCtx_deadline(context_t *self, int64_t *deadline);
-
-static const context_vtable_t backgroundCtx_vtable = {
-    emptyCtx_deadline,    emptyCtx_done, emptyCtx_err, emptyCtx_value,
-    backgroundCtx_string, immortal_free, NULL,         NULL};
-static const context_vtable_t todoCtx_vtable = {
-    emptyCtx_deadline, emptyCtx_done, emptyCtx_err, emptyCtx_value,
-    todoCtx_string,    immortal_free, NULL,         NULL};
-static const context_vtable_t cancelCtx_vtable = {
-    delegate_deadline, cancelCtx_done, cancelCtx_err, native_value,
-    native_string,     native_free,    NULL,          NULL};
-static const context_vtable_t timerCtx_vtable = {
-    timerCtx_deadline, cancelCtx_done, cancelCtx_err, native_value,
-    native_string,     native_free,    NULL,          NULL};
-static const context_vtable_t afterFuncCtx_vtable = {
-    delegate_deadline, cancelCtx_done, cancelCtx_err, native_value,
-    native_string,     native_free,    NULL,          NULL};
-static const context_vtable_t valueCtx_vtable = {
-    delegate_deadline, delegate_done, delegate_err, native_value,
-    native_string,     native_free,   NULL,         NULL};
-static const context_vtable_t withoutCancelCtx_vtable = {
-    emptyCtx_deadline, emptyCtx_done, emptyCtx_err, native_value,
-    native_string,     native_free,   NULL,         NULL};
-
-/* Background and TODO: immortal (refs_ < 0), distinct objects. */
-static context_t background = {&backgroundCtx_vtable, -1};
-static context_t todo = {&todoCtx_vtable, -1};
-
-static cancelCtx *as_cancelCtx(context_t *c)
-{
-    if (c &&
-        (c->vtable_ == &cancelCtx_vtable || c->vtable_ == &timerCtx_vtable ||
-         c->vtable_ == &afterFuncCtx_vtable))
-        return (cancelCtx *)c;
-    return NULL;
-}
-
-static bool is_native(const context_t *c)
-{
-    const context_vtable_t *v = c->vtable_;
-    return v == &cancelCtx_vtable || v == &timerCtx_vtable ||
-           v == &afterFuncCtx_vtable || v == &valueCtx_vtable ||
-           v == &withoutCancelCtx_vtable || v == &backgroundCtx_vtable ||
-           v == &todoCtx_vtable;
-}
-
-/* ------------------------------------------------------------------------ */
-/* closedchan                                                                */
-/* ------------------------------------------------------------------------ */
-
-/* Go's closedchan: one channel, closed at birth, shared by every context
- * canceled before anyone asked for its Done. Made on first need (a constructor
- * fails with ENOMEM if it cannot be made) and kept for the process. */
-static _Atomic(chan_t *) closedchan;
-static pthread_mutex_t closedchan_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static chan_t *closedchan_get(void)
-{
-    chan_t *c = atomic_load_explicit(&closedchan, memory_order_acquire);
-    if (c)
-        return c;
-    pthread_mutex_lock(&closedchan_mu);
-    c = atomic_load_explicit(&closedchan, memory_order_relaxed);
-    if (!c) {
-        c = chan_make(0, 0);
-        if (c) {
-            chan_close(c);
-            atomic_store_explicit(&closedchan, c, memory_order_release);
-        }
-    }
-    pthread_mutex_unlock(&closedchan_mu);
-    return c;
-}
-
-/* ------------------------------------------------------------------------ */
-/* References                                                                */
-/* ------------------------------------------------------------------------ */
-
-/* refs_ is a plain long in the public header (the struct must be complete for
- * embedding), so it is accessed with the __atomic builtins. */
-static bool immortal(context_t *c)
-{
-    return __atomic_load_n(&c->refs_, __ATOMIC_RELAXED) < 0;
-}
-
-void context_init(context_t *self, const context_vtable_t *vtable)
-{
-    if (!self)
-        return;
-    self->vtable_ = vtable;
-    __atomic_store_n(&self->refs_, 1, __ATOMIC_RELAXED);
-}
-
-context_t *context_retain(context_t *ctx)
-{
-    if (ctx && !immortal(ctx))
-        __atomic_fetch_add(&ctx->refs_, 1, __ATOMIC_RELAXED);
-    return ctx;
-}
-
-/* Adds a reference unless the count already reached zero (the context is
- * being disposed of by another thread). */
-static bool try_retain(context_t *c)
-{
-    long r = __atomic_load_n(&c->refs_, __ATOMIC_RELAXED);
-    while (r > 0)
-        if (__atomic_compare_exchange_n(&c->refs_, &r, r + 1, true,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            return true;
-    return r < 0; /* immortal */
-}
-
-static void cancel_ctx(cancelCtx *c, bool removeFromParent,
-                       const context_error_t *err,
-                       const context_error_t *cause);
-
-/* Frees a cancelCtx's memory once the last hold is gone. Returns the parent
- * whose reference the caller must now drop (with context_release), or NULL. */
-static context_t *drop_hold(cancelCtx *c)
-{
-    if (atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel) != 1)
-        return NULL;
-    context_t *parent = c->Context;
-    chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
-    if (d != atomic_load_explicit(&closedchan, memory_order_relaxed))
-        chan_release(d); /* ours; closedchan is shared */
-    chan__lock_destroy(&c->mu);
-    free(c);
-    atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
-    return parent;
-}
-
-/* Drops the reference count of one native context that reached zero and
- * returns the parent whose reference goes with it. */
-static context_t *dispose(context_t *ctx)
-{
-    cancelCtx *c = as_cancelCtx(ctx);
-    if (c) {
-        /* Nobody can observe c any more: canceling it is how it leaves its
-         * parent's children set or afterFuncer, stops its timer and ends its
-         * watcher. */
-        cancel_ctx(c, true, &context_canceled, NULL);
-        return drop_hold(c);
-    }
-    context_t *parent;
-    if (ctx->vtable_ == &valueCtx_vtable)
-        parent = ((valueCtx *)ctx)->Context;
-    else
-        parent = ((withoutCancelCtx *)ctx)->c;
-    free(ctx);
-    atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
-    return parent;
-}
-
-void context_release(context_t *ctx)
-{
-    /* A loop, not recursion: the last release of a leaf may free a whole
-     * chain of ancestors. */
-    while (ctx && !immortal(ctx)) {
-        if (__atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL) != 1)
-            return;
-        if (!is_native(ctx)) {
-            ctx->vtable_->free(ctx);
-            return;
-        }
-        ctx = dispose(ctx);
-    }
-}
-
-static void immortal_free(context_t *self)
-{
-    (void)self;
-}
-
-static void native_free(context_t *self)
-{
-    /* Never called: context_release frees native contexts itself. */
-    (void)self;
-}
-
-/* ------------------------------------------------------------------------ */
-/* emptyCtx: backgroundCtx and todoCtx                                       */
-/* ------------------------------------------------------------------------ */
+/* ---- emptyCtx, backgroundCtx, todoCtx; Background, TODO ---- */
 
 static bool emptyCtx_deadline(context_t *self, int64_t *deadline)
 {
@@ -422,6 +185,11 @@ static void *emptyCtx_value(context_t *self, const void *key)
     return NULL;
 }
 
+static void immortal_free(context_t *self)
+{
+    (void)self;
+}
+
 static size_t put_string(const char *s, char *buf, size_t n)
 {
     return (size_t)snprintf(buf, n, "%s", s);
@@ -439,6 +207,29 @@ static size_t todoCtx_string(context_t *self, char *buf, size_t n)
     return put_string("context.TODO", buf, n);
 }
 
+/* The method sets of backgroundCtx and todoCtx. No native kind offers
+ * afterFuncer: after_func and after_func_stop stay NULL in every vtable. */
+static const context_vtable_t backgroundCtx_vtable = {
+    .deadline = emptyCtx_deadline,
+    .done = emptyCtx_done,
+    .err = emptyCtx_err,
+    .value = emptyCtx_value,
+    .string = backgroundCtx_string,
+    .free = immortal_free,
+};
+static const context_vtable_t todoCtx_vtable = {
+    .deadline = emptyCtx_deadline,
+    .done = emptyCtx_done,
+    .err = emptyCtx_err,
+    .value = emptyCtx_value,
+    .string = todoCtx_string,
+    .free = immortal_free,
+};
+
+/* Background and TODO: immortal (refs_ < 0), distinct objects. */
+static context_t background = {.vtable_ = &backgroundCtx_vtable, .refs_ = -1};
+static context_t todo = {.vtable_ = &todoCtx_vtable, .refs_ = -1};
+
 context_t *context_background(void)
 {
     return &background;
@@ -449,90 +240,255 @@ context_t *context_todo(void)
     return &todo;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Methods that walk the parent chain                                        */
-/* ------------------------------------------------------------------------ */
+/* ---- WithCancel, WithCancelCause, withCancel and their CancelFuncs ---- */
 
-/* Go's value(): the iterative lookup through the native kinds, ending in a
- * call of a foreign context's own Value. */
-static void *value(context_t *c, const void *key)
+/* A new context of size bytes and of a kind that is or embeds a cancelCtx,
+ * with one reference, holding one reference to parent; NULL on ENOMEM. */
+static cancelCtx *newCancelCtx(size_t size, context_kind kind,
+                               context_t *parent)
 {
-    for (;;) {
-        const context_vtable_t *v = c->vtable_;
-        if (v == &valueCtx_vtable) {
-            valueCtx *vc = (valueCtx *)c;
-            if (key == vc->key)
-                return vc->val;
-            c = vc->Context;
-        } else if (v == &cancelCtx_vtable || v == &timerCtx_vtable ||
-                   v == &afterFuncCtx_vtable) {
-            /* A timerCtx's embedded cancelCtx is at its start: same address. */
-            if (key == &cancelCtxKey)
-                return c;
-            /* A stopCtx forwards Value to the parent it wraps. */
-            c = ((cancelCtx *)c)->Context;
-        } else if (v == &withoutCancelCtx_vtable) {
-            if (key == &cancelCtxKey)
-                return NULL; /* children do not attach to what is above */
-            c = ((withoutCancelCtx *)c)->c;
-        } else if (v == &backgroundCtx_vtable || v == &todoCtx_vtable) {
-            return NULL;
-        } else {
-            return v->value(c, key);
-        }
-    }
+    if (!context__closedchan_get())
+        return NULL; /* cancel must never fail for want of it */
+    cancelCtx *c = calloc(1, size);
+    if (!c)
+        return NULL;
+    chan__lock_init(&c->mu);
+    c->ctx.vtable_ = context__vtables[kind];
+    c->ctx.refs_ = 1;
+    atomic_init(&c->holds, 1);
+    c->Context = context_retain(parent);
+    atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
+    return c;
 }
 
+/* Gives up a context that was never returned; errno is ENOMEM afterwards. */
+static void *fail_nomem(context_t *ctx)
+{
+    context_release(ctx);
+    errno = ENOMEM;
+    return NULL;
+}
+
+context_t *context_with_cancel(context_t *parent, context_cancel_t **cancel)
+{
+    return withCancel(parent, cancel, CANCEL_REMOVE);
+}
+
+context_t *context_with_cancel_cause(context_t *parent,
+                                     context_cancel_t **cancel)
+{
+    return withCancel(parent, cancel, CANCEL_CAUSE);
+}
+
+static context_t *withCancel(context_t *parent, context_cancel_t **cancel,
+                             unsigned char how)
+{
+    if (cancel)
+        *cancel = NULL;
+    if (!parent || !cancel) {
+        errno = EINVAL; /* Go: "cannot create context from nil parent" */
+        return NULL;
+    }
+    cancelCtx *c = newCancelCtx(sizeof(cancelCtx), KIND_CANCEL, parent);
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    c->handle.how = how;
+    if (propagateCancel(c, parent) != 0)
+        return fail_nomem(&c->ctx);
+    *cancel = &c->handle;
+    return &c->ctx;
+}
+
+static cancelCtx *handle_ctx(context_cancel_t *cancel)
+{
+    return (cancelCtx *)((char *)cancel - offsetof(cancelCtx, handle));
+}
+
+void context_cancel(context_cancel_t *cancel)
+{
+    if (!cancel)
+        return;
+    context__cancelCtx_cancel(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
+                              &context_canceled, NULL);
+}
+
+void context_cancel_cause(context_cancel_t *cancel,
+                          const context_error_t *cause)
+{
+    if (!cancel)
+        return;
+    context__cancelCtx_cancel(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
+                              &context_canceled,
+                              cancel->how == CANCEL_CAUSE ? cause : NULL);
+}
+
+/* ---- Cause ---- */
+
+/* Go's Cause: Err first, so that Cause never runs ahead of cancellation; then
+ * the cause of the nearest cancelCtx, if any; else Err. */
+const context_error_t *context_cause(context_t *ctx)
+{
+    const context_error_t *err = context_err(ctx);
+    if (!err)
+        return NULL;
+    cancelCtx *cc = as_cancelCtx(context_value(ctx, &cancelCtxKey));
+    if (cc) {
+        chan__lock(&cc->mu);
+        const context_error_t *cause = cc->cause;
+        chan__unlock(&cc->mu);
+        if (cause)
+            return cause;
+    }
+    return err;
+}
+
+/* ---- AfterFunc, afterFuncCtx ---- */
+
+/* Go's AfterFunc, and its stop func: context_after_func_stop. afterFuncCtx's
+ * cancel (a.once.Do(go a.f())) is in context_cancel.c, its vtable beside
+ * cancelCtx's. */
+
+context_after_func_t *context_after_func(context_t *ctx, void (*f)(void *),
+                                         void *arg)
+{
+    if (!ctx || !f) {
+        errno = EINVAL;
+        return NULL;
+    }
+    afterFuncCtx *a = (afterFuncCtx *)newCancelCtx(sizeof(afterFuncCtx),
+                                                   KIND_AFTER_FUNC, ctx);
+    if (!a) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    a->f = f;
+    a->arg = arg;
+    if (propagateCancel(&a->cancelCtx, ctx) != 0) {
+        /* Not registered anywhere; keep dispose from starting f. */
+        atomic_store(&a->once, 1);
+        return fail_nomem(&a->cancelCtx.ctx);
+    }
+    return (context_after_func_t *)a;
+}
+
+bool context_after_func_stop(context_after_func_t *stop)
+{
+    if (!stop)
+        return false;
+    afterFuncCtx *a = (afterFuncCtx *)stop;
+    int zero = 0;
+    bool stopped = atomic_compare_exchange_strong(&a->once, &zero, 1);
+    if (stopped)
+        context__cancelCtx_cancel(&a->cancelCtx, true, &context_canceled, NULL);
+    /* The handle owned a's reference. */
+    context_release(&a->cancelCtx.ctx);
+    return stopped;
+}
+
+/* ---- parentCancelCtx, removeChild, closedchan ---- */
+
+/* Go's parentCancelCtx: the cancelCtx that parent's Done belongs to, found
+ * through the private key, or NULL. A wrapper that overrides Done with a
+ * channel of its own is not bypassed: the done channels must be the same. */
+cancelCtx *context__parentCancelCtx(context_t *parent)
+{
+    chan_t *done = context_done(parent);
+    if (!done || done == atomic_load(&context__closedchan))
+        return NULL;
+    cancelCtx *p = as_cancelCtx(context_value(parent, &cancelCtxKey));
+    if (!p)
+        return NULL;
+    if (atomic_load_explicit(&p->done, memory_order_acquire) != done)
+        return NULL;
+    return p;
+}
+
+/* Go's removeChild(c.Context, c). For a stopCtx parent this unregisters from
+ * the afterFuncer (once: the handle is taken under c->mu); otherwise it leaves
+ * the children set of the cancelCtx it joined, if it is still in it.
+ * Locks: c->mu, released, then pc->mu (Go: the parent's lock only after the
+ * child's own is released). */
+void context__removeChild(cancelCtx *c)
+{
+    if (c->via_stop) {
+        chan__lock(&c->mu);
+        void *stop = c->stop;
+        c->stop = NULL;
+        chan__unlock(&c->mu);
+        if (stop && c->Context->vtable_->after_func_stop(c->Context, stop)) {
+            /* The callback will never run: drop its hold. Never the last:
+             * our caller keeps c alive. */
+            atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
+        }
+        return;
+    }
+    cancelCtx *p = c->pc;
+    if (!p)
+        return;
+    chan__lock(&p->mu);
+    if (c->registered)
+        children_delete(p, c);
+    chan__unlock(&p->mu);
+}
+
+/* Go's closedchan: one channel, closed at birth, shared by every context
+ * canceled before anyone asked for its Done. Made on first need (a constructor
+ * fails with ENOMEM if it cannot be made) and kept for the process. */
+chan_t *context__closedchan_get(void)
+{
+    chan_t *c =
+        atomic_load_explicit(&context__closedchan, memory_order_acquire);
+    if (c)
+        return c;
+    pthread_mutex_lock(&closedchan_mu);
+    c = atomic_load_explicit(&context__closedchan, memory_order_relaxed);
+    if (!c) {
+        c = chan_make(0, 0);
+        if (c) {
+            chan_close(c);
+            atomic_store_explicit(&context__closedchan, c,
+                                  memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&closedchan_mu);
+    return c;
+}
+
+/* ---- cancelCtx (String: context_string.c; cancel: context_cancel.c) ---- */
+
+/* Go's cancelCtx struct is in context_types.h. */
+
+/* children set operations; p->mu is held. */
+static void children_add(cancelCtx *p, cancelCtx *child)
+{
+    child->prev = NULL;
+    child->next = p->children;
+    if (p->children)
+        p->children->prev = child;
+    p->children = child;
+    child->registered = true;
+}
+
+static void children_delete(cancelCtx *p, cancelCtx *child)
+{
+    if (child->prev)
+        child->prev->next = child->next;
+    else
+        p->children = child->next;
+    if (child->next)
+        child->next->prev = child->prev;
+    child->prev = child->next = NULL;
+    child->registered = false;
+}
+
+/* cancelCtx.Value, and the Value of every other native kind but emptyCtx:
+ * Go's value(), in the valueCtx section. */
 static void *native_value(context_t *self, const void *key)
 {
     return value(self, key);
 }
-
-/* A valueCtx has Go's embedded-Context Done and Err: its parent's. */
-static context_t *skip_values(context_t *c)
-{
-    while (c->vtable_ == &valueCtx_vtable)
-        c = ((valueCtx *)c)->Context;
-    return c;
-}
-
-static chan_t *delegate_done(context_t *self)
-{
-    context_t *c = skip_values(self);
-    return c->vtable_->done(c);
-}
-
-static const context_error_t *delegate_err(context_t *self)
-{
-    context_t *c = skip_values(self);
-    return c->vtable_->err(c);
-}
-
-/* Deadline(): a cancelCtx, afterFuncCtx and valueCtx have their parent's. */
-static bool delegate_deadline(context_t *self, int64_t *deadline)
-{
-    context_t *c = self;
-    for (;;) {
-        const context_vtable_t *v = c->vtable_;
-        if (v == &valueCtx_vtable)
-            c = ((valueCtx *)c)->Context;
-        else if (v == &cancelCtx_vtable || v == &afterFuncCtx_vtable)
-            c = ((cancelCtx *)c)->Context;
-        else
-            return v->deadline(c, deadline);
-    }
-}
-
-static bool timerCtx_deadline(context_t *self, int64_t *deadline)
-{
-    if (deadline)
-        *deadline = ((timerCtx *)self)->deadline;
-    return true;
-}
-
-/* ------------------------------------------------------------------------ */
-/* cancelCtx                                                                 */
-/* ------------------------------------------------------------------------ */
 
 /* cancelCtx.Done: the channel is made on first demand. Double-checked: the
  * acquire load pairs with the release store below, so a thread that sees the
@@ -569,260 +525,14 @@ static const context_error_t *cancelCtx_err(context_t *self)
     return err;
 }
 
-/* children set operations; p->mu is held. */
-static void children_add(cancelCtx *p, cancelCtx *child)
-{
-    child->prev = NULL;
-    child->next = p->children;
-    if (p->children)
-        p->children->prev = child;
-    p->children = child;
-    child->registered = true;
-}
-
-static void children_delete(cancelCtx *p, cancelCtx *child)
-{
-    if (child->prev)
-        child->prev->next = child->next;
-    else
-        p->children = child->next;
-    if (child->next)
-        child->next->prev = child->prev;
-    child->prev = child->next = NULL;
-    child->registered = false;
-}
-
-/* One cancel_ctx call: the nodes it still has to cancel (detached children,
- * each retained, linked through next) and those it is done with (retained,
- * linked through next), plus the AfterFuncs whose f it must start. */
-struct cancel_batch {
-    cancelCtx *work_head, *work_tail;
-    cancelCtx *held;
-    afterFuncCtx *starts;
-};
-
-/* A batch that meets a node another batch canceled waits here until that
- * batch has finished the node's subtree. cancel_mu is a leaf lock: nothing is
- * locked while it is held, and it may be taken while a context lock is. */
-static pthread_mutex_t cancel_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
-static atomic_long cancel_waiters;
-
-static void wait_subtree(cancelCtx *x, struct cancel_batch *self)
-{
-    struct cancel_batch *b = atomic_load(&x->busy);
-    if (!b || b == self)
-        return;
-    pthread_mutex_lock(&cancel_mu);
-    /* Dekker with finish_batch: our increment and load of busy against its
-     * store of NULL and load of cancel_waiters, all seq_cst: either we see
-     * NULL or it sees us and broadcasts under cancel_mu. */
-    atomic_fetch_add(&cancel_waiters, 1);
-    while ((b = atomic_load(&x->busy)) != NULL && b != self)
-        pthread_cond_wait(&cancel_cond, &cancel_mu);
-    atomic_fetch_sub(&cancel_waiters, 1);
-    pthread_mutex_unlock(&cancel_mu);
-}
-
-/* The part of Go's cancelCtx.cancel that touches one node (and timerCtx's and
- * afterFuncCtx's additions to it), with x locked: store err and cause, close
- * done, hand the children to the batch. Returns false if x was canceled
- * already. */
-static bool cancel_one(struct cancel_batch *b, cancelCtx *x,
-                       const context_error_t *err, const context_error_t *cause)
-{
-    chan_timer_t *timer = NULL;
-
-    chan__lock(&x->mu);
-    if (atomic_load_explicit(&x->err, memory_order_relaxed)) {
-        chan__unlock(&x->mu);
-        return false; /* already canceled */
-    }
-    /* busy before err: whoever sees err and then reads busy under mu or
-     * after it sees our mark. */
-    atomic_store(&x->busy, b);
-    atomic_store_explicit(&x->err, err, memory_order_release);
-    x->cause = cause;
-    chan_t *d = atomic_load_explicit(&x->done, memory_order_relaxed);
-    if (!d)
-        atomic_store_explicit(&x->done, closedchan_get(), memory_order_release);
-    else
-        chan_close(d);
-    /* Go cancels each child here, holding x's lock. We detach the whole set
-     * into the worklist instead and cancel the children after unlocking x, one
-     * lock at a time. A child whose count already reached zero is being
-     * disposed of by another thread: nobody can observe it, so it is only
-     * unlinked (its disposal finds it unregistered). */
-    for (cancelCtx *k = x->children, *next; k; k = next) {
-        next = k->next;
-        k->prev = k->next = NULL;
-        k->registered = false;
-        if (try_retain(&k->ctx)) {
-            if (b->work_tail)
-                b->work_tail->next = k;
-            else
-                b->work_head = k;
-            b->work_tail = k;
-        }
-    }
-    x->children = NULL;
-    if (x->ctx.vtable_ == &timerCtx_vtable) {
-        /* timerCtx.cancel: stop the timer on every path. */
-        timerCtx *t = (timerCtx *)x;
-        timer = t->timer;
-        t->timer = NULL;
-    }
-    chan__unlock(&x->mu);
-
-    if (timer) {
-        /* A stopped timer will never run its callback: drop the hold it had.
-         * Not the last one, since x is referenced by whoever canceled it. */
-        if (chan_timer_stop(timer))
-            atomic_fetch_sub_explicit(&x->holds, 1, memory_order_relaxed);
-        chan_timer_release(timer);
-    }
-    if (x->ctx.vtable_ == &afterFuncCtx_vtable) {
-        afterFuncCtx *a = (afterFuncCtx *)x;
-        int zero = 0;
-        /* afterFuncCtx.cancel: a.once.Do(func() { go a.f() }). */
-        if (atomic_compare_exchange_strong(&a->once, &zero, 1)) {
-            a->start_next = b->starts;
-            b->starts = a;
-        }
-    }
-    return true;
-}
-
-static void run_after_func(void *arg)
-{
-    afterFuncCtx *a = arg;
-    void (*f)(void *) = a->f;
-    void *farg = a->arg;
-    context_release(drop_hold(&a->cancelCtx));
-    f(farg);
-}
-
-static void removeChild(cancelCtx *c);
-
-/* Go's cancelCtx.cancel (with timerCtx's and afterFuncCtx's overrides):
- * cancels c and, iteratively, its whole subtree; if removeFromParent, then
- * removes c from its parent. The caller keeps c alive (a reference, or a
- * hold). Locks: one context lock at a time; see the file comment. */
-static void cancel_ctx(cancelCtx *c, bool removeFromParent,
-                       const context_error_t *err, const context_error_t *cause)
-{
-    if (!err)
-        err = &context_canceled; /* Go: "internal error: missing cancel error";
-                                    reachable through a foreign Err */
-    if (!cause)
-        cause = err;
-
-    struct cancel_batch b = {NULL, NULL, NULL, NULL};
-    bool mine = cancel_one(&b, c, err, cause);
-    while (b.work_head) {
-        cancelCtx *x = b.work_head;
-        b.work_head = x->next;
-        if (!b.work_head)
-            b.work_tail = NULL;
-        cancel_one(&b, x, err, cause);
-        x->next = b.held;
-        b.held = x;
-    }
-
-    /* Every descendant we reached is done; those other batches canceled may
-     * still be finishing theirs. Wait for them before we let our own waiters
-     * go, so that "done when cancel returns" holds for all. */
-    if (!mine)
-        wait_subtree(c, &b);
-    for (cancelCtx *x = b.held; x; x = x->next)
-        wait_subtree(x, &b);
-
-    if (mine)
-        atomic_store(&c->busy, NULL);
-    for (cancelCtx *x = b.held; x; x = x->next)
-        if (atomic_load_explicit(&x->busy, memory_order_relaxed) == &b)
-            atomic_store(&x->busy, NULL);
-    if (atomic_load(&cancel_waiters) > 0) {
-        pthread_mutex_lock(&cancel_mu);
-        pthread_cond_broadcast(&cancel_cond);
-        pthread_mutex_unlock(&cancel_mu);
-    }
-
-    /* go a.f(), outside every lock and mark. */
-    for (afterFuncCtx *a = b.starts, *next; a; a = next) {
-        next = a->start_next;
-        atomic_fetch_add_explicit(&a->cancelCtx.holds, 1, memory_order_relaxed);
-        if (chan_go(run_after_func, a) != CHAN_OK) {
-            /* No thread to be had: run f here rather than lose it. */
-            run_after_func(a);
-        }
-    }
-
-    for (cancelCtx *x = b.held, *next; x; x = next) {
-        next = x->next;
-        x->next = NULL;
-        context_release(&x->ctx);
-    }
-
-    if (removeFromParent)
-        removeChild(c);
-}
-
-/* ------------------------------------------------------------------------ */
-/* propagateCancel, parentCancelCtx, removeChild                             */
-/* ------------------------------------------------------------------------ */
-
-/* Go's parentCancelCtx: the cancelCtx that parent's Done belongs to, found
- * through the private key, or NULL. A wrapper that overrides Done with a
- * channel of its own is not bypassed: the done channels must be the same. */
-static cancelCtx *parentCancelCtx(context_t *parent)
-{
-    chan_t *done = context_done(parent);
-    if (!done || done == atomic_load(&closedchan))
-        return NULL;
-    cancelCtx *p = as_cancelCtx(context_value(parent, &cancelCtxKey));
-    if (!p)
-        return NULL;
-    if (atomic_load_explicit(&p->done, memory_order_acquire) != done)
-        return NULL;
-    return p;
-}
-
-/* Go's removeChild(c.Context, c). For a stopCtx parent this unregisters from
- * the afterFuncer (once: the handle is taken under c->mu); otherwise it leaves
- * the children set of the cancelCtx it joined, if it is still in it.
- * Locks: c->mu, released, then pc->mu (Go: the parent's lock only after the
- * child's own is released). */
-static void removeChild(cancelCtx *c)
-{
-    if (c->via_stop) {
-        chan__lock(&c->mu);
-        void *stop = c->stop;
-        c->stop = NULL;
-        chan__unlock(&c->mu);
-        if (stop && c->Context->vtable_->after_func_stop(c->Context, stop)) {
-            /* The callback will never run: drop its hold. Never the last:
-             * our caller keeps c alive. */
-            atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
-        }
-        return;
-    }
-    cancelCtx *p = c->pc;
-    if (!p)
-        return;
-    chan__lock(&p->mu);
-    if (c->registered)
-        children_delete(p, c);
-    chan__unlock(&p->mu);
-}
-
-/* The afterFuncer callback: child.cancel(false, parent.Err(), Cause(parent)).
- */
+/* The afterFuncer callback:
+ * child.cancel(false, parent.Err(), Cause(parent)). */
 static void stop_callback(void *arg)
 {
     cancelCtx *c = arg;
-    cancel_ctx(c, false, context_err(c->Context), context_cause(c->Context));
-    context_release(drop_hold(c));
+    context__cancelCtx_cancel(c, false, context_err(c->Context),
+                              context_cause(c->Context));
+    context_release(context__drop_hold(c));
 }
 
 /* The watcher thread, Go's goroutine in propagateCancel. It holds c's memory
@@ -836,8 +546,9 @@ static void watch(void *arg)
         CHAN_RECV_CASE(cancelCtx_done(&c->ctx), NULL),
     };
     if (chan_select(cases, 2) == 0)
-        cancel_ctx(c, false, context_err(parent), context_cause(parent));
-    context_release(drop_hold(c));
+        context__cancelCtx_cancel(c, false, context_err(parent),
+                                  context_cause(parent));
+    context_release(context__drop_hold(c));
 }
 
 /* Go's cancelCtx.propagateCancel(parent, child): arranges for c to be
@@ -857,11 +568,12 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
     /* select { case <-done: ...; default: } */
     if (chan_try_recv(done, NULL) != CHAN_WOULDBLOCK) {
         /* parent is already canceled */
-        cancel_ctx(c, false, context_err(parent), context_cause(parent));
+        context__cancelCtx_cancel(c, false, context_err(parent),
+                                  context_cause(parent));
         return 0;
     }
 
-    cancelCtx *p = parentCancelCtx(parent);
+    cancelCtx *p = context__parentCancelCtx(parent);
     if (p) {
         const context_error_t *err, *cause = NULL;
         c->pc = p;
@@ -876,7 +588,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
          * yet, so canceling it just after is the same; it keeps every
          * context lock unnested. */
         if (err)
-            cancel_ctx(c, false, err, cause);
+            context__cancelCtx_cancel(c, false, err, cause);
         return 0;
     }
 
@@ -910,90 +622,94 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
         atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
         return ENOMEM;
     }
-    atomic_fetch_add_explicit(&goroutines, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&context__goroutines, 1, memory_order_relaxed);
     return 0;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Constructors                                                              */
-/* ------------------------------------------------------------------------ */
-
-/* A new cancel-kind context of size bytes with one reference, holding one
- * reference to parent; NULL on ENOMEM. */
-static cancelCtx *newCancelCtx(size_t size, const context_vtable_t *vtable,
-                               context_t *parent)
+/* Deadline(): a cancelCtx, afterFuncCtx and valueCtx have their parent's (Go's
+ * embedded Context). */
+static bool delegate_deadline(context_t *self, int64_t *deadline)
 {
-    if (!closedchan_get())
-        return NULL; /* cancel must never fail for want of it */
-    cancelCtx *c = calloc(1, size);
-    if (!c)
-        return NULL;
-    chan__lock_init(&c->mu);
-    c->ctx.vtable_ = vtable;
-    c->ctx.refs_ = 1;
-    atomic_init(&c->holds, 1);
-    c->Context = context_retain(parent);
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
-    return c;
+    context_t *c = self;
+    for (;;) {
+        switch (kind_of(c)) {
+        case KIND_VALUE:
+            c = ((valueCtx *)c)->Context;
+            break;
+        case KIND_CANCEL:
+        case KIND_AFTER_FUNC:
+            c = ((cancelCtx *)c)->Context;
+            break;
+        default:
+            return c->vtable_->deadline(c, deadline);
+        }
+    }
 }
 
-/* Gives up a context that was never returned; errno is ENOMEM afterwards. */
-static void *fail_nomem(context_t *ctx)
-{
-    context_release(ctx);
-    errno = ENOMEM;
-    return NULL;
-}
+static const context_vtable_t cancelCtx_vtable = {
+    .deadline = delegate_deadline,
+    .done = cancelCtx_done,
+    .err = cancelCtx_err,
+    .value = native_value,
+    .string = context__native_string,
+    .free = context__native_free,
+};
+/* afterFuncCtx has cancelCtx's methods; only its cancel differs. */
+static const context_vtable_t afterFuncCtx_vtable = {
+    .deadline = delegate_deadline,
+    .done = cancelCtx_done,
+    .err = cancelCtx_err,
+    .value = native_value,
+    .string = context__native_string,
+    .free = context__native_free,
+};
 
-static context_t *withCancel(context_t *parent, context_cancel_t **cancel,
-                             unsigned char how)
+/* ---- WithoutCancel, withoutCancelCtx ---- */
+
+context_t *context_without_cancel(context_t *parent)
 {
-    if (cancel)
-        *cancel = NULL;
-    if (!parent || !cancel) {
-        errno = EINVAL; /* Go: "cannot create context from nil parent" */
+    if (!parent) {
+        errno = EINVAL;
         return NULL;
     }
-    cancelCtx *c = newCancelCtx(sizeof(cancelCtx), &cancelCtx_vtable, parent);
+    withoutCancelCtx *c = malloc(sizeof *c);
     if (!c) {
         errno = ENOMEM;
         return NULL;
     }
-    c->handle.how = how;
-    if (propagateCancel(c, parent) != 0)
-        return fail_nomem(&c->ctx);
-    *cancel = &c->handle;
+    c->ctx.vtable_ = context__vtables[KIND_WITHOUT_CANCEL];
+    c->ctx.refs_ = 1;
+    c->c = context_retain(parent);
+    atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return &c->ctx;
 }
 
-context_t *context_with_cancel(context_t *parent, context_cancel_t **cancel)
-{
-    return withCancel(parent, cancel, CANCEL_REMOVE);
-}
+static const context_vtable_t withoutCancelCtx_vtable = {
+    .deadline = emptyCtx_deadline,
+    .done = emptyCtx_done,
+    .err = emptyCtx_err,
+    .value = native_value,
+    .string = context__native_string,
+    .free = context__native_free,
+};
 
-context_t *context_with_cancel_cause(context_t *parent,
-                                     context_cancel_t **cancel)
-{
-    return withCancel(parent, cancel, CANCEL_CAUSE);
-}
+/* ---- WithDeadline, WithDeadlineCause, timerCtx ---- */
 
-/* deadline - now, saturating, as Go's time.Until (Time.Sub) does: a
- * difference beyond int64's range is the nearest end of it. */
-static int64_t time_until(int64_t deadline, int64_t now)
+/* timerCtx's String is in context_string.c, its cancel in context_cancel.c. */
+
+context_t *context_with_deadline(context_t *parent, int64_t deadline,
+                                 context_cancel_t **cancel)
 {
-    if (now < 0 && deadline > INT64_MAX + now)
-        return INT64_MAX;
-    if (now > 0 && deadline < INT64_MIN + now)
-        return INT64_MIN;
-    return deadline - now;
+    return context_with_deadline_cause(parent, deadline, NULL, cancel);
 }
 
 /* The timer's callback: c.cancel(true, DeadlineExceeded, cause). */
 static void timerCtx_fire(void *arg)
 {
     timerCtx *t = arg;
-    cancel_ctx(&t->cancelCtx, true, &context_deadline_exceeded, t->cause);
-    context_release(drop_hold(&t->cancelCtx));
+    context__cancelCtx_cancel(&t->cancelCtx, true, &context_deadline_exceeded,
+                              t->cause);
+    context_release(context__drop_hold(&t->cancelCtx));
 }
 
 context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
@@ -1012,7 +728,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
         return context_with_cancel(parent, cancel);
     }
     timerCtx *t =
-        (timerCtx *)newCancelCtx(sizeof(timerCtx), &timerCtx_vtable, parent);
+        (timerCtx *)newCancelCtx(sizeof(timerCtx), KIND_TIMER, parent);
     if (!t) {
         errno = ENOMEM;
         return NULL;
@@ -1026,7 +742,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
     int64_t now = chan_now();
     if (deadline <= now) {
         /* The deadline has passed already. */
-        cancel_ctx(c, true, &context_deadline_exceeded, cause);
+        context__cancelCtx_cancel(c, true, &context_deadline_exceeded, cause);
         c->handle.how = CANCEL_KEEP;
         *cancel = &c->handle;
         return &c->ctx;
@@ -1052,11 +768,23 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
     return &c->ctx;
 }
 
-context_t *context_with_deadline(context_t *parent, int64_t deadline,
-                                 context_cancel_t **cancel)
+static bool timerCtx_deadline(context_t *self, int64_t *deadline)
 {
-    return context_with_deadline_cause(parent, deadline, NULL, cancel);
+    if (deadline)
+        *deadline = ((timerCtx *)self)->deadline;
+    return true;
 }
+
+static const context_vtable_t timerCtx_vtable = {
+    .deadline = timerCtx_deadline,
+    .done = cancelCtx_done,
+    .err = cancelCtx_err,
+    .value = native_value,
+    .string = context__native_string,
+    .free = context__native_free,
+};
+
+/* ---- WithTimeout, WithTimeoutCause ---- */
 
 /* now + timeout, saturating, as time.Now().Add(timeout) does. */
 static int64_t add_timeout(int64_t timeout)
@@ -1069,6 +797,13 @@ static int64_t add_timeout(int64_t timeout)
     return now + timeout;
 }
 
+context_t *context_with_timeout(context_t *parent, int64_t timeout,
+                                context_cancel_t **cancel)
+{
+    return context_with_deadline_cause(parent, add_timeout(timeout), NULL,
+                                       cancel);
+}
+
 context_t *context_with_timeout_cause(context_t *parent, int64_t timeout,
                                       const context_error_t *cause,
                                       context_cancel_t **cancel)
@@ -1077,12 +812,7 @@ context_t *context_with_timeout_cause(context_t *parent, int64_t timeout,
                                        cancel);
 }
 
-context_t *context_with_timeout(context_t *parent, int64_t timeout,
-                                context_cancel_t **cancel)
-{
-    return context_with_deadline_cause(parent, add_timeout(timeout), NULL,
-                                       cancel);
-}
+/* ---- WithValue, valueCtx, value ---- */
 
 context_t *context_with_value(context_t *parent, const void *key, void *val)
 {
@@ -1095,386 +825,89 @@ context_t *context_with_value(context_t *parent, const void *key, void *val)
         errno = ENOMEM;
         return NULL;
     }
-    c->ctx.vtable_ = &valueCtx_vtable;
+    c->ctx.vtable_ = context__vtables[KIND_VALUE];
     c->ctx.refs_ = 1;
     c->Context = context_retain(parent);
     c->key = key;
     c->val = val;
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return &c->ctx;
 }
 
-context_t *context_without_cancel(context_t *parent)
+/* A valueCtx has Go's embedded-Context Done and Err: its parent's. */
+static context_t *skip_values(context_t *c)
 {
-    if (!parent) {
-        errno = EINVAL;
-        return NULL;
-    }
-    withoutCancelCtx *c = malloc(sizeof *c);
-    if (!c) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    c->ctx.vtable_ = &withoutCancelCtx_vtable;
-    c->ctx.refs_ = 1;
-    c->c = context_retain(parent);
-    atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
-    return &c->ctx;
+    while (kind_of(c) == KIND_VALUE)
+        c = ((valueCtx *)c)->Context;
+    return c;
 }
 
-/* ------------------------------------------------------------------------ */
-/* CancelFuncs, AfterFunc                                                    */
-/* ------------------------------------------------------------------------ */
-
-static cancelCtx *handle_ctx(context_cancel_t *cancel)
+static chan_t *delegate_done(context_t *self)
 {
-    return (cancelCtx *)((char *)cancel - offsetof(cancelCtx, handle));
+    context_t *c = skip_values(self);
+    return c->vtable_->done(c);
 }
 
-void context_cancel(context_cancel_t *cancel)
+static const context_error_t *delegate_err(context_t *self)
 {
-    if (!cancel)
-        return;
-    cancel_ctx(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
-               &context_canceled, NULL);
+    context_t *c = skip_values(self);
+    return c->vtable_->err(c);
 }
 
-void context_cancel_cause(context_cancel_t *cancel,
-                          const context_error_t *cause)
+static const context_vtable_t valueCtx_vtable = {
+    .deadline = delegate_deadline,
+    .done = delegate_done,
+    .err = delegate_err,
+    .value = native_value,
+    .string = context__native_string,
+    .free = context__native_free,
+};
+
+/* Go's value(): the iterative lookup through the native kinds, ending in a
+ * call of a foreign context's own Value. */
+static void *value(context_t *c, const void *key)
 {
-    if (!cancel)
-        return;
-    cancel_ctx(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
-               &context_canceled, cancel->how == CANCEL_CAUSE ? cause : NULL);
-}
-
-context_after_func_t *context_after_func(context_t *ctx, void (*f)(void *),
-                                         void *arg)
-{
-    if (!ctx || !f) {
-        errno = EINVAL;
-        return NULL;
-    }
-    afterFuncCtx *a = (afterFuncCtx *)newCancelCtx(sizeof(afterFuncCtx),
-                                                   &afterFuncCtx_vtable, ctx);
-    if (!a) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    a->f = f;
-    a->arg = arg;
-    if (propagateCancel(&a->cancelCtx, ctx) != 0) {
-        /* Not registered anywhere; keep dispose from starting f. */
-        atomic_store(&a->once, 1);
-        return fail_nomem(&a->cancelCtx.ctx);
-    }
-    return (context_after_func_t *)a;
-}
-
-bool context_after_func_stop(context_after_func_t *stop)
-{
-    if (!stop)
-        return false;
-    afterFuncCtx *a = (afterFuncCtx *)stop;
-    int zero = 0;
-    bool stopped = atomic_compare_exchange_strong(&a->once, &zero, 1);
-    if (stopped)
-        cancel_ctx(&a->cancelCtx, true, &context_canceled, NULL);
-    /* The handle owned a's reference. */
-    context_release(&a->cancelCtx.ctx);
-    return stopped;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The Context interface, for any context                                    */
-/* ------------------------------------------------------------------------ */
-
-chan_t *context_done(context_t *ctx)
-{
-    return ctx ? ctx->vtable_->done(ctx) : NULL;
-}
-
-const context_error_t *context_err(context_t *ctx)
-{
-    return ctx ? ctx->vtable_->err(ctx) : NULL;
-}
-
-bool context_deadline(context_t *ctx, int64_t *deadline)
-{
-    if (!ctx) {
-        if (deadline)
-            *deadline = 0;
-        return false;
-    }
-    int64_t d = 0;
-    bool ok = ctx->vtable_->deadline(ctx, &d);
-    if (deadline)
-        *deadline = ok ? d : 0;
-    return ok;
-}
-
-void *context_value(context_t *ctx, const void *key)
-{
-    return ctx ? value(ctx, key) : NULL;
-}
-
-/* Go's Cause: Err first, so that Cause never runs ahead of cancellation; then
- * the cause of the nearest cancelCtx, if any; else Err. */
-const context_error_t *context_cause(context_t *ctx)
-{
-    const context_error_t *err = context_err(ctx);
-    if (!err)
-        return NULL;
-    cancelCtx *cc = as_cancelCtx(context_value(ctx, &cancelCtxKey));
-    if (cc) {
-        chan__lock(&cc->mu);
-        const context_error_t *cause = cc->cause;
-        chan__unlock(&cc->mu);
-        if (cause)
-            return cause;
-    }
-    return err;
-}
-
-/* ------------------------------------------------------------------------ */
-/* String                                                                    */
-/* ------------------------------------------------------------------------ */
-
-/* time.Duration.String, Go's algorithm: writes d into the tail of a 32-byte
- * buffer and returns where it starts. "1.5s", "999.9ms", "1h0m0s", "0s". */
-static size_t fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
-{
-    bool print = false;
-    for (int i = 0; i < prec; i++) {
-        unsigned digit = (unsigned)(*v % 10);
-        print = print || digit != 0;
-        if (print)
-            buf[--w] = (char)('0' + digit);
-        *v /= 10;
-    }
-    if (print)
-        buf[--w] = '.';
-    return w;
-}
-
-static size_t fmt_int(char *buf, size_t w, uint64_t v)
-{
-    if (v == 0)
-        buf[--w] = '0';
-    while (v > 0) {
-        buf[--w] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return w;
-}
-
-static size_t duration_format(int64_t d, char buf[32])
-{
-    size_t w = 32;
-    uint64_t u = (uint64_t)d;
-    bool neg = d < 0;
-    if (neg)
-        u = -u;
-    if (u < (uint64_t)CHAN_SECOND) {
-        /* Below a second: the largest unit that fits, like 1.2ms. */
-        int prec = 0;
-        buf[--w] = 's';
-        if (u == 0) {
-            buf[--w] = '0';
-            return w;
-        } else if (u < (uint64_t)CHAN_MICROSECOND) {
-            buf[--w] = 'n';
-        } else if (u < (uint64_t)CHAN_MILLISECOND) {
-            prec = 3;
-            buf[--w] = '\xb5'; /* U+00B5, the micro sign, in UTF-8 */
-            buf[--w] = '\xc2';
-        } else {
-            prec = 6;
-            buf[--w] = 'm';
+    for (;;) {
+        switch (kind_of(c)) {
+        case KIND_VALUE: {
+            valueCtx *vc = (valueCtx *)c;
+            if (key == vc->key)
+                return vc->val;
+            c = vc->Context;
+            break;
         }
-        w = fmt_frac(buf, w, &u, prec);
-        w = fmt_int(buf, w, u);
-    } else {
-        buf[--w] = 's';
-        w = fmt_frac(buf, w, &u, 9);
-        w = fmt_int(buf, w, u % 60); /* seconds */
-        u /= 60;
-        if (u > 0) {
-            buf[--w] = 'm';
-            w = fmt_int(buf, w, u % 60); /* minutes */
-            u /= 60;
-            if (u > 0) { /* hours; no days, whose length varies */
-                buf[--w] = 'h';
-                w = fmt_int(buf, w, u);
-            }
+        case KIND_CANCEL:
+        case KIND_TIMER:
+        case KIND_AFTER_FUNC:
+            /* A timerCtx's embedded cancelCtx is at its start: same address. */
+            if (key == &cancelCtxKey)
+                return c;
+            /* A stopCtx forwards Value to the parent it wraps. */
+            c = ((cancelCtx *)c)->Context;
+            break;
+        case KIND_WITHOUT_CANCEL:
+            if (key == &cancelCtxKey)
+                return NULL; /* children do not attach to what is above */
+            c = ((withoutCancelCtx *)c)->c;
+            break;
+        case KIND_BACKGROUND:
+        case KIND_TODO:
+            return NULL;
+        case KIND_FOREIGN:
+            return c->vtable_->value(c, key);
         }
     }
-    if (neg)
-        buf[--w] = '-';
-    return w;
 }
 
-/* One native link of a String: what it appends to its parent's name, and
- * where the name goes on. Returns the suffix's length (written to tmp, of
- * size 128, which always suffices). *next is the parent to name, or NULL with
- * *root set when the parent is named by a fixed string (Go's contextName of a
- * stopCtx, which is no Stringer: its type name). */
-static size_t link_suffix(context_t *c, int64_t now, char *tmp,
-                          context_t **next, const char **root)
-{
-    const context_vtable_t *v = c->vtable_;
-    *root = NULL;
-    if (v == &valueCtx_vtable) {
-        valueCtx *vc = (valueCtx *)c;
-        char k[32], val[32];
-        if (vc->key)
-            snprintf(k, sizeof k, "%p", vc->key);
-        else
-            snprintf(k, sizeof k, "<nil>");
-        if (vc->val)
-            snprintf(val, sizeof val, "%p", vc->val);
-        else
-            snprintf(val, sizeof val, "<nil>");
-        *next = vc->Context;
-        return (size_t)snprintf(tmp, 128, ".WithValue(%s, %s)", k, val);
-    }
-    if (v == &withoutCancelCtx_vtable) {
-        *next = ((withoutCancelCtx *)c)->c;
-        return (size_t)snprintf(tmp, 128, ".WithoutCancel");
-    }
-    cancelCtx *cc = (cancelCtx *)c;
-    if (cc->via_stop) {
-        *next = NULL;
-        *root = "context.stopCtx";
-    } else {
-        *next = cc->Context;
-    }
-    if (v == &timerCtx_vtable) {
-        /* D is the deadline as Go prints a Time's monotonic reading (m=+s),
-         * R the time left as Duration.String. */
-        int64_t d = ((timerCtx *)c)->deadline;
-        uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
-        char rb[32];
-        size_t rw = duration_format(time_until(d, now), rb);
-        return (size_t)snprintf(
-            tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%.*s])",
-            d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u,
-            (int)(32 - rw), rb + rw);
-    }
-    return (size_t)snprintf(tmp, 128, ".WithCancel");
-}
+/* ---- kind_of's table ---- */
 
-static bool is_link(const context_t *c)
-{
-    const context_vtable_t *v = c->vtable_;
-    return v == &cancelCtx_vtable || v == &timerCtx_vtable ||
-           v == &afterFuncCtx_vtable || v == &valueCtx_vtable ||
-           v == &withoutCancelCtx_vtable;
-}
-
-/* Go's String for the native kinds, contextName(parent) + suffix, without
- * recursion: one pass sums the suffixes (the root last), a second writes each
- * suffix at its place from the end. Time is read once, so both agree. */
-static size_t native_string(context_t *self, char *buf, size_t n)
-{
-    int64_t now = chan_now();
-    char tmp[128];
-    context_t *c = self, *next;
-    const char *root = NULL;
-    size_t total = 0;
-
-    while (c && is_link(c)) {
-        total += link_suffix(c, now, tmp, &next, &root);
-        c = next;
-    }
-    /* The root: Background, TODO, a foreign context, or a stopCtx. */
-    size_t rootlen =
-        root ? put_string(root, buf, n) : c->vtable_->string(c, buf, n);
-    total += rootlen;
-    if (n == 0)
-        return total;
-
-    size_t end = total;
-    for (c = self; c && is_link(c); c = next) {
-        size_t len = link_suffix(c, now, tmp, &next, &root);
-        size_t start = end - len;
-        for (size_t i = 0; i < len && start + i < n - 1; i++)
-            buf[start + i] = tmp[i];
-        end = start;
-    }
-    buf[total < n - 1 ? total : n - 1] = '\0';
-    return total;
-}
-
-size_t context_string(context_t *ctx, char *buf, size_t n)
-{
-    if (!ctx) {
-        if (buf && n)
-            buf[0] = '\0';
-        return 0;
-    }
-    if (!buf)
-        n = 0;
-    return ctx->vtable_->string(ctx, buf, n);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Test hooks (context_impl.h)                                               */
-/* ------------------------------------------------------------------------ */
-
-size_t context__children(context_t *ctx)
-{
-    cancelCtx *c = as_cancelCtx(ctx);
-    if (!c)
-        return 0;
-    chan__lock(&c->mu);
-    size_t n = 0;
-    for (cancelCtx *x = c->children; x; x = x->next)
-        n++;
-    chan__unlock(&c->mu);
-    return n;
-}
-
-bool context__has_child(context_t *parent, context_t *child)
-{
-    cancelCtx *p = as_cancelCtx(parent), *k = as_cancelCtx(child);
-    if (!p || !k)
-        return false;
-    bool found = false;
-    chan__lock(&p->mu);
-    for (cancelCtx *x = p->children; x && !found; x = x->next)
-        found = x == k;
-    chan__unlock(&p->mu);
-    return found;
-}
-
-context_t *context__parent_cancel_ctx(context_t *ctx)
-{
-    cancelCtx *c = as_cancelCtx(ctx);
-    if (!c)
-        return NULL;
-    cancelCtx *p = parentCancelCtx(c->Context);
-    return p ? &p->ctx : NULL;
-}
-
-context_t *context__after_func_ctx(context_after_func_t *stop)
-{
-    return stop ? &((afterFuncCtx *)stop)->cancelCtx.ctx : NULL;
-}
-
-uint64_t context__watchers_started(void)
-{
-    return atomic_load_explicit(&goroutines, memory_order_relaxed);
-}
-
-long context__live(void)
-{
-    return atomic_load_explicit(&live, memory_order_relaxed);
-}
-
-size_t context__duration_string(int64_t d, char *buf, size_t n)
-{
-    char tmp[32];
-    size_t w = duration_format(d, tmp);
-    return (size_t)snprintf(buf, n, "%.*s", (int)(32 - w), tmp + w);
-}
+/* Every native vtable, by kind, for kind_of (context_types.h). */
+const context_vtable_t *const context__vtables[KIND_FOREIGN] = {
+    [KIND_VALUE] = &valueCtx_vtable,
+    [KIND_CANCEL] = &cancelCtx_vtable,
+    [KIND_TIMER] = &timerCtx_vtable,
+    [KIND_AFTER_FUNC] = &afterFuncCtx_vtable,
+    [KIND_WITHOUT_CANCEL] = &withoutCancelCtx_vtable,
+    [KIND_BACKGROUND] = &backgroundCtx_vtable,
+    [KIND_TODO] = &todoCtx_vtable,
+};

@@ -8,7 +8,7 @@
  * thread; threads hand off through channels. Deadline tests assert "not
  * before" strictly and "eventually" with generous bounds. Internal state
  * (children sets, parentCancelCtx, the watcher counter) is read through
- * context/context_impl.h.
+ * context/context_test_hooks.h.
  */
 #include <gochan/context.h>
 #include <gochan/go.h>
@@ -16,7 +16,7 @@
 #include <gochan/timer.h>
 
 #include "chan/chan_test_hooks.h" /* test hook: AfterFunc thread start */
-#include "context/context_impl.h"
+#include "context/context_test_hooks.h"
 #include "testutil.h"
 
 #include <check.h>

@@ -1,10 +1,11 @@
-/* context_impl.h: internal to gochan, never installed. Test hooks into
- * context.c, for the ports of Go's package-internal tests (context_test.go
- * reads cancelCtx.children, parentCancelCtx and the goroutines counter).
- * Tests reach these by linking the static library.
+/* context_test_hooks.h: internal to gochan, never installed. Test hooks into
+ * the context package (context_test_hooks.c), for the ports of Go's
+ * package-internal tests (context_test.go reads cancelCtx.children,
+ * parentCancelCtx and the goroutines counter). Tests reach these by linking
+ * the static library.
  */
-#ifndef GOCHAN_CONTEXT_IMPL_H
-#define GOCHAN_CONTEXT_IMPL_H
+#ifndef GOCHAN_CONTEXT_TEST_HOOKS_H
+#define GOCHAN_CONTEXT_TEST_HOOKS_H
 
 #include <gochan/context.h>
 
@@ -40,4 +41,4 @@ long context__live(void);
  * String). */
 size_t context__duration_string(int64_t d, char *buf, size_t n);
 
-#endif /* GOCHAN_CONTEXT_IMPL_H */
+#endif /* GOCHAN_CONTEXT_TEST_HOOKS_H */

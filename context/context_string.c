@@ -1,0 +1,208 @@
+/* context_string.c: String for the native contexts, as Go's context.go
+ * writes it: contextName(parent) and a suffix per link (cancelCtx.String,
+ * timerCtx.String, valueCtx.String with stringify, withoutCancelCtx.String),
+ * and the time.Duration.String that timerCtx.String uses. backgroundCtx and
+ * todoCtx name themselves in context.c, next to emptyCtx.
+ */
+#include "context_types.h"
+
+#include <gochan/timer.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+
+/* Context.String of any context: the vtable's string, which for every native
+ * kind but Background and TODO is context__native_string. */
+size_t context_string(context_t *ctx, char *buf, size_t n)
+{
+    if (!ctx) {
+        if (buf && n)
+            buf[0] = '\0';
+        return 0;
+    }
+    if (!buf)
+        n = 0;
+    return ctx->vtable_->string(ctx, buf, n);
+}
+
+/* One native link of a String: what it appends to its parent's name, and
+ * where the name goes on. Returns the suffix's length (written to tmp, of
+ * size 128, which always suffices). *next is the parent to name, or NULL with
+ * *root set when the parent is named by a fixed string (Go's contextName of a
+ * stopCtx, which is no Stringer: its type name). */
+static size_t link_suffix(context_t *c, int64_t now, char *tmp,
+                          context_t **next, const char **root)
+{
+    context_kind kind = kind_of(c);
+    *root = NULL;
+    if (kind == KIND_VALUE) {
+        valueCtx *vc = (valueCtx *)c;
+        char k[32], val[32];
+        if (vc->key)
+            snprintf(k, sizeof k, "%p", vc->key);
+        else
+            snprintf(k, sizeof k, "<nil>");
+        if (vc->val)
+            snprintf(val, sizeof val, "%p", vc->val);
+        else
+            snprintf(val, sizeof val, "<nil>");
+        *next = vc->Context;
+        return (size_t)snprintf(tmp, 128, ".WithValue(%s, %s)", k, val);
+    }
+    if (kind == KIND_WITHOUT_CANCEL) {
+        *next = ((withoutCancelCtx *)c)->c;
+        return (size_t)snprintf(tmp, 128, ".WithoutCancel");
+    }
+    cancelCtx *cc = (cancelCtx *)c;
+    if (cc->via_stop) {
+        *next = NULL;
+        *root = "context.stopCtx";
+    } else {
+        *next = cc->Context;
+    }
+    if (kind == KIND_TIMER) {
+        /* D is the deadline as Go prints a Time's monotonic reading (m=+s),
+         * R the time left as Duration.String. */
+        int64_t d = ((timerCtx *)c)->deadline;
+        uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
+        char rb[32];
+        size_t rw = context__duration_format(time_until(d, now), rb);
+        return (size_t)snprintf(
+            tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%.*s])",
+            d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u,
+            (int)(32 - rw), rb + rw);
+    }
+    return (size_t)snprintf(tmp, 128, ".WithCancel");
+}
+
+/* Whether c is a link of a native String: a kind that names its parent. */
+static bool is_link(const context_t *c)
+{
+    switch (kind_of(c)) {
+    case KIND_CANCEL:
+    case KIND_TIMER:
+    case KIND_AFTER_FUNC:
+    case KIND_VALUE:
+    case KIND_WITHOUT_CANCEL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Go's String for the native kinds, contextName(parent) + suffix, without
+ * recursion: one pass sums the suffixes (the root last), a second writes each
+ * suffix at its place from the end. Time is read once, so both agree. */
+size_t context__native_string(context_t *self, char *buf, size_t n)
+{
+    int64_t now = chan_now();
+    char tmp[128];
+    context_t *c = self, *next;
+    const char *root = NULL;
+    size_t total = 0;
+
+    while (c && is_link(c)) {
+        total += link_suffix(c, now, tmp, &next, &root);
+        c = next;
+    }
+    /* The root: Background, TODO, a foreign context, or a stopCtx. */
+    size_t rootlen = root ? (size_t)snprintf(buf, n, "%s", root)
+                          : c->vtable_->string(c, buf, n);
+    total += rootlen;
+    if (n == 0)
+        return total;
+
+    size_t end = total;
+    for (c = self; c && is_link(c); c = next) {
+        size_t len = link_suffix(c, now, tmp, &next, &root);
+        size_t start = end - len;
+        for (size_t i = 0; i < len && start + i < n - 1; i++)
+            buf[start + i] = tmp[i];
+        end = start;
+    }
+    buf[total < n - 1 ? total : n - 1] = '\0';
+    return total;
+}
+
+/* ------------------------------------------------------------------------ */
+/* time.Duration.String                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Go's fmtFrac: writes the fraction of *v with prec digits, trailing zeros
+ * (and a bare '.') left out, into the tail of buf before w; divides *v by
+ * 10^prec. Returns the new start. */
+static size_t fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
+{
+    bool print = false;
+    for (int i = 0; i < prec; i++) {
+        unsigned digit = (unsigned)(*v % 10);
+        print = print || digit != 0;
+        if (print)
+            buf[--w] = (char)('0' + digit);
+        *v /= 10;
+    }
+    if (print)
+        buf[--w] = '.';
+    return w;
+}
+
+/* Go's fmtInt: writes v in decimal into the tail of buf before w. Returns the
+ * new start. */
+static size_t fmt_int(char *buf, size_t w, uint64_t v)
+{
+    if (v == 0)
+        buf[--w] = '0';
+    while (v > 0) {
+        buf[--w] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return w;
+}
+
+/* time.Duration.String, Go's algorithm: writes d into the tail of a 32-byte
+ * buffer and returns where it starts. "1.5s", "999.9ms", "1h0m0s", "0s". */
+size_t context__duration_format(int64_t d, char buf[32])
+{
+    size_t w = 32;
+    uint64_t u = (uint64_t)d;
+    bool neg = d < 0;
+    if (neg)
+        u = -u;
+    if (u < (uint64_t)CHAN_SECOND) {
+        /* Below a second: the largest unit that fits, like 1.2ms. */
+        int prec = 0;
+        buf[--w] = 's';
+        if (u == 0) {
+            buf[--w] = '0';
+            return w;
+        } else if (u < (uint64_t)CHAN_MICROSECOND) {
+            buf[--w] = 'n';
+        } else if (u < (uint64_t)CHAN_MILLISECOND) {
+            prec = 3;
+            buf[--w] = '\xb5'; /* U+00B5, the micro sign, in UTF-8 */
+            buf[--w] = '\xc2';
+        } else {
+            prec = 6;
+            buf[--w] = 'm';
+        }
+        w = fmt_frac(buf, w, &u, prec);
+        w = fmt_int(buf, w, u);
+    } else {
+        buf[--w] = 's';
+        w = fmt_frac(buf, w, &u, 9);
+        w = fmt_int(buf, w, u % 60); /* seconds */
+        u /= 60;
+        if (u > 0) {
+            buf[--w] = 'm';
+            w = fmt_int(buf, w, u % 60); /* minutes */
+            u /= 60;
+            if (u > 0) { /* hours; no days, whose length varies */
+                buf[--w] = 'h';
+                w = fmt_int(buf, w, u);
+            }
+        }
+    }
+    if (neg)
+        buf[--w] = '-';
+    return w;
+}

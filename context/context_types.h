@@ -1,0 +1,201 @@
+/* context_types.h: internal to gochan, never installed. The native context
+ * types (Go's emptyCtx, cancelCtx, timerCtx, afterFuncCtx, valueCtx and
+ * withoutCancelCtx), kind_of, the one function that tells them apart, and
+ * what the context package's files share: context.c (context.go in its
+ * order), context_cancel.c (cancelCtx.cancel), context_lifetime.c (reference
+ * counting), context_string.c (String) and context_test_hooks.c. context.c's
+ * file comment explains the design.
+ */
+#ifndef GOCHAN_CONTEXT_TYPES_H
+#define GOCHAN_CONTEXT_TYPES_H
+
+#include <gochan/context.h>
+#include <gochan/timer.h>
+
+#include "lock.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Go's concrete context types, which Go's type switches tell apart by type
+ * and kind_of by vtable address. In the order kind_of tries them. */
+typedef enum context_kind {
+    KIND_VALUE,          /* valueCtx */
+    KIND_CANCEL,         /* cancelCtx */
+    KIND_TIMER,          /* timerCtx, which embeds a cancelCtx */
+    KIND_AFTER_FUNC,     /* afterFuncCtx, which embeds a cancelCtx */
+    KIND_WITHOUT_CANCEL, /* withoutCancelCtx */
+    KIND_BACKGROUND,     /* backgroundCtx */
+    KIND_TODO,           /* todoCtx */
+    KIND_FOREIGN         /* a user's context: only its vtable is known */
+} context_kind;
+
+/* The native kinds' vtables (context.c), indexed by kind. */
+extern const context_vtable_t *const context__vtables[KIND_FOREIGN];
+
+/* The kind of c: the one place that compares vtables. */
+static inline context_kind kind_of(const context_t *c)
+{
+    for (int k = 0; k < KIND_FOREIGN; k++)
+        if (c->vtable_ == context__vtables[k])
+            return (context_kind)k;
+    return KIND_FOREIGN;
+}
+
+/* How a cancel handle cancels: Go's three CancelFunc closures. */
+enum {
+    CANCEL_REMOVE = 0, /* func() { c.cancel(true, Canceled, nil) } */
+    CANCEL_CAUSE = 1,  /* func(cause) { c.cancel(true, Canceled, cause) } */
+    CANCEL_KEEP = 2    /* func() { c.cancel(false, Canceled, nil) }: a timerCtx
+                          born past its deadline, already out of its parent */
+};
+
+/* A CancelFunc lives inside the context it cancels: valid while the context
+ * is, which is what contract "context lifetime" (docs/semantics.md) promises
+ * (until the caller's release). */
+struct context_cancel {
+    unsigned char how; /* CANCEL_*; immutable once returned */
+};
+
+struct cancel_batch;
+
+/* Go's cancelCtx. The children set is an intrusive doubly linked list through
+ * the children's prev/next, so joining and leaving it never allocates. */
+typedef struct cancelCtx cancelCtx;
+struct cancelCtx {
+    /* Its vtable tells cancelCtx, timerCtx and afterFuncCtx apart. */
+    context_t ctx;
+
+    /* Go's embedded Context: the parent, a reference dropped with the memory.
+     * Immutable. */
+    context_t *Context;
+    /* Go's stopCtx{Context, stop}: set when propagateCancel registered this
+     * context with an afterFuncer parent. stop is the handle to unregister
+     * with, under mu, taken (set to NULL) by the one removeChild that uses it;
+     * via_stop is immutable once the context is returned. */
+    void *stop;
+
+    /* Go's mutex, a 4-byte futex word (the channel lock) rather than a
+     * 40-byte pthread_mutex_t: a context is small and made often. It packs
+     * with the flags below into one word. */
+    chan__lock_t mu;
+    bool via_stop;
+    bool registered; /* see pc below */
+    struct context_cancel handle;
+
+    /* Protected by mu. */
+    _Atomic(chan_t *) done; /* made lazily, closed by the first cancel;
+                               closedchan when canceled before anyone
+                               asked; written under mu */
+    /* Set by the first cancel, under mu. */
+    _Atomic(const context_error_t *) err;
+    const context_error_t *cause; /* set by the first cancel */
+    cancelCtx *children;          /* Go's children set; emptied by cancel */
+
+    /* Membership of the children set of pc, the cancelCtx parentCancelCtx
+     * found when this context was made (immutable; pc outlives us, since our
+     * parent chain holds it). prev, next and registered are under pc->mu while
+     * registered; once a cancel batch detaches this context, prev and next
+     * belong to that batch (its worklist). */
+    cancelCtx *pc;
+    cancelCtx *prev, *next;
+
+    /* The batch that canceled this context, until it has canceled the whole
+     * subtree; NULL otherwise. Written by that batch, read by anyone. */
+    _Atomic(struct cancel_batch *) busy;
+    atomic_long holds; /* keeps the memory alive; see context.c's comment */
+};
+
+/* c as the cancelCtx it is or embeds (at its start), or NULL. */
+static inline cancelCtx *as_cancelCtx(context_t *c)
+{
+    if (!c)
+        return NULL;
+    context_kind k = kind_of(c);
+    if (k == KIND_CANCEL || k == KIND_TIMER || k == KIND_AFTER_FUNC)
+        return (cancelCtx *)c;
+    return NULL;
+}
+
+/* Go's afterFuncCtx: a cancelCtx whose cancel starts f on its own thread.
+ * Never handed out as a context; its AfterFunc handle owns its reference. */
+typedef struct afterFuncCtx {
+    cancelCtx cancelCtx;
+    atomic_int once; /* Go's sync.Once: 0, then 1 once f started or stop won */
+    void (*f)(void *);
+    void *arg;
+    struct afterFuncCtx *start_next; /* in the batch that starts f */
+} afterFuncCtx;
+
+/* The AfterFunc handle is the afterFuncCtx itself; this tag type is never
+ * instantiated. */
+struct context_after_func {
+    char unused;
+};
+
+/* Go's withoutCancelCtx. */
+typedef struct withoutCancelCtx {
+    context_t ctx;
+    context_t *c; /* parent, a reference; immutable */
+} withoutCancelCtx;
+
+/* Go's timerCtx: a cancelCtx with a deadline and a timer. */
+typedef struct timerCtx {
+    cancelCtx cancelCtx;
+    chan_timer_t *timer; /* under cancelCtx.mu; taken by the cancel */
+    int64_t deadline;    /* immutable */
+    /* The cause if the deadline fires; immutable. */
+    const context_error_t *cause;
+} timerCtx;
+
+/* Go's valueCtx. */
+typedef struct valueCtx {
+    context_t ctx;
+    context_t *Context; /* parent, a reference; immutable */
+    const void *key;
+    void *val;
+} valueCtx;
+
+/* deadline - now, saturating, as Go's time.Until (Time.Sub) does: a
+ * difference beyond int64's range is the nearest end of it. */
+static inline int64_t time_until(int64_t deadline, int64_t now)
+{
+    if (now < 0 && deadline > INT64_MAX + now)
+        return INT64_MAX;
+    if (now > 0 && deadline < INT64_MIN + now)
+        return INT64_MIN;
+    return deadline - now;
+}
+
+/* context.c: Go's parentCancelCtx and removeChild(c.Context, c), Go's
+ * closedchan (made on first need by context__closedchan_get, NULL if it
+ * cannot be), and the counters the tests read: Go's `goroutines` (watcher
+ * threads started) and the native objects alive. */
+cancelCtx *context__parentCancelCtx(context_t *parent);
+void context__removeChild(cancelCtx *c);
+extern _Atomic(chan_t *) context__closedchan;
+chan_t *context__closedchan_get(void);
+extern atomic_uint_least64_t context__goroutines;
+extern atomic_long context__live_objects;
+
+/* context_lifetime.c: the release of one hold on a cancelCtx's memory (returns
+ * the parent reference to drop, or NULL), and the free method of the native
+ * kinds, which context_release never calls. */
+context_t *context__drop_hold(cancelCtx *c);
+void context__native_free(context_t *self);
+
+/* context_cancel.c: Go's cancelCtx.cancel (with timerCtx's and afterFuncCtx's
+ * overrides): cancels c and, iteratively, its whole subtree. */
+void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
+                               const context_error_t *err,
+                               const context_error_t *cause);
+
+/* context_string.c: String for every kind but backgroundCtx and todoCtx, and
+ * Go's time.Duration.String, which writes d into the tail of a 32-byte buffer
+ * and returns where it starts. */
+size_t context__native_string(context_t *self, char *buf, size_t n);
+size_t context__duration_format(int64_t d, char buf[32]);
+
+#endif /* GOCHAN_CONTEXT_TYPES_H */
