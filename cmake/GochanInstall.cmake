@@ -30,3 +30,7 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/gochan.pc.in
                ${PROJECT_BINARY_DIR}/gochan.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/gochan.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# valgrind suppressions for gochan's own long-lived threads (see the file).
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/gochan.supp
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gochan)

@@ -30,7 +30,8 @@ static inline void chan__race_acquire(void *addr)
         __tsan_acquire(addr);
 }
 
-/* Publishes what this thread did so far to the next chan__race_acquire(addr). */
+/* Publishes what this thread did so far to the next
+ * chan__race_acquire(addr). */
 static inline void chan__race_release(void *addr)
 {
     if (__tsan_release)
