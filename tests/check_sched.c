@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "sched/context.h"
+#include "sched/fiber.h"
 
 #include "testutil.h"
 
@@ -52,7 +53,7 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
 /* ---- context switch ------------------------------------------------------ */
 
 typedef struct {
-    sched__ctx_t main, co;
+    sched__fiber_t main, co;
     int entered;
     int rounds;
     int round_mode_at_start;
@@ -69,6 +70,7 @@ static __attribute__((noinline)) bool frame_is_aligned(void)
 
 static void co_counter(void *p)
 {
+    sched__fiber_started();
     co_t *c = p;
     c->entered++;
     c->aligned = frame_is_aligned();
@@ -77,7 +79,7 @@ static void co_counter(void *p)
     snprintf(c->formatted, sizeof c->formatted, "%.2f", 2.5);
     for (;;) {
         c->rounds++;
-        sched__ctx_switch(&c->co, c->main);
+        sched__fiber_switch(&c->co, &c->main);
     }
 }
 
@@ -89,28 +91,31 @@ START_TEST(test_switch_roundtrip)
     sched__stack_t st;
     ck_assert_int_eq(sched__stack_get(&st), 0);
     co_t c = {0};
-    c.co = sched__ctx_make(st.lo + st.size, co_counter, &c);
+    sched__fiber_init_thread(&c.main);
+    sched__fiber_make(&c.co, &st, co_counter, &c);
     volatile int local = 42;
     for (int i = 1; i <= 1000; i++) {
-        sched__ctx_switch(&c.main, c.co);
+        sched__fiber_switch(&c.main, &c.co);
         ck_assert_int_eq(c.rounds, i);
     }
     ck_assert_int_eq(c.entered, 1);
     ck_assert(c.aligned);
     ck_assert_str_eq(c.formatted, "2.50");
     ck_assert_int_eq(local, 42);
+    sched__fiber_destroy(&c.co);
     sched__stack_put(&st);
 }
 END_TEST
 
 static void co_rounding(void *p)
 {
+    sched__fiber_started();
     co_t *c = p;
     c->round_mode_at_start = fegetround();
     fesetround(FE_UPWARD);
     for (;;) {
         c->rounds = fegetround() == FE_UPWARD;
-        sched__ctx_switch(&c->co, c->main);
+        sched__fiber_switch(&c->co, &c->main);
     }
 }
 
@@ -122,15 +127,78 @@ START_TEST(test_switch_fp_control)
     sched__stack_t st;
     ck_assert_int_eq(sched__stack_get(&st), 0);
     co_t c = {0};
+    sched__fiber_init_thread(&c.main);
     ck_assert_int_eq(fesetround(FE_DOWNWARD), 0);
-    c.co = sched__ctx_make(st.lo + st.size, co_rounding, &c);
+    sched__fiber_make(&c.co, &st, co_rounding, &c);
     ck_assert_int_eq(fesetround(FE_TONEAREST), 0);
-    sched__ctx_switch(&c.main, c.co);
+    sched__fiber_switch(&c.main, &c.co);
     ck_assert_int_eq(c.round_mode_at_start, FE_DOWNWARD);
     ck_assert_int_eq(fegetround(), FE_TONEAREST);
-    sched__ctx_switch(&c.main, c.co);
+    sched__fiber_switch(&c.main, &c.co);
     ck_assert_int_eq(c.rounds, 1); /* still FE_UPWARD over there */
     ck_assert_int_eq(fegetround(), FE_TONEAREST);
+    sched__fiber_destroy(&c.co);
+    sched__stack_put(&st);
+}
+END_TEST
+
+typedef struct {
+    sched__fiber_t main, co;
+    char *seen;
+} dying_t;
+
+static __attribute__((noinline)) void use(volatile char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (char)i;
+}
+
+/* Dies in the middle of a frame with a large local array, leaving its
+ * redzones poisoned under ASan. */
+static void co_die_mid_frame(void *p)
+{
+    sched__fiber_started();
+    dying_t *d = p;
+    volatile char big[3000];
+    use(big, sizeof big);
+    d->seen = (char *)big;
+    sched__fiber_exit(&d->co, &d->main);
+}
+
+/* Fills its stack with frames of another shape. */
+static void co_reuse(void *p)
+{
+    sched__fiber_started();
+    dying_t *d = p;
+    volatile char buf[8192];
+    use(buf, sizeof buf);
+    d->seen = (char *)buf;
+    sched__fiber_exit(&d->co, &d->main);
+}
+
+/* A fiber that exits for good never runs again, and its stack, back in the
+ * pool, serves a new fiber with differently shaped frames: the sanitizers
+ * must not see the old frames in it (ASan's redzones are cleared on reuse). */
+START_TEST(test_switch_exit_and_reuse)
+{
+    dying_t d = {0};
+    sched__fiber_init_thread(&d.main);
+    sched__stack_t st;
+    ck_assert_int_eq(sched__stack_get(&st), 0);
+    sched__fiber_make(&d.co, &st, co_die_mid_frame, &d);
+    sched__fiber_switch(&d.main, &d.co);
+    ck_assert(d.seen >= st.lo && d.seen < st.lo + st.size);
+    sched__fiber_destroy(&d.co);
+    char *lo = st.lo;
+    sched__stack_put(&st);
+
+    ck_assert_int_eq(sched__stack_get(&st), 0);
+    ck_assert_ptr_eq(st.lo, lo);
+    d.seen = NULL;
+    sched__fiber_make(&d.co, &st, co_reuse, &d);
+    sched__fiber_switch(&d.main, &d.co);
+    ck_assert(d.seen >= st.lo && d.seen < st.lo + st.size);
+    sched__fiber_destroy(&d.co);
     sched__stack_put(&st);
 }
 END_TEST
@@ -267,6 +335,7 @@ Suite *sched_suite(void)
     tc = tu_tcase(s, "switch", 10);
     tcase_add_test(tc, test_switch_roundtrip);
     tcase_add_test(tc, test_switch_fp_control);
+    tcase_add_test(tc, test_switch_exit_and_reuse);
 
     tc = tu_tcase(s, "stack", 30);
     tcase_add_test(tc, test_stack_guard);
