@@ -15,6 +15,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fenv.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,10 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sched/context.h"
 #include "sched/fiber.h"
+#include "sched/proc.h"
+#include "sched/sched.h"
 
 #include "testutil.h"
 
@@ -48,6 +52,40 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
         return MAP_FAILED;
     }
     return __real_mmap(addr, len, prot, flags, fd, off);
+}
+
+/* pthread_create, failing on demand: the scheduler's worker threads. */
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                          void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                          void *(*fn)(void *), void *arg);
+
+static atomic_bool pthread_create_fails;
+
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                          void *(*fn)(void *), void *arg)
+{
+    if (atomic_load(&pthread_create_fails))
+        return EAGAIN;
+    return __real_pthread_create(t, attr, fn, arg);
+}
+
+/* Waits up to ms (scaled) until *v == want; true if it got there. */
+static bool wait_for(atomic_long *v, long want, int64_t ms)
+{
+    int64_t deadline = chan_now() + (int64_t)(ms * 1e6 * tu_scale());
+    while (atomic_load(v) != want && chan_now() < deadline)
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+    return atomic_load(v) == want;
+}
+
+/* Waits (bounded) until every goroutine has returned. */
+static void wait_no_goroutines(void)
+{
+    int64_t deadline = chan_now() + (int64_t)(10e9 * tu_scale());
+    while (sched_num_goroutine() != 0 && chan_now() < deadline)
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+    ck_assert_int_eq(sched_num_goroutine(), 0);
 }
 
 /* ---- context switch ------------------------------------------------------ */
@@ -325,6 +363,412 @@ START_TEST(test_stack_set_size)
 }
 END_TEST
 
+/* ---- run queues ---------------------------------------------------------- */
+
+static sched__p_t *new_p(int id)
+{
+    sched__p_t *pp = malloc(sizeof *pp);
+    ck_assert_ptr_nonnull(pp);
+    sched__p_init(pp, id);
+    pp->slice_start = sched__nanotime_coarse(); /* a fresh time slice */
+    return pp;
+}
+
+static sched_g *fake_gs(size_t n)
+{
+    sched_g *gs = calloc(n, sizeof *gs);
+    ck_assert_ptr_nonnull(gs);
+    return gs;
+}
+
+/* Go's RunSchedLocalQueueTest (TestSchedLocalQueue): i goroutines put on a
+ * P's ring come back in order, for every i up to its capacity. */
+START_TEST(test_runq_put_get)
+{
+    sched__p_t *pp = new_p(0);
+    sched_g *gs = fake_gs(SCHED__RUNQ_SIZE);
+    bool inherit;
+    for (int i = 0; i < SCHED__RUNQ_SIZE; i++) {
+        ck_assert_ptr_null(sched__runqget(pp, &inherit));
+        for (int j = 0; j < i; j++)
+            sched__runqput(pp, &gs[j], false);
+        ck_assert_uint_eq(sched__runqlen(pp), (uint32_t)i);
+        for (int j = 0; j < i; j++) {
+            ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[j]);
+            ck_assert(!inherit);
+        }
+        ck_assert_ptr_null(sched__runqget(pp, &inherit));
+        ck_assert(sched__runqempty(pp));
+    }
+    ck_assert_int_eq(sched__globrunqsize(), 0);
+    free(gs);
+    free(pp);
+}
+END_TEST
+
+/* Go's RunSchedLocalQueueStealTest (TestSchedLocalQueueSteal): a steal takes
+ * half (rounded up) of another P's goroutines, and every goroutine ends up
+ * taken exactly once, by the thief or by the owner. */
+START_TEST(test_runq_steal)
+{
+    sched__p_t *p1 = new_p(1), *p2 = new_p(2);
+    sched_g *gs = fake_gs(SCHED__RUNQ_SIZE);
+    int *seen = calloc(SCHED__RUNQ_SIZE, sizeof *seen);
+    bool inherit;
+    for (int i = 0; i < SCHED__RUNQ_SIZE; i++) {
+        memset(seen, 0, SCHED__RUNQ_SIZE * sizeof *seen);
+        for (int j = 0; j < i; j++)
+            sched__runqput(p1, &gs[j], false);
+        int stolen = 0;
+        sched_g *gp = sched__runqsteal(p2, p1, true);
+        for (; gp; gp = sched__runqget(p2, &inherit)) {
+            stolen++;
+            seen[gp - gs]++;
+        }
+        while ((gp = sched__runqget(p1, &inherit)))
+            seen[gp - gs]++;
+        for (int j = 0; j < i; j++)
+            ck_assert_msg(seen[j] == 1, "g %d taken %d times (i = %d)", j,
+                          seen[j], i);
+        ck_assert_msg(stolen == i / 2 || stolen == i / 2 + 1, "stole %d of %d",
+                      stolen, i);
+    }
+    free(seen);
+    free(gs);
+    free(p1);
+    free(p2);
+}
+END_TEST
+
+/* runnext: the goroutine put there runs first, continuing the time slice,
+ * and a second one pushes the first to the tail of the ring. A thief takes
+ * it only in its last round, when the ring is empty. */
+START_TEST(test_runq_runnext)
+{
+    sched__p_t *pp = new_p(0), *thief = new_p(1);
+    sched_g *gs = fake_gs(3);
+    bool inherit;
+    sched__runqput(pp, &gs[0], false);
+    sched__runqput(pp, &gs[1], true);
+    sched__runqput(pp, &gs[2], true); /* gs[1] to the tail */
+    ck_assert_uint_eq(sched__runqlen(pp), 2);
+    ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[2]);
+    ck_assert(inherit);
+    ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[0]);
+    ck_assert(!inherit);
+    ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[1]);
+    ck_assert_ptr_null(sched__runqget(pp, &inherit));
+
+    sched__runqput(pp, &gs[0], true);
+    ck_assert(!sched__runqempty(pp));
+    ck_assert_ptr_null(sched__runqsteal(thief, pp, false));
+    ck_assert_ptr_eq(sched__runqsteal(thief, pp, true), &gs[0]);
+    ck_assert(sched__runqempty(pp));
+    free(gs);
+    free(pp);
+    free(thief);
+}
+END_TEST
+
+/* Once the P's time slice is spent (SCHED__TIME_SLICE_NS), runnext waits
+ * behind the ring, so two goroutines readying each other cannot keep the P
+ * from the rest (the fix Go's TestPingPongHog checks). */
+START_TEST(test_runq_slice_spent)
+{
+    sched__p_t *pp = new_p(0);
+    sched_g *gs = fake_gs(2);
+    bool inherit;
+    sched__runqput(pp, &gs[0], false);
+    sched__runqput(pp, &gs[1], true);
+    pp->slice_start = sched__nanotime_coarse() - 2 * SCHED__TIME_SLICE_NS;
+    ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[0]);
+    ck_assert(!inherit);
+    ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[1]);
+    ck_assert(!inherit); /* a fresh slice */
+    free(gs);
+    free(pp);
+}
+END_TEST
+
+/* A full ring overflows: its older half and the new goroutine go to the
+ * global queue in order, from which another P takes a share. */
+START_TEST(test_runq_overflow)
+{
+    sched__p_t *pp = new_p(0), *p2 = new_p(1);
+    enum { N = SCHED__RUNQ_SIZE + 1 };
+    sched_g *gs = fake_gs(N);
+    bool inherit;
+    for (int i = 0; i < N; i++)
+        sched__runqput(pp, &gs[i], false);
+    ck_assert_uint_eq(sched__runqlen(pp), SCHED__RUNQ_SIZE / 2);
+    ck_assert_int_eq(sched__globrunqsize(), SCHED__RUNQ_SIZE / 2 + 1);
+    for (int i = SCHED__RUNQ_SIZE / 2; i < SCHED__RUNQ_SIZE; i++)
+        ck_assert_ptr_eq(sched__runqget(pp, &inherit), &gs[i]);
+    ck_assert_ptr_null(sched__runqget(pp, &inherit));
+    /* the scheduler has not started: GOMAXPROCS counts as 1, so p2 takes
+     * as much as a ring's half holds */
+    ck_assert_ptr_eq(sched__globrunqget(p2, 0), &gs[0]);
+    for (int i = 1; i < SCHED__RUNQ_SIZE / 2; i++)
+        ck_assert_ptr_eq(sched__runqget(p2, &inherit), &gs[i]);
+    ck_assert_ptr_null(sched__runqget(p2, &inherit));
+    ck_assert_ptr_eq(sched__globrunqget(p2, 1), &gs[N - 1]);
+    ck_assert_int_eq(sched__globrunqsize(), 0);
+    ck_assert_ptr_null(sched__globrunqget(p2, 0));
+    free(gs);
+    free(pp);
+    free(p2);
+}
+END_TEST
+
+typedef struct {
+    sched__p_t *pp;
+    atomic_int ready;
+    atomic_bool stop;
+    atomic_long spurious;
+} empty_race_t;
+
+static void *runqempty_watcher(void *p)
+{
+    empty_race_t *r = p;
+    while (!atomic_load(&r->stop)) {
+        while (atomic_load(&r->ready) != 1 && !atomic_load(&r->stop))
+            sched__cpu_relax();
+        if (atomic_load(&r->stop))
+            break;
+        if (sched__runqempty(r->pp))
+            atomic_fetch_add(&r->spurious, 1);
+        atomic_store(&r->ready, 2);
+    }
+    return NULL;
+}
+
+/* Go's RunSchedLocalQueueEmptyTest (TestSchedLocalQueueEmpty): while the
+ * owner moves a goroutine between runnext and the ring (runqput that kicks
+ * runnext out, then runqget), a P holding at least one goroutine is never
+ * seen empty: an idle P next to runnable work would be lost parallelism. */
+START_TEST(test_runq_empty_race)
+{
+    static empty_race_t r;
+    r.pp = new_p(0);
+    sched_g *gs = fake_gs(2);
+    bool inherit;
+    pthread_t t = tu_spawn(runqempty_watcher, &r);
+    int iters = tu_rounds(10000);
+    for (int i = 0; i < iters; i++) {
+        bool next0 = (i & 1) == 0, next1 = (i & 2) == 0;
+        sched__runqput(r.pp, &gs[0], next0);
+        atomic_store(&r.ready, 1);
+        sched__runqput(r.pp, &gs[1], next1);
+        sched__runqget(r.pp, &inherit);
+        while (atomic_load(&r.ready) != 2)
+            sched__cpu_relax();
+        sched__runqget(r.pp, &inherit);
+        atomic_store(&r.ready, 0);
+    }
+    atomic_store(&r.stop, true);
+    tu_join(t);
+    ck_assert_int_eq(atomic_load(&r.spurious), 0);
+    free(gs);
+    free(r.pp);
+}
+END_TEST
+
+/* ---- starting goroutines ------------------------------------------------- */
+
+static void count_one(void *p)
+{
+    atomic_fetch_add((atomic_long *)p, 1);
+}
+
+/* A program that never calls sched_go starts no thread: the scheduler is
+ * lazy. The first sched_go makes GOMAXPROCS Ps (the CPUs this process may
+ * use) and a worker thread. */
+START_TEST(test_sched_lazy_start)
+{
+    ck_assert_int_eq(sched__mcount(), 0);
+    ck_assert_int_eq(sched__gomaxprocs(), 0);
+    ck_assert_ptr_null(sched_getg());
+    ck_assert_int_eq(sched_num_goroutine(), 0);
+    unsetenv("GOCHAN_MAXPROCS");
+    cpu_set_t set;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert_int_eq(sched__gomaxprocs(), CPU_COUNT(&set));
+    ck_assert_int_ge(sched__mcount(), 1);
+    ck_assert(wait_for(&ran, 1, 10000));
+    wait_no_goroutines();
+}
+END_TEST
+
+typedef struct {
+    void *arg;
+    sched_g *g;
+    uint64_t goid;
+    pthread_t thread;
+    char *stack_lo, *local;
+    atomic_long done;
+} seen_t;
+
+static void record(void *p)
+{
+    seen_t *s = p;
+    char local;
+    s->arg = p;
+    s->g = sched_getg();
+    s->goid = s->g ? sched_goid(s->g) : 0;
+    s->thread = pthread_self();
+    s->stack_lo = s->g ? s->g->stack.lo : NULL;
+    s->local = &local;
+    atomic_store(&s->done, 1);
+}
+
+/* go fn(arg): fn(arg) runs once, as a goroutine (sched_getg is its g, with
+ * an id), on its own stack, on a worker thread, never the caller's; it
+ * counts in sched_num_goroutine until it returns. */
+START_TEST(test_sched_go_runs_fn)
+{
+    static seen_t s;
+    ck_assert_int_eq(sched_go(record, &s), 0);
+    ck_assert(wait_for(&s.done, 1, 10000));
+    ck_assert_ptr_eq(s.arg, &s);
+    ck_assert_ptr_nonnull(s.g);
+    ck_assert_uint_ge(s.goid, 1);
+    ck_assert(!pthread_equal(s.thread, pthread_self()));
+    ck_assert(s.local >= s.stack_lo &&
+              s.local < s.stack_lo + SCHED__STACK_DEFAULT);
+    wait_no_goroutines();
+    ck_assert_ptr_null(sched_getg());
+}
+END_TEST
+
+/* A NULL fn is EINVAL and starts nothing, not even the scheduler. */
+START_TEST(test_sched_go_null_fn)
+{
+    ck_assert_int_eq(sched_go(NULL, NULL), EINVAL);
+    ck_assert_int_eq(sched__mcount(), 0);
+    ck_assert_int_eq(sched_num_goroutine(), 0);
+}
+END_TEST
+
+/* A goroutine's stack goes back to the pool when it returns, and the next
+ * goroutine gets it: the same stack comes back. */
+START_TEST(test_sched_stack_reuse)
+{
+    static seen_t a, b;
+    ck_assert_int_eq(sched_go(record, &a), 0);
+    ck_assert(wait_for(&a.done, 1, 10000));
+    wait_no_goroutines();
+    ck_assert_uint_eq(sched__stack_pool_count(), 1);
+    ck_assert_int_eq(sched_go(record, &b), 0);
+    ck_assert(wait_for(&b.done, 1, 10000));
+    wait_no_goroutines();
+    ck_assert_ptr_eq(b.stack_lo, a.stack_lo);
+    ck_assert_uint_gt(b.goid, a.goid);
+}
+END_TEST
+
+/* No memory for the stack: sched_go is ENOMEM, fn never runs, nothing is
+ * counted; once memory is back it works. */
+START_TEST(test_sched_go_enomem)
+{
+    static atomic_long ran;
+    atomic_store(&mmap_fails, true);
+    ck_assert_int_eq(sched_go(count_one, &ran), ENOMEM);
+    ck_assert_int_eq(sched_num_goroutine(), 0);
+    atomic_store(&mmap_fails, false);
+    tu_quiet_sleep();
+    ck_assert_int_eq(atomic_load(&ran), 0);
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, 1, 10000));
+    wait_no_goroutines();
+}
+END_TEST
+
+/* No thread for the first worker: sched_go is EAGAIN, and the scheduler
+ * stays unstarted (no P, no M) until a later call can start it. */
+START_TEST(test_sched_go_eagain)
+{
+    static atomic_long ran;
+    atomic_store(&pthread_create_fails, true);
+    ck_assert_int_eq(sched_go(count_one, &ran), EAGAIN);
+    ck_assert_int_eq(sched__mcount(), 0);
+    ck_assert_int_eq(sched__gomaxprocs(), 0);
+    ck_assert_int_eq(sched_num_goroutine(), 0);
+    atomic_store(&pthread_create_fails, false);
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, 1, 10000));
+    ck_assert_int_eq(atomic_load(&ran), 1);
+    wait_no_goroutines();
+}
+END_TEST
+
+/* GOCHAN_MAXPROCS sets GOMAXPROCS; so does the internal setter, but only
+ * before the scheduler starts. */
+START_TEST(test_sched_maxprocs_env)
+{
+    setenv("GOCHAN_MAXPROCS", "3", 1);
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert_int_eq(sched__gomaxprocs(), 3);
+    ck_assert_int_eq(sched__set_maxprocs(2), EBUSY);
+    ck_assert(wait_for(&ran, 1, 10000));
+    wait_no_goroutines();
+}
+END_TEST
+
+START_TEST(test_sched_maxprocs_set)
+{
+    setenv("GOCHAN_MAXPROCS", "3", 1);
+    ck_assert_int_eq(sched__set_maxprocs(0), EINVAL);
+    ck_assert_int_eq(sched__set_maxprocs(SCHED__MAXPROCS_MAX + 1), EINVAL);
+    ck_assert_int_eq(sched__set_maxprocs(5), 0);
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert_int_eq(sched__gomaxprocs(), 5);
+    ck_assert(wait_for(&ran, 1, 10000));
+    wait_no_goroutines();
+}
+END_TEST
+
+#define FANOUT 10000
+
+typedef struct {
+    atomic_long started, ran;
+    atomic_long failed;
+} fan_t;
+
+static fan_t fan;
+
+static void fan_leaf(void *p)
+{
+    (void)p;
+    atomic_fetch_add(&fan.ran, 1);
+}
+
+/* Starts FANOUT / 100 leaves from a goroutine. */
+static void fan_node(void *p)
+{
+    (void)p;
+    for (int i = 0; i < FANOUT / 100; i++)
+        if (sched_go(fan_leaf, NULL) != 0)
+            atomic_fetch_add(&fan.failed, 1);
+    atomic_fetch_add(&fan.ran, 1);
+}
+
+/* 10,000 goroutines, started from the test thread (global queue) and from
+ * goroutines (their P's runnext and ring, stolen by the other Ps), all run
+ * once and return. */
+START_TEST(test_sched_many_goroutines)
+{
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(sched_go(fan_node, NULL), 0);
+    ck_assert(wait_for(&fan.ran, 100 + FANOUT, 60000));
+    ck_assert_int_eq(atomic_load(&fan.failed), 0);
+    wait_no_goroutines();
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 Suite *sched_suite(void)
@@ -344,6 +788,25 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_stack_size_env);
     tcase_add_loop_test(tc, test_stack_size_env_absurd, 0, 6);
     tcase_add_test(tc, test_stack_set_size);
+
+    tc = tu_tcase(s, "runq", 30);
+    tcase_add_test(tc, test_runq_put_get);
+    tcase_add_test(tc, test_runq_steal);
+    tcase_add_test(tc, test_runq_runnext);
+    tcase_add_test(tc, test_runq_slice_spent);
+    tcase_add_test(tc, test_runq_overflow);
+    tcase_add_test(tc, test_runq_empty_race);
+
+    tc = tu_tcase(s, "go", 60);
+    tcase_add_test(tc, test_sched_lazy_start);
+    tcase_add_test(tc, test_sched_go_runs_fn);
+    tcase_add_test(tc, test_sched_go_null_fn);
+    tcase_add_test(tc, test_sched_stack_reuse);
+    tcase_add_test(tc, test_sched_go_enomem);
+    tcase_add_test(tc, test_sched_go_eagain);
+    tcase_add_test(tc, test_sched_maxprocs_env);
+    tcase_add_test(tc, test_sched_maxprocs_set);
+    tcase_add_test(tc, test_sched_many_goroutines);
 
     return s;
 }
