@@ -58,11 +58,12 @@
  * makes the next M about to release its P spin once more instead.
  *
  * Fairness. A P checks the global queue every 61 schedules, so that
- * goroutines that keep readying each other through runnext and the local
- * ring cannot starve it. A goroutine that has kept its P's time slice for
- * 10 ms (SCHED__TIME_SLICE_NS) loses the runnext privilege at its next
- * scheduling point. There is no preemption: a goroutine that never parks,
- * yields or returns keeps its M and P.
+ * goroutines that keep readying each other through the local ring cannot
+ * starve it. Goroutines that hand the P to each other through runnext share
+ * one time slice; after 10 ms (SCHED__TIME_SLICE_NS) the one in runnext goes
+ * to the global queue at the next scheduling point (end_spent_slice). There
+ * is no preemption: a goroutine that never parks, yields or returns keeps its
+ * M and P.
  *
  * Not here (yet): sysmon (retaking Ps from goroutines blocked in system
  * calls), LockOSThread, a stack-overflow message.
@@ -172,8 +173,7 @@ uint32_t sched__gstatus(sched_g *gp)
     return atomic_load_explicit(&gp->status, memory_order_relaxed);
 }
 
-/* ---- the global run queue (sched.lock) ------------------------------------
- */
+/* ---- the global run queue (sched.lock) ----------------------------------- */
 
 static void globrunqput_locked(sched_g *gp)
 {
@@ -249,8 +249,7 @@ int32_t sched__globrunqsize(void)
     return atomic_load_explicit(&sched.runqsize, memory_order_relaxed);
 }
 
-/* ---- idle Ps and Ms (sched.lock) ------------------------------------------
- */
+/* ---- idle Ps and Ms (sched.lock) ----------------------------------------- */
 
 static void pidleput_locked(sched__p_t *pp)
 {
@@ -586,6 +585,27 @@ static sched_g *recheck_after_spinning(sched__m_t *mp, bool *retry)
     return NULL;
 }
 
+/* The current time slice is over: the goroutine in runnext, which would
+ * continue it, goes to the back of the global queue instead (where Go's
+ * preemption puts the running goroutine), so that two goroutines readying
+ * each other cannot keep the P from the rest. Go checks from sysmon; we check
+ * at each scheduling point, with a clock that costs a few ns to read. */
+static void end_spent_slice(sched__p_t *pp)
+{
+    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    if (!next ||
+        sched__nanotime_coarse() - pp->slice_start < SCHED__TIME_SLICE_NS)
+        return;
+    /* acquire: pairs with the release that put next there. */
+    if (!atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed))
+        return; /* stolen meanwhile */
+    sched__lock(&sched.lock);
+    globrunqput_locked(next);
+    sched__unlock(&sched.lock);
+}
+
 /* Go's findRunnable: blocks until there is a goroutine to run; the M holds a
  * P on return. *inherit: the goroutine continues the current time slice. */
 static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
@@ -594,6 +614,7 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
         sched__p_t *pp = mp->p;
         sched_g *gp;
         *inherit = false;
+        end_spent_slice(pp);
         /* Fairness: now and then the global queue goes first. */
         if (pp->schedtick % 61 == 0 && sched__globrunqsize() > 0) {
             if ((gp = sched__globrunqget(pp, 1)))
@@ -629,8 +650,7 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
     }
 }
 
-/* ---- running goroutines ---------------------------------------------------
- */
+/* ---- running goroutines -------------------------------------------------- */
 
 /* Switches from g0 to gp; returns, on g0, when gp switches back. */
 static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
@@ -742,8 +762,7 @@ void sched_gosched(void)
     mcall(mp->curg, gosched_m);
 }
 
-/* ---- free gs ---------------------------------------------------------------
- */
+/* ---- free gs ------------------------------------------------------------- */
 
 static void gfput_global(sched_g *gp)
 {
@@ -828,8 +847,7 @@ void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
     sched__unlock(&sched.allglock);
 }
 
-/* ---- starting and ending goroutines ---------------------------------------
- */
+/* ---- starting and ending goroutines -------------------------------------- */
 
 static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
 {
@@ -1019,8 +1037,7 @@ int sched_go(void (*fn)(void *arg), void *arg)
     return 0;
 }
 
-/* ---- queries ---------------------------------------------------------------
- */
+/* ---- queries ------------------------------------------------------------- */
 
 sched_g *sched_getg(void)
 {

@@ -104,8 +104,8 @@ typedef struct sched__m {
  * the global queue. */
 void sched__runqput(sched__p_t *pp, sched_g *gp, bool next);
 
-/* Takes a goroutine from pp's local queue, runnext first unless pp's time
- * slice is spent; *inherit says whether it continues that slice. */
+/* Takes a goroutine from pp's local queue, runnext first; *inherit says
+ * whether it continues the current time slice (runnext's does). */
 sched_g *sched__runqget(sched__p_t *pp, bool *inherit);
 
 /* Steals half of p2's ring into pp's and returns one of them; p2's runnext
@@ -135,8 +135,10 @@ int32_t sched__globrunqsize(void);
  * ms resolution: enough for 10 ms time slices). */
 int64_t sched__nanotime_coarse(void);
 
-/* A goroutine that has run this long without parking loses its runnext
- * privilege at the next scheduling point (Go's forcePreemptNS). */
+/* A P whose goroutines have handed it to each other through runnext for
+ * this long gives it up at the next scheduling point (Go's forcePreemptNS):
+ * the goroutine in runnext goes to the global queue, as Go's preemption
+ * sends the running one there. */
 #define SCHED__TIME_SLICE_NS (10 * 1000 * 1000)
 
 /* GOMAXPROCS: before the scheduler starts, sched__set_maxprocs sets it (0, or

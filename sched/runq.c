@@ -92,11 +92,6 @@ void sched__runqput(sched__p_t *pp, sched_g *gp, bool next)
     }
 }
 
-static bool slice_spent(sched__p_t *pp)
-{
-    return sched__nanotime_coarse() - pp->slice_start >= SCHED__TIME_SLICE_NS;
-}
-
 /* Pops the head of pp's ring (owner only), or NULL when it is empty. */
 static sched_g *ring_get(sched__p_t *pp)
 {
@@ -117,30 +112,17 @@ static sched_g *ring_get(sched__p_t *pp)
 
 sched_g *sched__runqget(sched__p_t *pp, bool *inherit)
 {
-    for (;;) {
-        sched_g *next =
-            atomic_load_explicit(&pp->runnext, memory_order_relaxed);
-        /* runnext first, continuing the current time slice; once the slice
-         * is spent it waits its turn behind the ring, so that two goroutines
-         * readying each other cannot hold the P forever (Go preempts the
-         * runner instead: same effect at our scheduling points). */
-        bool fresh = next && !slice_spent(pp);
-        if (next && (fresh || sched__runqlen(pp) == 0)) {
-            /* acquire: pairs with the release that put next there. */
-            if (atomic_compare_exchange_strong_explicit(
+    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    /* acquire: pairs with the release that put next there. A failed CAS
+     * means a thief took it. */
+    if (next && atomic_compare_exchange_strong_explicit(
                     &pp->runnext, &next, NULL, memory_order_acquire,
                     memory_order_relaxed)) {
-                *inherit = fresh;
-                return next;
-            }
-            continue; /* stolen meanwhile */
-        }
-        sched_g *gp = ring_get(pp);
-        if (gp || !next) {
-            *inherit = false;
-            return gp;
-        }
+        *inherit = true;
+        return next;
     }
+    *inherit = false;
+    return ring_get(pp);
 }
 
 /* Copies half of pp's ring into batch's ring from batch_head on (a stealer's
