@@ -65,8 +65,12 @@
  * is no preemption: a goroutine that never parks, yields or returns keeps its
  * M and P.
  *
+ * A goroutine that overflows its stack hits the guard page below it; the
+ * SIGSEGV handler (signal.c, on each M's alternate signal stack) reports
+ * "gochan: goroutine N stack overflow" and aborts.
+ *
  * Not here (yet): sysmon (retaking Ps from goroutines blocked in system
- * calls), LockOSThread, a stack-overflow message.
+ * calls) and LockOSThread.
  */
 #include "sched/proc.h"
 
@@ -78,6 +82,7 @@
 #include <time.h>
 
 #include "sched/invariant.h"
+#include "sched/signal.h"
 
 /* ---- global state -------------------------------------------------------- */
 
@@ -355,6 +360,8 @@ static void *mstart(void *arg)
     sched__m_t *mp = arg;
     tls_m = mp;
     sched__fiber_init_thread(&mp->g0);
+    /* Without it an overflow is a plain SIGSEGV, not the report. */
+    (void)sched__signal_altstack();
     if (mp->start_idle) {
         /* the first M, put on the idle list by start_locked */
         sched__notesleep(&mp->park);
@@ -934,6 +941,8 @@ static int start_locked(void)
     sched.mcount = 1;
     sched__unlock(&sched.lock);
     int err = newm(m0, NULL, false);
+    if (!err)
+        (void)sched__signal_install(); /* a nicety: best effort */
     if (err) {
         sched__lock(&sched.lock);
         sched.midle = NULL;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fenv.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1219,6 +1221,64 @@ START_TEST(test_pingpong_hog)
 }
 END_TEST
 
+/* ---- stack overflow -------------------------------------------------------
+ */
+
+static volatile long recurse_limit = 1L << 40; /* never reached */
+
+static __attribute__((noinline)) long recurse(volatile char *prev, long depth)
+{
+    if (depth > recurse_limit)
+        return 0;
+    volatile char frame[1024];
+    frame[0] = (char)depth;
+    frame[sizeof frame - 1] = prev ? prev[0] : 0;
+    return recurse(frame, depth + 1) + frame[0];
+}
+
+static atomic_long overflow_goid;
+
+static void overflow(void *p)
+{
+    (void)p;
+    atomic_store(&overflow_goid, (long)sched_goid(sched_getg()));
+    recurse(NULL, 0);
+}
+
+/* A goroutine that overflows its stack hits the guard page, and the process
+ * dies (SIGABRT) saying which goroutine: "gochan: goroutine N stack
+ * overflow". Runs in a child of its own, whose stderr the test reads. */
+START_TEST(test_stack_overflow_report)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        if (sched_go(overflow, NULL) != 0)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    char out[4096] = {0};
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof out - 1 &&
+           (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)n;
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "child status %#x, stderr: %s", status, out);
+    ck_assert_msg(strstr(out, "gochan: goroutine 1 stack overflow\n"),
+                  "stderr: %s", out);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 Suite *sched_suite(void)
@@ -1271,6 +1331,9 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_yield_progress);
     tcase_add_test(tc, test_gosched_pthread);
     tcase_add_test(tc, test_pingpong_hog);
+
+    tc = tu_tcase(s, "overflow", 60);
+    tcase_add_test(tc, test_stack_overflow_report);
 
     return s;
 }
