@@ -232,7 +232,7 @@ static sched_g *globrunqget_locked(sched__p_t *pp, int32_t max)
         n = max;
     if (n > SCHED__RUNQ_SIZE / 2)
         n = SCHED__RUNQ_SIZE / 2;
-    chan__invariant(sched__runqlen(pp) + (uint32_t)n <= SCHED__RUNQ_SIZE,
+    chan__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
                     "globrunqget: no room in the local queue");
     atomic_store_explicit(&sched.runqsize, size - n, memory_order_relaxed);
     sched_g *gp = globrunqpop_locked();
