@@ -1,6 +1,8 @@
 /* lock.c: the runtime lock's slow paths and the futex calls (see lock.h). */
 #include "lock.h"
 
+#include "invariant.h"
+
 #include <sched.h>
 
 #ifdef GOCHAN_FUTEX
@@ -59,6 +61,22 @@ void chan__lock_slow(chan__lock_t *l)
 void chan__unlock_slow(chan__lock_t *l)
 {
     chan__futex_wake(&l->state, 1);
+}
+
+void sched__notesleep(sched__note_t *n)
+{
+    /* acquire: pairs with notewakeup's release, so that what the waker set
+     * up for us (our next P, say) is visible once we see the key. */
+    while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
+        chan__futex_wait(&n->key, 0);
+}
+
+void sched__notewakeup(sched__note_t *n)
+{
+    uint32_t old = atomic_exchange_explicit(&n->key, 1, memory_order_release);
+    chan__invariant(old == 0, "notewakeup: double wake-up");
+    (void)old;
+    chan__futex_wake(&n->key, 1);
 }
 
 #else /* portable fallback: a pthread mutex */

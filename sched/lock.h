@@ -1,6 +1,7 @@
 /* lock.h: internal to gochan, never installed; every layer may include it.
  * The runtime lock that guards channels, contexts and the scheduler's queues,
- * the futex calls behind it, and a CPU pause for spin loops.
+ * the note on which an idle M sleeps (Go's note), the futex calls behind both,
+ * and a CPU pause for spin loops.
  *
  * The lock is the same idea as Go's runtime mutex (lock_futex.go): a
  * three-state futex word with a bounded spin, then a few yields, before it
@@ -61,6 +62,12 @@ typedef struct chan__lock {
 #endif
 } chan__lock_t;
 
+/* A statically initialised lock (futex builds; the scheduler's own locks). */
+#define CHAN__LOCK_INIT                                                        \
+    {                                                                          \
+        0                                                                      \
+    }
+
 void chan__lock_init(chan__lock_t *l);
 void chan__lock_destroy(chan__lock_t *l);
 void chan__lock_slow(chan__lock_t *l);
@@ -90,5 +97,21 @@ static inline void chan__unlock(chan__lock_t *l)
 #endif
     chan__unlock_slow(l);
 }
+
+#ifdef GOCHAN_FUTEX
+/* A note (Go's note): one sleeper waits for one wake-up. noteclear before
+ * each use; notewakeup at most once per clear. */
+typedef struct sched__note {
+    _Atomic uint32_t key; /* 0: not yet woken, 1: woken */
+} sched__note_t;
+
+static inline void sched__noteclear(sched__note_t *n)
+{
+    atomic_store_explicit(&n->key, 0, memory_order_relaxed);
+}
+
+void sched__notesleep(sched__note_t *n);
+void sched__notewakeup(sched__note_t *n);
+#endif
 
 #endif /* GOCHAN_LOCK_H */

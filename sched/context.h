@@ -1,0 +1,67 @@
+/* context.h: internal to gochan, never installed. Execution contexts and the
+ * stacks they run on: the machine-dependent bottom of the scheduler.
+ *
+ * A context is an opaque pointer, the saved stack pointer of a suspended
+ * stack; the registers live on that stack in a layout only the assembly
+ * (switch_x86_64.S, switch_aarch64.S) knows. The sanitizers and valgrind are
+ * told about switches by the caller (proc.c), not here.
+ */
+#ifndef GOCHAN_SCHED_CONTEXT_H
+#define GOCHAN_SCHED_CONTEXT_H
+
+#include <stddef.h>
+
+typedef void *sched__ctx_t;
+
+/* Saves the current context into *save and resumes to. Returns when some
+ * thread switches back to *save. to must be a context made by
+ * sched__ctx_make or saved by a switch, and not running anywhere. */
+void sched__ctx_switch(sched__ctx_t *save, sched__ctx_t to);
+
+/* A new context on the stack whose highest address is top (exclusive): when
+ * first switched to, it calls entry(arg), which must never return (it ends by
+ * switching away for good). The floating-point control state (MXCSR and x87
+ * control word; FPCR) is copied from the caller. */
+sched__ctx_t sched__ctx_make(void *top, void (*entry)(void *), void *arg);
+
+/* A goroutine stack: [lo, lo + size), with an inaccessible guard page just
+ * below lo, so an overflow faults instead of overwriting another stack. */
+typedef struct sched__stack {
+    char *lo;
+    size_t size;
+    unsigned valgrind_id; /* VALGRIND_STACK_REGISTER's id, or 0 */
+} sched__stack_t;
+
+#define SCHED__STACK_DEFAULT (256u * 1024u)
+#define SCHED__STACK_MIN     (16u * 1024u)
+#define SCHED__STACK_MAX     (1024u * 1024u * 1024u)
+
+/* At most this many free stacks are kept for reuse; more are unmapped. */
+#define SCHED__STACK_POOL_MAX 1024
+
+/* A stack of the current size, from the pool or newly mapped: 0, or ENOMEM
+ * (and *s is untouched). */
+int sched__stack_get(sched__stack_t *s);
+
+/* Gives s back: into the pool, or unmapped when the pool is full or s is not
+ * of the current size. No context may run on s any more. */
+void sched__stack_put(sched__stack_t *s);
+
+/* The size of new stacks: GOCHAN_STACK_SIZE (bytes, rounded up to pages) if
+ * it is set and between SCHED__STACK_MIN and SCHED__STACK_MAX, else
+ * SCHED__STACK_DEFAULT. */
+size_t sched__stack_size(void);
+
+/* Sets the size of stacks made from now on (rounded up to pages): 0, or
+ * EINVAL outside [SCHED__STACK_MIN, SCHED__STACK_MAX]. */
+int sched__stack_set_size(size_t bytes);
+
+/* For tests: free stacks in the pool now; unmaps them all. */
+size_t sched__stack_pool_count(void);
+void sched__stack_pool_drain(void);
+
+/* True when guard pages cost a mapping each (mprotect), false when they are
+ * madvise(MADV_GUARD_INSTALL) markers; valid after the first stack. */
+int sched__stack_guard_is_mprotect(void);
+
+#endif /* GOCHAN_SCHED_CONTEXT_H */

@@ -1,0 +1,1071 @@
+/* proc.c: the goroutine scheduler (scheduler.h, proc.h): Go's runtime/proc.go
+ * for C.
+ *
+ * G, M, P. A g is a goroutine: a function, a stack from the pool and the
+ * context saved on it. An M is a worker thread. A P is the right to run
+ * goroutines, and holds the local run queue; there are GOMAXPROCS of them,
+ * so at most GOMAXPROCS goroutines run at once. An M runs goroutines only
+ * while it holds a P. Runnable goroutines wait in the P's local queue (a
+ * lock-free ring, runq.c, plus a runnext slot) or in the global queue
+ * (sched.lock). Each M's own pthread stack is its g0: the scheduler code,
+ * schedule() and what a goroutine asks for when it switches away (park,
+ * yield, exit: Go's mcall), runs there, never on a goroutine's stack.
+ *
+ * Switching. A goroutine never switches to another goroutine directly: it
+ * switches to its M's g0 (sched__fiber_switch), and g0 finds the next one.
+ * That costs two switches instead of one, and buys the one property the
+ * unlockf protocol needs: by the time anyone can see a parking goroutine, its
+ * registers are saved and nothing runs on its stack.
+ *
+ * Parking (gopark/goready). A goroutine that must wait records unlockf and
+ * switches to g0. g0 marks it Gwaiting and calls unlockf(gp, arg), which
+ * publishes gp where its waker will find it (a channel's wait queue, say) and
+ * releases the lock that made the decision to wait safe. A waker that finds
+ * gp can only have done so after unlockf published it, so it never readies a
+ * goroutine whose context is not yet saved; a wake-up that comes before the
+ * park is seen by the waiter under that same lock, which then does not park
+ * (or unlockf returns false and gp resumes at once). goready puts gp in the
+ * waker's P's runnext: a goroutine readied by a running goroutine runs next on
+ * the same P, inheriting its time slice, which is what makes a ping-pong cost
+ * two switches on one thread rather than a thread wake-up.
+ *
+ * Worker thread parking and unparking. We want enough running Ms to use the
+ * hardware, and no more: an idle M burns a CPU if it spins and costs a
+ * futex wake-up (several microseconds) when it sleeps. Scheduler state is
+ * spread over the Ps so that the fast paths (runqput, runqget) take no lock;
+ * nobody can cheaply tell whether the whole system has work. And we cannot
+ * tell whether a goroutine will be readied a microsecond from now.
+ *
+ * Go's answer, followed here: an M out of work first becomes "spinning" and
+ * looks for work to steal from the other Ps, briefly, before it gives up its
+ * P and sleeps. Whoever makes work available (goready, sched_go, an M that
+ * stops spinning because it found some) calls wakep(), which wakes an idle M
+ * (with an idle P) only if there is an idle P and no M is spinning
+ * already: a spinning M will find the new work without help, and waking a
+ * second one would only make it spin for nothing. At most one M is woken per
+ * piece of new work, and the woken M spins; when it finds work it stops
+ * spinning and calls wakep() again, so that if there is more work another M
+ * comes; when it finds none it sleeps. So bursts of work wake Ms one at a
+ * time, as fast as they find work, and a steady trickle keeps at most one M
+ * spinning. The number of spinning Ms is also capped at half the busy Ps.
+ *
+ * The delicate moment is an M going from spinning to sleeping while another
+ * thread submits work: the submitter checks nmspinning after publishing its
+ * work, the M re-checks every queue after decrementing nmspinning, with a
+ * full barrier on each side (seq_cst fences), so at least one of them sees
+ * the other: either the submitter sees no spinner and wakes an M, or the M
+ * sees the work. A submitter that finds no idle P sets needspinning, which
+ * makes the next M about to release its P spin once more instead.
+ *
+ * Fairness. A P checks the global queue every 61 schedules, so that
+ * goroutines that keep readying each other through the local ring cannot
+ * starve it. Goroutines that hand the P to each other through runnext share
+ * one time slice; after 10 ms (SCHED__TIME_SLICE_NS) the one in runnext goes
+ * to the global queue at the next scheduling point (end_spent_slice). There
+ * is no preemption: a goroutine that never parks, yields or returns keeps its
+ * M and P.
+ *
+ * A goroutine that overflows its stack hits the guard page below it; the
+ * SIGSEGV handler (overflow.c, on each M's alternate signal stack) reports
+ * "gochan: goroutine N stack overflow" and aborts.
+ *
+ * Not here (yet): sysmon (retaking Ps from goroutines blocked in system
+ * calls) and LockOSThread.
+ */
+#include "proc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "invariant.h"
+#include "overflow.h"
+
+/* ---- global state -------------------------------------------------------- */
+
+/* Go's schedt. Fields under lock unless said otherwise. */
+static struct {
+    chan__lock_t lock;
+
+    sched_g *runqhead, *runqtail; /* the global run queue, via schedlink */
+    _Atomic int32_t runqsize;     /* written under lock; peeked without */
+
+    sched__p_t *pidle;      /* idle Ps, via link */
+    _Atomic int32_t npidle; /* written under lock; peeked without */
+    sched__m_t *midle;      /* idle Ms, via schedlink */
+    int32_t nmidle;
+    int32_t mcount;                /* Ms started */
+    _Atomic int32_t nmspinning;    /* spinning Ms; see wakep */
+    _Atomic uint32_t needspinning; /* a submitter found no idle P */
+
+    chan__lock_t gflock; /* the global free gs */
+    sched_g *gfree;
+    int32_t ngfree;
+
+    chan__lock_t allglock; /* every g ever allocated */
+    sched_g *allgs;
+} sched = {
+    .lock = CHAN__LOCK_INIT,
+    .gflock = CHAN__LOCK_INIT,
+    .allglock = CHAN__LOCK_INIT,
+};
+
+/* Set once, under start_lock, before started is published (release); read
+ * after an acquire load of started. */
+static sched__p_t **allp;
+static int gomaxprocs;
+static int maxprocs_wanted; /* sched__set_maxprocs, under start_lock */
+static chan__lock_t start_lock = CHAN__LOCK_INIT;
+static atomic_bool started;
+
+static _Atomic int64_t ngoroutines; /* sched_go'ed and not yet returned */
+static _Atomic uint64_t goidgen;
+
+/* Free gs kept per P before half go to the global list (Go: 64 and 32). */
+enum { GFREE_LOCAL_MAX = 64, GFREE_BATCH = 32 };
+
+/* How many rounds over all Ps a spinning M tries to steal (Go: 4). */
+enum { STEAL_TRIES = 4 };
+
+/* ---- the current M ------------------------------------------------------- */
+
+static _Thread_local sched__m_t *tls_m;
+
+/* The calling thread's M, or NULL on a plain pthread. Never inlined, and
+ * behind a compiler barrier: a goroutine may resume on another thread after a
+ * switch, so no caller may keep a thread-local address computed before one
+ * (the compiler would be entitled to, within a function). */
+static __attribute__((noinline)) sched__m_t *getm(void)
+{
+    sched__m_t *mp = tls_m;
+    __asm__ __volatile__("" ::: "memory");
+    return mp;
+}
+
+int64_t sched__nanotime_coarse(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- goroutine status ---------------------------------------------------- */
+
+/* The one place a g's status changes. With invariants on, a CAS that
+ * catches a wrong transition (a double goready, a park of a goroutine that
+ * is not running); otherwise a plain store. Relaxed either way: the status
+ * publishes nothing. Whoever hands a g to another thread (a run queue, the
+ * caller's unlockf protocol) orders what matters. */
+static void casgstatus(sched_g *gp, uint32_t oldval, uint32_t newval)
+{
+#ifdef GOCHAN_INVARIANTS
+    uint32_t seen = oldval;
+    bool ok = atomic_compare_exchange_strong_explicit(
+        &gp->status, &seen, newval, memory_order_relaxed, memory_order_relaxed);
+    chan__invariant(ok, "casgstatus: goroutine not in the expected status "
+                        "(readied twice? parked while not running?)");
+#else
+    (void)oldval;
+    atomic_store_explicit(&gp->status, newval, memory_order_relaxed);
+#endif
+}
+
+uint32_t sched__gstatus(sched_g *gp)
+{
+    return atomic_load_explicit(&gp->status, memory_order_relaxed);
+}
+
+/* ---- the global run queue (sched.lock) ----------------------------------- */
+
+static void globrunqput_locked(sched_g *gp)
+{
+    gp->schedlink = NULL;
+    if (sched.runqtail)
+        sched.runqtail->schedlink = gp;
+    else
+        sched.runqhead = gp;
+    sched.runqtail = gp;
+    /* relaxed: peekers take the lock before they use the queue. */
+    atomic_store_explicit(&sched.runqsize, sched.runqsize + 1,
+                          memory_order_relaxed);
+}
+
+void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
+{
+    chan__lock(&sched.lock);
+    tail->schedlink = NULL;
+    if (sched.runqtail)
+        sched.runqtail->schedlink = head;
+    else
+        sched.runqhead = head;
+    sched.runqtail = tail;
+    atomic_store_explicit(&sched.runqsize, sched.runqsize + n,
+                          memory_order_relaxed);
+    chan__unlock(&sched.lock);
+}
+
+static sched_g *globrunqpop_locked(void)
+{
+    sched_g *gp = sched.runqhead;
+    sched.runqhead = gp->schedlink;
+    if (!sched.runqhead)
+        sched.runqtail = NULL;
+    gp->schedlink = NULL;
+    return gp;
+}
+
+/* Go's globrunqget: a fair share (runqsize / GOMAXPROCS + 1), at most max
+ * when max > 0, and at most half a ring. pp's ring must be empty enough to
+ * take them: callers pass a P whose ring they have just found empty. */
+static sched_g *globrunqget_locked(sched__p_t *pp, int32_t max)
+{
+    int32_t size = sched.runqsize;
+    if (size == 0)
+        return NULL;
+    int32_t n = size / (gomaxprocs > 0 ? gomaxprocs : 1) + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > SCHED__RUNQ_SIZE / 2)
+        n = SCHED__RUNQ_SIZE / 2;
+    chan__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
+                    "globrunqget: no room in the local queue");
+    atomic_store_explicit(&sched.runqsize, size - n, memory_order_relaxed);
+    sched_g *gp = globrunqpop_locked();
+    while (--n > 0)
+        sched__runqput(pp, globrunqpop_locked(), false);
+    return gp;
+}
+
+sched_g *sched__globrunqget(sched__p_t *pp, int32_t max)
+{
+    chan__lock(&sched.lock);
+    sched_g *gp = globrunqget_locked(pp, max);
+    chan__unlock(&sched.lock);
+    return gp;
+}
+
+int32_t sched__globrunqsize(void)
+{
+    return atomic_load_explicit(&sched.runqsize, memory_order_relaxed);
+}
+
+/* ---- idle Ps and Ms (sched.lock) ----------------------------------------- */
+
+static void pidleput_locked(sched__p_t *pp)
+{
+    chan__invariant(sched__runqempty(pp), "pidleput: P has runnable work");
+    chan__invariant(pp->m == NULL, "pidleput: P still held");
+    atomic_store_explicit(&pp->status, SCHED__Pidle, memory_order_relaxed);
+    pp->link = sched.pidle;
+    sched.pidle = pp;
+    /* relaxed: the lock-free readers (wakep, findrunnable) only take a hint
+     * from it and decide under the lock or behind a fence. */
+    atomic_store_explicit(&sched.npidle, sched.npidle + 1,
+                          memory_order_relaxed);
+}
+
+static sched__p_t *pidleget_locked(void)
+{
+    sched__p_t *pp = sched.pidle;
+    if (pp) {
+        sched.pidle = pp->link;
+        pp->link = NULL;
+        atomic_store_explicit(&sched.npidle, sched.npidle - 1,
+                              memory_order_relaxed);
+    }
+    return pp;
+}
+
+/* Go's pidlegetSpinning: an idle P for a new spinning M, or NULL, in which
+ * case the next M about to release its P must spin instead (needspinning). */
+static sched__p_t *pidleget_spinning_locked(void)
+{
+    sched__p_t *pp = pidleget_locked();
+    if (!pp)
+        atomic_store_explicit(&sched.needspinning, 1, memory_order_relaxed);
+    return pp;
+}
+
+static void mput_locked(sched__m_t *mp)
+{
+    mp->schedlink = sched.midle;
+    sched.midle = mp;
+    sched.nmidle++;
+}
+
+static sched__m_t *mget_locked(void)
+{
+    sched__m_t *mp = sched.midle;
+    if (mp) {
+        sched.midle = mp->schedlink;
+        mp->schedlink = NULL;
+        sched.nmidle--;
+    }
+    return mp;
+}
+
+static void acquirep(sched__m_t *mp, sched__p_t *pp)
+{
+    chan__invariant(mp->p == NULL && pp->m == NULL, "acquirep: already held");
+    mp->p = pp;
+    pp->m = mp;
+    atomic_store_explicit(&pp->status, SCHED__Prunning, memory_order_relaxed);
+}
+
+static sched__p_t *releasep(sched__m_t *mp)
+{
+    sched__p_t *pp = mp->p;
+    chan__invariant(pp && pp->m == mp, "releasep: P not held by this M");
+    pp->m = NULL;
+    mp->p = NULL;
+    return pp;
+}
+
+/* ---- spinning ------------------------------------------------------------ */
+
+static void become_spinning(sched__m_t *mp)
+{
+    mp->spinning = true;
+    atomic_fetch_add_explicit(&sched.nmspinning, 1, memory_order_seq_cst);
+    /* relaxed: a hint, see pidleget_spinning_locked. */
+    atomic_store_explicit(&sched.needspinning, 0, memory_order_relaxed);
+}
+
+/* seq_cst: the decrement is one side of the delicate dance (see the top). */
+static void nmspinning_dec(void)
+{
+    int32_t was =
+        atomic_fetch_sub_explicit(&sched.nmspinning, 1, memory_order_seq_cst);
+    chan__invariant(was > 0, "negative nmspinning");
+    (void)was;
+}
+
+static void drop_spinning(sched__m_t *mp)
+{
+    mp->spinning = false;
+    nmspinning_dec();
+}
+
+/* ---- starting and waking Ms ---------------------------------------------- */
+
+static void schedule(sched__m_t *mp);
+
+static void *mstart(void *arg)
+{
+    sched__m_t *mp = arg;
+    tls_m = mp;
+    sched__fiber_init_thread(&mp->g0);
+    /* Without it an overflow is a plain SIGSEGV, not the report. */
+    (void)sched__signal_altstack();
+    if (mp->start_idle) {
+        /* the first M, put on the idle list by start_locked */
+        sched__notesleep(&mp->park);
+        sched__noteclear(&mp->park);
+    }
+    acquirep(mp, mp->nextp);
+    mp->nextp = NULL;
+    schedule(mp); /* never returns */
+    return NULL;
+}
+
+/* Starts a thread for a new M that will run with pp (NULL: idle, already on
+ * the idle list). 0 or an errno. */
+static int newm(sched__m_t *mp, sched__p_t *pp, bool spinning)
+{
+    mp->start_idle = pp == NULL;
+    mp->nextp = pp;
+    mp->spinning = spinning;
+    pthread_attr_t attr;
+    int err = pthread_attr_init(&attr);
+    if (err)
+        return err;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t tid;
+    err = pthread_create(&tid, &attr, mstart, mp);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
+static sched__m_t *allocm(void)
+{
+    sched__m_t *mp = calloc(1, sizeof *mp);
+    if (mp) {
+        sched__noteclear(&mp->park);
+        mp->fastrand = (uint32_t)(uintptr_t)mp | 1; /* xorshift: nonzero */
+    }
+    return mp;
+}
+
+/* The new M could not start: give pp back and forget the spinning that
+ * wakep counted for it. Work stays queued for the Ms that exist. */
+static void newm_failed(sched__m_t *mp, sched__p_t *pp, bool spinning)
+{
+    free(mp);
+    chan__lock(&sched.lock);
+    sched.mcount--;
+    pidleput_locked(pp);
+    chan__unlock(&sched.lock);
+    if (spinning)
+        nmspinning_dec();
+}
+
+/* Go's startm: runs pp on an idle M, or a new one. With lock_held, the
+ * caller holds sched.lock (released around thread creation). */
+static void startm(sched__p_t *pp, bool spinning, bool lock_held)
+{
+    if (!lock_held)
+        chan__lock(&sched.lock);
+    sched__m_t *mp = mget_locked();
+    if (mp) {
+        if (!lock_held)
+            chan__unlock(&sched.lock);
+        chan__invariant(!mp->spinning && !mp->nextp, "startm: M is busy");
+        mp->spinning = spinning;
+        mp->nextp = pp;
+        sched__notewakeup(&mp->park); /* release: mp sees nextp */
+        return;
+    }
+    sched.mcount++;
+    chan__unlock(&sched.lock);
+    mp = allocm();
+    if (!mp || newm(mp, pp, spinning) != 0)
+        newm_failed(mp, pp, spinning);
+    if (lock_held)
+        chan__lock(&sched.lock);
+}
+
+/* Go's wakep: work has appeared; wake an M to spin for it, unless one is
+ * spinning already or no P is idle. See the essay at the top. */
+static void wakep(void)
+{
+    /* Pairs with the fence in findrunnable: our work (published before this
+     * call) and their nmspinning decrement cannot both go unseen. */
+    atomic_thread_fence(memory_order_seq_cst);
+    int32_t none = 0;
+    if (atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) != 0 ||
+        !atomic_compare_exchange_strong_explicit(&sched.nmspinning, &none, 1,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return;
+    chan__lock(&sched.lock);
+    sched__p_t *pp = pidleget_spinning_locked();
+    if (!pp) {
+        chan__unlock(&sched.lock);
+        nmspinning_dec();
+        return;
+    }
+    startm(pp, true, true);
+    chan__unlock(&sched.lock);
+}
+
+/* Go's resetspinning: a spinning M found work; if it was the last spinner,
+ * another M may be needed for the rest. */
+static void resetspinning(sched__m_t *mp)
+{
+    drop_spinning(mp);
+    wakep();
+}
+
+/* An M with nothing to do sleeps on the idle list until startm hands it a P.
+ */
+static void stopm(sched__m_t *mp)
+{
+    chan__invariant(!mp->p && !mp->spinning, "stopm: M holds a P or spins");
+    chan__lock(&sched.lock);
+    mput_locked(mp);
+    chan__unlock(&sched.lock);
+    sched__notesleep(&mp->park); /* acquire: sees nextp and spinning */
+    sched__noteclear(&mp->park);
+    acquirep(mp, mp->nextp);
+    mp->nextp = NULL;
+}
+
+/* A thread that is not a worker (or a worker on g0 without a P) makes gp
+ * runnable: global queue, and an idle P gets an M (Go's injectglist). */
+static void inject(sched_g *gp)
+{
+    chan__lock(&sched.lock);
+    globrunqput_locked(gp);
+    sched__p_t *pp = pidleget_spinning_locked();
+    if (pp)
+        startm(pp, false, true);
+    chan__unlock(&sched.lock);
+}
+
+/* ---- finding work -------------------------------------------------------- */
+
+static uint32_t fastrand(sched__m_t *mp)
+{
+    uint32_t x = mp->fastrand; /* xorshift32 */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return mp->fastrand = x;
+}
+
+/* Go's stealWork: a few rounds over the other Ps in random order; the last
+ * round may take their runnext too. */
+static sched_g *stealwork(sched__m_t *mp)
+{
+    sched__p_t *pp = mp->p;
+    for (int round = 0; round < STEAL_TRIES; round++) {
+        bool last = round == STEAL_TRIES - 1;
+        uint32_t start = fastrand(mp);
+        for (int i = 0; i < gomaxprocs; i++) {
+            sched__p_t *p2 = allp[(start + (uint32_t)i) % (uint32_t)gomaxprocs];
+            if (p2 == pp)
+                continue;
+            sched_g *gp = sched__runqsteal(pp, p2, last);
+            if (gp)
+                return gp;
+        }
+    }
+    return NULL;
+}
+
+/* Go's checkRunqsNoP: after we stopped spinning, an idle P for us if some P
+ * has work. */
+static sched__p_t *check_runqs_no_p(void)
+{
+    for (int i = 0; i < gomaxprocs; i++) {
+        if (!sched__runqempty(allp[i])) {
+            chan__lock(&sched.lock);
+            sched__p_t *pp = pidleget_spinning_locked();
+            chan__unlock(&sched.lock);
+            return pp;
+        }
+    }
+    return NULL;
+}
+
+/* Gives up the P when there is nothing to run: NULL, or a goroutine from the
+ * global queue that arrived meanwhile. *retry when the M must look again
+ * with its P (someone needs a spinning M). */
+static sched_g *drop_p(sched__m_t *mp, bool *retry)
+{
+    *retry = false;
+    chan__lock(&sched.lock);
+    sched_g *gp = globrunqget_locked(mp->p, 0);
+    if (!gp && !mp->spinning &&
+        atomic_load_explicit(&sched.needspinning, memory_order_relaxed)) {
+        become_spinning(mp);
+        *retry = true;
+    } else if (!gp) {
+        pidleput_locked(releasep(mp));
+    }
+    chan__unlock(&sched.lock);
+    return gp;
+}
+
+/* A spinning M that gave up its P stops spinning, then looks everywhere once
+ * more (the delicate dance, see the top): a goroutine to run (with a P it
+ * took), or *retry with a P to look again, or NULL to sleep. */
+static sched_g *recheck_after_spinning(sched__m_t *mp, bool *retry)
+{
+    *retry = false;
+    drop_spinning(mp);
+    /* Pairs with the fence in wakep. */
+    atomic_thread_fence(memory_order_seq_cst);
+    chan__lock(&sched.lock);
+    if (sched.runqsize > 0) {
+        sched__p_t *pp = pidleget_spinning_locked();
+        if (pp) {
+            acquirep(mp, pp);
+            sched_g *gp = globrunqget_locked(pp, 0);
+            chan__unlock(&sched.lock);
+            become_spinning(mp);
+            return gp;
+        }
+    }
+    chan__unlock(&sched.lock);
+    sched__p_t *pp = check_runqs_no_p();
+    if (pp) {
+        acquirep(mp, pp);
+        become_spinning(mp);
+        *retry = true;
+    }
+    return NULL;
+}
+
+/* The current time slice is over: the goroutine in runnext, which would
+ * continue it, goes to the back of the global queue instead (where Go's
+ * preemption puts the running goroutine), so that two goroutines readying
+ * each other cannot keep the P from the rest. Go checks from sysmon; we check
+ * at each scheduling point, with a clock that costs a few ns to read. */
+static void end_spent_slice(sched__p_t *pp)
+{
+    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    if (!next ||
+        sched__nanotime_coarse() - pp->slice_start < SCHED__TIME_SLICE_NS)
+        return;
+    /* acquire: pairs with the release that put next there. */
+    if (!atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                 memory_order_acquire,
+                                                 memory_order_relaxed))
+        return; /* stolen meanwhile */
+    chan__lock(&sched.lock);
+    globrunqput_locked(next);
+    chan__unlock(&sched.lock);
+}
+
+/* Go's findRunnable: blocks until there is a goroutine to run; the M holds a
+ * P on return. *inherit: the goroutine continues the current time slice. */
+static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
+{
+    for (;;) {
+        sched__p_t *pp = mp->p;
+        sched_g *gp;
+        *inherit = false;
+        end_spent_slice(pp);
+        /* Fairness: now and then the global queue goes first. */
+        if (pp->schedtick % 61 == 0 && sched__globrunqsize() > 0) {
+            if ((gp = sched__globrunqget(pp, 1)))
+                return gp;
+        }
+        if ((gp = sched__runqget(pp, inherit)))
+            return gp;
+        if (sched__globrunqsize() > 0 && (gp = sched__globrunqget(pp, 0)))
+            return gp;
+        /* Steal, if not too many Ms are at it already. */
+        int32_t busy = gomaxprocs - atomic_load_explicit(&sched.npidle,
+                                                         memory_order_relaxed);
+        if (mp->spinning ||
+            2 * atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) <
+                busy) {
+            if (!mp->spinning)
+                become_spinning(mp);
+            if ((gp = stealwork(mp)))
+                return gp;
+        }
+        bool retry;
+        if ((gp = drop_p(mp, &retry)))
+            return gp;
+        if (retry)
+            continue;
+        if (mp->spinning) {
+            if ((gp = recheck_after_spinning(mp, &retry)))
+                return gp;
+            if (retry)
+                continue;
+        }
+        stopm(mp);
+    }
+}
+
+/* ---- running goroutines -------------------------------------------------- */
+
+/* Switches from g0 to gp; returns, on g0, when gp switches back. */
+static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
+{
+    sched__p_t *pp = mp->p;
+    if (!inherit) {
+        pp->schedtick++;
+        pp->slice_start = sched__nanotime_coarse();
+    }
+    casgstatus(gp, SCHED__Grunnable, SCHED__Grunning);
+    gp->m = mp;
+    mp->curg = gp;
+    sched__fiber_switch(&mp->g0, &gp->fiber);
+}
+
+/* The M's loop, on g0. After each goroutine switches back, g0 carries out
+ * what it asked for (mcall_fn), which may name a goroutine to resume at once.
+ */
+static void schedule(sched__m_t *mp)
+{
+    for (;;) {
+        bool inherit;
+        sched_g *gp = findrunnable(mp, &inherit);
+        if (mp->spinning)
+            resetspinning(mp);
+        while (gp) {
+            execute(mp, gp, inherit);
+            sched_g *from = mp->curg;
+            mp->curg = NULL;
+            from->m = NULL;
+            gp = mp->mcall_fn(mp, from);
+            inherit = true;
+        }
+    }
+}
+
+/* Go's mcall: switches from the running goroutine gp to its M's g0, which
+ * calls fn(m, gp). Returns when gp is next run, possibly on another M. */
+static void mcall(sched_g *gp, sched_g *(*fn)(sched__m_t *, sched_g *))
+{
+    sched__m_t *mp = gp->m;
+    mp->mcall_fn = fn;
+    sched__fiber_switch(&gp->fiber, &mp->g0);
+}
+
+/* ---- gopark, goready, gosched -------------------------------------------- */
+
+/* On g0 for a goroutine that parked. */
+static sched_g *park_m(sched__m_t *mp, sched_g *gp)
+{
+    bool (*unlockf)(sched_g *, void *) = mp->waitunlockf;
+    void *arg = mp->waitlock;
+    mp->waitunlockf = NULL;
+    mp->waitlock = NULL;
+    casgstatus(gp, SCHED__Grunning, SCHED__Gwaiting);
+    /* From here on, once unlockf has published gp, another thread may ready
+     * and run it: touch gp only if unlockf refused. */
+    if (unlockf && !unlockf(gp, arg)) {
+        casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
+        return gp; /* resume at once, in the same time slice */
+    }
+    return NULL;
+}
+
+void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
+                  int wait_reason)
+{
+    sched__m_t *mp = getm();
+    sched_g *gp = mp ? mp->curg : NULL;
+    chan__invariant(gp != NULL, "sched_gopark: not on a goroutine");
+    if (!gp)
+        abort();
+    gp->wait_reason = wait_reason;
+    mp->waitunlockf = unlockf;
+    mp->waitlock = arg;
+    mcall(gp, park_m);
+}
+
+void sched_goready(sched_g *gp)
+{
+    casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
+    sched__m_t *mp = getm();
+    if (mp && mp->p) {
+        sched__runqput(mp->p, gp, true);
+        wakep();
+    } else {
+        inject(gp);
+    }
+}
+
+static sched_g *gosched_m(sched__m_t *mp, sched_g *gp)
+{
+    (void)mp;
+    casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
+    chan__lock(&sched.lock);
+    globrunqput_locked(gp);
+    chan__unlock(&sched.lock);
+    wakep();
+    return NULL;
+}
+
+void sched_gosched(void)
+{
+    sched__m_t *mp = getm();
+    if (!mp || !mp->curg) {
+        sched_yield();
+        return;
+    }
+    mcall(mp->curg, gosched_m);
+}
+
+/* ---- free gs ------------------------------------------------------------- */
+
+static void gfput_global(sched_g *gp)
+{
+    chan__lock(&sched.gflock);
+    gp->schedlink = sched.gfree;
+    sched.gfree = gp;
+    sched.ngfree++;
+    chan__unlock(&sched.gflock);
+}
+
+/* Go's gfput: a dead g (without its stack) onto pp's free list, half of
+ * which moves to the global one when it grows long. */
+static void gfput(sched__p_t *pp, sched_g *gp)
+{
+    chan__invariant(sched__gstatus(gp) == SCHED__Gdead, "gfput: g not dead");
+    if (!pp) {
+        gfput_global(gp);
+        return;
+    }
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    if (++pp->gfree_n < GFREE_LOCAL_MAX)
+        return;
+    chan__lock(&sched.gflock);
+    while (pp->gfree_n > GFREE_BATCH) {
+        sched_g *g1 = pp->gfree;
+        pp->gfree = g1->schedlink;
+        pp->gfree_n--;
+        g1->schedlink = sched.gfree;
+        sched.gfree = g1;
+        sched.ngfree++;
+    }
+    chan__unlock(&sched.gflock);
+}
+
+/* Go's gfget: a free g from pp's list, refilled from the global one. */
+static sched_g *gfget(sched__p_t *pp)
+{
+    if (pp && pp->gfree) {
+        sched_g *gp = pp->gfree;
+        pp->gfree = gp->schedlink;
+        pp->gfree_n--;
+        return gp;
+    }
+    chan__lock(&sched.gflock);
+    sched_g *gp = sched.gfree;
+    if (gp) {
+        sched.gfree = gp->schedlink;
+        sched.ngfree--;
+    }
+    while (pp && sched.gfree && pp->gfree_n < GFREE_BATCH) {
+        sched_g *g1 = sched.gfree;
+        sched.gfree = g1->schedlink;
+        sched.ngfree--;
+        g1->schedlink = pp->gfree;
+        pp->gfree = g1;
+        pp->gfree_n++;
+    }
+    chan__unlock(&sched.gflock);
+    return gp;
+}
+
+static sched_g *allocg(void)
+{
+    sched_g *gp = calloc(1, sizeof *gp);
+    if (!gp)
+        return NULL;
+    atomic_init(&gp->status, SCHED__Gidle);
+    casgstatus(gp, SCHED__Gidle, SCHED__Gdead);
+    chan__lock(&sched.allglock);
+    gp->alllink = sched.allgs;
+    sched.allgs = gp;
+    chan__unlock(&sched.allglock);
+    return gp;
+}
+
+void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
+{
+    chan__lock(&sched.allglock);
+    for (sched_g *gp = sched.allgs; gp; gp = gp->alllink)
+        fn(gp, arg);
+    chan__unlock(&sched.allglock);
+}
+
+/* ---- starting and ending goroutines -------------------------------------- */
+
+static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
+{
+    casgstatus(gp, SCHED__Grunning, SCHED__Gdead);
+    sched__fiber_destroy(&gp->fiber);
+    sched__stack_put(&gp->stack);
+    gp->stack = (sched__stack_t){0};
+    gp->fn = NULL;
+    gp->arg = NULL;
+    gfput(mp->p, gp);
+    /* release: a thread that sees the count drop sees the stack and g back
+     * in their pools. */
+    atomic_fetch_sub_explicit(&ngoroutines, 1, memory_order_release);
+    return NULL;
+}
+
+/* Every goroutine's first frame. */
+static void goroutine_main(void *arg)
+{
+    sched__fiber_started();
+    sched_g *gp = arg;
+    gp->fn(gp->arg);
+    /* Go's goexit1: g0 frees the stack we are standing on. */
+    sched__m_t *mp = gp->m;
+    mp->mcall_fn = goexit0;
+    sched__fiber_exit(&gp->fiber, &mp->g0);
+}
+
+static int maxprocs_default(void)
+{
+    const char *env = getenv("GOCHAN_MAXPROCS");
+    if (env && *env >= '1' && *env <= '9') {
+        char *end;
+        long n = strtol(env, &end, 10);
+        if (*end == '\0' && n >= 1 && n <= SCHED__MAXPROCS_MAX)
+            return (int)n;
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set) < SCHED__MAXPROCS_MAX ? CPU_COUNT(&set)
+                                                     : SCHED__MAXPROCS_MAX;
+    return 1;
+}
+
+void sched__p_init(sched__p_t *pp, int id)
+{
+    memset(pp, 0, sizeof *pp);
+    pp->id = id;
+}
+
+static void free_allp(int n)
+{
+    for (int i = 0; i < n; i++)
+        free(allp[i]);
+    free(allp);
+    allp = NULL;
+}
+
+/* Makes the Ps (all idle) and the first M (idle, asleep): 0, ENOMEM or
+ * EAGAIN. Under start_lock, once. */
+static int start_locked(void)
+{
+    int n = maxprocs_wanted ? maxprocs_wanted : maxprocs_default();
+    allp = calloc((size_t)n, sizeof *allp);
+    if (!allp)
+        return ENOMEM;
+    for (int i = 0; i < n; i++) {
+        if (!(allp[i] = malloc(sizeof *allp[i]))) {
+            free_allp(i);
+            return ENOMEM;
+        }
+        sched__p_init(allp[i], i);
+    }
+    gomaxprocs = n;
+    sched__m_t *m0 = allocm();
+    if (!m0) {
+        free_allp(n);
+        return ENOMEM;
+    }
+    chan__lock(&sched.lock);
+    for (int i = n - 1; i >= 0; i--)
+        pidleput_locked(allp[i]);
+    mput_locked(m0); /* before it runs: startm can find it at once */
+    sched.mcount = 1;
+    chan__unlock(&sched.lock);
+    int err = newm(m0, NULL, false);
+    if (!err)
+        (void)sched__signal_install(); /* a nicety: best effort */
+    if (err) {
+        chan__lock(&sched.lock);
+        sched.midle = NULL;
+        sched.nmidle = 0;
+        sched.mcount = 0;
+        sched.pidle = NULL;
+        atomic_store_explicit(&sched.npidle, 0, memory_order_relaxed);
+        chan__unlock(&sched.lock);
+        free(m0);
+        free_allp(n);
+        gomaxprocs = 0;
+        return EAGAIN;
+    }
+    return 0;
+}
+
+static int sched_start(void)
+{
+    /* acquire: pairs with the release below; allp and gomaxprocs are set. */
+    if (atomic_load_explicit(&started, memory_order_acquire))
+        return 0;
+    chan__lock(&start_lock);
+    int err = 0;
+    if (!atomic_load_explicit(&started, memory_order_relaxed)) {
+        err = start_locked();
+        if (!err)
+            atomic_store_explicit(&started, true, memory_order_release);
+    }
+    chan__unlock(&start_lock);
+    return err;
+}
+
+int sched__set_maxprocs(int n)
+{
+    if (n < 1 || n > SCHED__MAXPROCS_MAX)
+        return EINVAL;
+    chan__lock(&start_lock);
+    int err = atomic_load_explicit(&started, memory_order_relaxed) ? EBUSY : 0;
+    if (!err)
+        maxprocs_wanted = n;
+    chan__unlock(&start_lock);
+    return err;
+}
+
+int sched__gomaxprocs(void)
+{
+    return atomic_load_explicit(&started, memory_order_acquire) ? gomaxprocs
+                                                                : 0;
+}
+
+int sched__mcount(void)
+{
+    chan__lock(&sched.lock);
+    int n = sched.mcount;
+    chan__unlock(&sched.lock);
+    return n;
+}
+
+/* A dead g with a fresh stack, ready to run fn(arg); *err on failure. */
+static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg, int *err)
+{
+    sched_g *gp = gfget(pp);
+    if (!gp && !(gp = allocg())) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    if ((*err = sched__stack_get(&gp->stack)) != 0) {
+        gfput(pp, gp);
+        return NULL;
+    }
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->wait_reason = SCHED_WAIT_ZERO;
+    /* relaxed: ids need only be unique. */
+    gp->goid = atomic_fetch_add_explicit(&goidgen, 1, memory_order_relaxed) + 1;
+    sched__fiber_make(&gp->fiber, &gp->stack, goroutine_main, gp);
+    return gp;
+}
+
+int sched_go(void (*fn)(void *arg), void *arg)
+{
+    if (!fn)
+        return EINVAL;
+    int err = sched_start();
+    if (err)
+        return err;
+    sched__m_t *mp = getm();
+    sched__p_t *pp = mp ? mp->p : NULL;
+    sched_g *gp = newg(pp, fn, arg, &err);
+    if (!gp)
+        return err;
+    /* relaxed: a count; the queues order the goroutine's start. */
+    atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
+    casgstatus(gp, SCHED__Gdead, SCHED__Grunnable);
+    if (pp) {
+        sched__runqput(pp, gp, true); /* Go's newproc: runs next here */
+        wakep();
+    } else {
+        inject(gp);
+    }
+    return 0;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+sched_g *sched_getg(void)
+{
+    sched__m_t *mp = getm();
+    return mp ? mp->curg : NULL;
+}
+
+int64_t sched_num_goroutine(void)
+{
+    /* acquire: pairs with goexit0's release. */
+    return atomic_load_explicit(&ngoroutines, memory_order_acquire);
+}
+
+uint64_t sched_goid(sched_g *gp)
+{
+    return gp->goid;
+}
+
+int sched_wait_reason(sched_g *gp)
+{
+    return gp->wait_reason;
+}

@@ -1,0 +1,159 @@
+/* proc.h: internal to gochan, never installed. The scheduler's structures
+ * (Go's g, m, p and schedt) and the functions that proc.c, runq.c and the
+ * tests share. scheduler.h is the interface for the layers above; this header
+ * is for sched/ itself and its test suite.
+ */
+#ifndef GOCHAN_SCHED_PROC_H
+#define GOCHAN_SCHED_PROC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "context.h"
+#include "fiber.h"
+#include "lock.h"
+#include "scheduler.h"
+
+/* A goroutine's status (Go's _G* constants). Changed only by casgstatus in
+ * proc.c, which checks each transition:
+ *   Gdead -> Grunnable            sched_go
+ *   Grunnable -> Grunning         an M starts running it
+ *   Grunning -> Gwaiting          sched_gopark
+ *   Gwaiting -> Grunnable         sched_goready, or unlockf said no
+ *   Grunning -> Grunnable         sched_gosched
+ *   Grunning -> Gdead             its fn returned
+ */
+enum {
+    SCHED__Gidle = 0, /* just allocated, never used */
+    SCHED__Grunnable, /* on a run queue, not running */
+    SCHED__Grunning,  /* running on an M that holds a P */
+    SCHED__Gwaiting,  /* parked; only sched_goready makes it runnable */
+    SCHED__Gdead,     /* unused: on a free list, or returned */
+};
+
+struct sched_g {
+    sched__fiber_t fiber;    /* its context, saved while not running */
+    sched__stack_t stack;    /* from the stack pool; given back on return */
+    _Atomic uint32_t status; /* SCHED__G*; see casgstatus */
+    void (*fn)(void *);
+    void *arg;
+    uint64_t goid;
+    int wait_reason;    /* as given to the last sched_gopark */
+    struct sched__m *m; /* the M running it, while Grunning */
+    sched_g *schedlink; /* next in the global run queue or a free list */
+    sched_g *alllink;   /* next in allgs (every g ever allocated) */
+};
+
+/* A P's local run queue: Go's 256-entry ring. */
+#define SCHED__RUNQ_SIZE 256
+
+enum { SCHED__Pidle = 0, SCHED__Prunning = 1 };
+
+typedef struct sched__p {
+    int id;
+    _Atomic int status;    /* SCHED__P*; read by stealers, relaxed */
+    struct sched__m *m;    /* the M holding it, or NULL */
+    struct sched__p *link; /* next idle P, under sched.lock */
+
+    /* The run queue. Only the P's owner adds (runqput) and moves the tail;
+     * the owner and stealers take from the head with a CAS. Slots are atomic
+     * because a stealer with a stale head may read a slot the owner is
+     * rewriting (its CAS then fails). */
+    _Atomic uint32_t runqhead;
+    _Atomic uint32_t runqtail;
+    _Atomic(sched_g *) runq[SCHED__RUNQ_SIZE];
+    /* The goroutine to run next, ahead of runq: the one the running
+     * goroutine just readied. It inherits the time slice of the goroutine
+     * that readied it. Owner and stealers take it with a CAS. */
+    _Atomic(sched_g *) runnext;
+
+    /* The owner's alone (whichever M holds the P). */
+    uint32_t schedtick;  /* goroutines started on a fresh time slice */
+    int64_t slice_start; /* when the current time slice began (coarse ns) */
+    sched_g *gfree;      /* free gs (Gdead, no stack) */
+    int gfree_n;
+} sched__p_t;
+
+/* A worker thread (Go's m). */
+typedef struct sched__m {
+    sched__fiber_t g0;  /* the thread's own stack, where schedule() runs */
+    sched_g *curg;      /* the goroutine it runs, or NULL on g0 */
+    sched__p_t *p;      /* the P it holds, or NULL */
+    sched__p_t *nextp;  /* the P handed to it by startm, to acquire */
+    bool spinning;      /* out of work, looking for some; in nmspinning */
+    bool start_idle;    /* starts asleep on the idle list (the first M) */
+    sched__note_t park; /* where it sleeps when idle */
+    struct sched__m *schedlink; /* next idle M, under sched.lock */
+    /* What g0 does for the goroutine that switched to it (Go's mcall fn),
+     * and gopark's arguments. */
+    sched_g *(*mcall_fn)(struct sched__m *mp, sched_g *gp);
+    bool (*waitunlockf)(sched_g *gp, void *arg);
+    void *waitlock;
+    uint32_t fastrand; /* for the order in which Ps are robbed */
+    int id;
+} sched__m_t;
+
+/* ---- run queues (runq.c) -------------------------------------------------
+ * Called by pp's owner, except runqsteal (pp's owner robs p2) and
+ * runqempty (anyone). */
+
+/* Puts gp on pp's local queue; into runnext when next (the goroutine there
+ * before moves to the tail). When the ring is full, half of it and gp go to
+ * the global queue. */
+void sched__runqput(sched__p_t *pp, sched_g *gp, bool next);
+
+/* Takes a goroutine from pp's local queue, runnext first; *inherit says
+ * whether it continues the current time slice (runnext's does). */
+sched_g *sched__runqget(sched__p_t *pp, bool *inherit);
+
+/* Steals half of p2's ring into pp's and returns one of them; p2's runnext
+ * too when steal_runnext and the ring is empty. */
+sched_g *sched__runqsteal(sched__p_t *pp, sched__p_t *p2, bool steal_runnext);
+
+bool sched__runqempty(sched__p_t *pp);
+uint32_t sched__runqlen(sched__p_t *pp); /* ring only, without runnext */
+
+/* ---- shared with runq.c and the tests (proc.c) ----------------------------
+ */
+
+/* Zeroes pp and gives it an id: a P for the tests' run-queue checks. */
+void sched__p_init(sched__p_t *pp, int id);
+
+/* Appends head..tail (n goroutines linked by schedlink) to the global run
+ * queue; takes sched.lock. */
+void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n);
+
+/* Moves a share of the global run queue (at most max when max > 0) to pp's
+ * local queue, which must have room, and returns one more; NULL when the
+ * global queue is empty. Takes sched.lock. */
+sched_g *sched__globrunqget(sched__p_t *pp, int32_t max);
+int32_t sched__globrunqsize(void);
+
+/* Coarse monotonic time in ns (CLOCK_MONOTONIC_COARSE: a few ns to read,
+ * ms resolution: enough for 10 ms time slices). */
+int64_t sched__nanotime_coarse(void);
+
+/* A P whose goroutines have handed it to each other through runnext for
+ * this long gives it up at the next scheduling point (Go's forcePreemptNS):
+ * the goroutine in runnext goes to the global queue, as Go's preemption
+ * sends the running one there. */
+#define SCHED__TIME_SLICE_NS (10 * 1000 * 1000)
+
+/* GOMAXPROCS: before the scheduler starts, sched__set_maxprocs sets it (0, or
+ * EINVAL outside [1, SCHED__MAXPROCS_MAX], EBUSY once started); otherwise
+ * GOCHAN_MAXPROCS or the number of CPUs this process may use. */
+#define SCHED__MAXPROCS_MAX 1024
+int sched__set_maxprocs(int n);
+int sched__gomaxprocs(void); /* 0 until the scheduler starts */
+
+/* Worker threads started so far (0 until the first sched_go). */
+int sched__mcount(void);
+
+/* Calls fn for every g ever allocated (live or on a free list), under the
+ * lock that protects that list: fn must not start goroutines. */
+void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg);
+uint32_t sched__gstatus(sched_g *gp);
+
+#endif /* GOCHAN_SCHED_PROC_H */

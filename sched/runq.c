@@ -1,0 +1,213 @@
+/* runq.c: the per-P run queues, lock-free (Go's runqput, runqget, runqgrab,
+ * runqsteal; see proc.h).
+ *
+ * A ring of SCHED__RUNQ_SIZE slots with free-running 32-bit head and tail:
+ * the queue holds tail - head entries, at ring[head % size] ... Only the P's
+ * owner writes slots and moves the tail (one producer); the owner and any
+ * number of stealers consume by moving the head with a CAS, after reading
+ * the slots they take. Memory orders:
+ *  - the producer stores the tail with release, consumers load it with
+ *    acquire: a consumer sees the slot, and everything written to the g
+ *    before it was queued;
+ *  - consumers move the head with a release CAS, the producer loads it with
+ *    acquire before reusing slots: a slot is only rewritten after whoever
+ *    took it has read it;
+ *  - runnext is taken or replaced with CASes: release publishes the g put
+ *    there, acquire on the taker's side sees it.
+ */
+#include "proc.h"
+
+#include "invariant.h"
+
+static sched_g *slot_load(sched__p_t *pp, uint32_t i)
+{
+    return atomic_load_explicit(&pp->runq[i % SCHED__RUNQ_SIZE],
+                                memory_order_relaxed);
+}
+
+static void slot_store(sched__p_t *pp, uint32_t i, sched_g *gp)
+{
+    atomic_store_explicit(&pp->runq[i % SCHED__RUNQ_SIZE], gp,
+                          memory_order_relaxed);
+}
+
+/* The ring is full: moves its older half and gp to the global queue, in one
+ * batch, so that the next runqput finds room. False when stealers moved the
+ * head meanwhile (then the ring has room again: retry). */
+static bool runqputslow(sched__p_t *pp, sched_g *gp, uint32_t h, uint32_t t)
+{
+    enum { HALF = SCHED__RUNQ_SIZE / 2 };
+    sched_g *batch[HALF + 1];
+    uint32_t n = (t - h) / 2;
+    chan__invariant(n == HALF, "runqputslow: queue is not full");
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = slot_load(pp, h + i);
+    /* release: we read those slots before the producer (us) or anyone may
+     * treat them as free. */
+    if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
+                                                 memory_order_release,
+                                                 memory_order_relaxed))
+        return false;
+    batch[n] = gp;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i]->schedlink = batch[i + 1];
+    batch[n]->schedlink = NULL;
+    sched__globrunqputbatch(batch[0], batch[n], (int32_t)n + 1);
+    return true;
+}
+
+/* Replaces runnext with gp; returns the goroutine that was there. */
+static sched_g *runnext_swap(sched__p_t *pp, sched_g *gp)
+{
+    sched_g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    /* release: a stealer that takes gp from runnext sees what was written
+     * to it before. */
+    while (!atomic_compare_exchange_weak_explicit(
+        &pp->runnext, &old, gp, memory_order_release, memory_order_relaxed))
+        ;
+    return old;
+}
+
+void sched__runqput(sched__p_t *pp, sched_g *gp, bool next)
+{
+    if (next) {
+        gp = runnext_swap(pp, gp);
+        if (!gp)
+            return;
+        /* the one kicked out of runnext goes to the tail */
+    }
+    for (;;) {
+        /* acquire: pairs with consumers' release CAS (see above). */
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        /* relaxed: only this thread, the owner, writes the tail. */
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        if (t - h < SCHED__RUNQ_SIZE) {
+            slot_store(pp, t, gp);
+            /* release: publishes the slot and gp to consumers. */
+            atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
+            return;
+        }
+        if (runqputslow(pp, gp, h, t))
+            return;
+    }
+}
+
+/* Pops the head of pp's ring (owner only), or NULL when it is empty. */
+static sched_g *ring_get(sched__p_t *pp)
+{
+    for (;;) {
+        /* acquire: orders us after other consumers' release CAS. */
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        if (t == h)
+            return NULL;
+        sched_g *gp = slot_load(pp, h);
+        /* release: we read the slot before the producer may reuse it. */
+        if (atomic_compare_exchange_weak_explicit(&pp->runqhead, &h, h + 1,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+            return gp;
+    }
+}
+
+sched_g *sched__runqget(sched__p_t *pp, bool *inherit)
+{
+    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    /* acquire: pairs with the release that put next there. A failed CAS
+     * means a thief took it. */
+    if (next && atomic_compare_exchange_strong_explicit(
+                    &pp->runnext, &next, NULL, memory_order_acquire,
+                    memory_order_relaxed)) {
+        *inherit = true;
+        return next;
+    }
+    *inherit = false;
+    return ring_get(pp);
+}
+
+/* Copies half of pp's ring into batch's ring from batch_head on (a stealer's
+ * own ring) and consumes them; or pp's runnext when the ring is empty and
+ * steal_runnext. Returns how many it took. */
+static uint32_t runqgrab(sched__p_t *pp, sched__p_t *batch, uint32_t batch_head,
+                         bool steal_runnext)
+{
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        /* acquire: pairs with the owner's release of the tail. */
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_acquire);
+        uint32_t n = t - h;
+        n = n - n / 2;
+        if (n == 0) {
+            if (!steal_runnext)
+                return 0;
+            sched_g *next =
+                atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+            if (!next)
+                return 0;
+            /* pp's goroutine has just readied next and is probably about to
+             * park, after which pp runs next at once; stealing it now would
+             * bounce it between threads. Give pp a moment (Go sleeps 3 us). */
+            if (atomic_load_explicit(&pp->status, memory_order_relaxed) ==
+                SCHED__Prunning)
+                for (int i = 0; i < 100; i++)
+                    chan__cpu_relax();
+            if (!atomic_compare_exchange_strong_explicit(
+                    &pp->runnext, &next, NULL, memory_order_acquire,
+                    memory_order_relaxed))
+                continue;
+            slot_store(batch, batch_head, next);
+            return 1;
+        }
+        if (n > SCHED__RUNQ_SIZE / 2)
+            continue; /* h and t read at different times: inconsistent */
+        for (uint32_t i = 0; i < n; i++)
+            slot_store(batch, batch_head + i, slot_load(pp, h + i));
+        /* release: we read the slots before the owner may reuse them. */
+        if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
+                                                    memory_order_release,
+                                                    memory_order_relaxed))
+            return n;
+    }
+}
+
+sched_g *sched__runqsteal(sched__p_t *pp, sched__p_t *p2, bool steal_runnext)
+{
+    uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+    uint32_t n = runqgrab(p2, pp, t, steal_runnext);
+    if (n == 0)
+        return NULL;
+    n--;
+    sched_g *gp = slot_load(pp, t + n);
+    if (n == 0)
+        return gp;
+    uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+    chan__invariant(t - h + n < SCHED__RUNQ_SIZE, "runqsteal: runq overflow");
+    (void)h;
+    /* release: publishes the stolen batch in our ring to our consumers. */
+    atomic_store_explicit(&pp->runqtail, t + n, memory_order_release);
+    return gp;
+}
+
+uint32_t sched__runqlen(sched__p_t *pp)
+{
+    /* A snapshot: exact for the owner, a hint for anyone else. */
+    uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_acquire);
+    return t - h;
+}
+
+bool sched__runqempty(sched__p_t *pp)
+{
+    /* Go's runqempty: a runqput that moves runnext's g to the ring passes
+     * through a state with the ring and runnext both seemingly empty only if
+     * we read them in the wrong order; read head, tail, runnext, then check
+     * the tail has not moved. */
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_acquire);
+        sched_g *next =
+            atomic_load_explicit(&pp->runnext, memory_order_acquire);
+        if (atomic_load_explicit(&pp->runqtail, memory_order_acquire) == t)
+            return h == t && next == NULL;
+    }
+}

@@ -1,0 +1,82 @@
+/* scheduler.h: internal to gochan, never installed. The goroutine scheduler.
+ *
+ * sched/ is gochan's bottom layer: what Go's runtime/proc.go does for Go.
+ * Goroutines are stackful coroutines (a g, each with its own mmap'd stack)
+ * multiplexed on a few worker threads (Ms). An M runs goroutines only while
+ * it holds a P; there are GOMAXPROCS Ps, each with a local run queue. See the
+ * essay at the top of proc.c for the design.
+ *
+ * This layer knows nothing of channels; chan/ builds on it. Status values are
+ * 0 or an errno, never a gochan status code. Linux only (futex, madvise), on
+ * x86-64 and AArch64 (the context switch is hand-written assembly).
+ *
+ * Caveat for code that runs on goroutines: a goroutine may resume on another
+ * thread after any call that can park it (sched_gopark, sched_gosched, or
+ * anything built on them). Thread-local state, errno included, must not be
+ * carried across such a call; pthread_self() may differ after it.
+ */
+#ifndef GOCHAN_SCHED_H
+#define GOCHAN_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sched_g sched_g; /* Go's g: one goroutine */
+
+/* Go's waitReason values, for a dump of parked goroutines. The layers above
+ * pass their own; these are the ones sched/ knows. */
+enum {
+    SCHED_WAIT_ZERO = 0, /* no reason given */
+    SCHED_WAIT_CHAN_RECV,
+    SCHED_WAIT_CHAN_SEND,
+    SCHED_WAIT_SELECT,
+    SCHED_WAIT_SELECT_NO_CASES,
+    SCHED_WAIT_CHAN_NIL,
+    SCHED_WAIT_SLEEP,
+    SCHED_WAIT_SYNC, /* WaitGroup, mutex, semaphore */
+};
+
+/* go fn(arg): starts a goroutine that runs fn(arg) on the scheduler. Returns
+ * 0, or an errno, in which case nothing changed and fn never runs: ENOMEM (no
+ * memory for the g or its stack), EAGAIN (the first worker thread could not
+ * start), EINVAL (fn is NULL). The first call starts the scheduler: its Ps and
+ * a first M; a program that never calls sched_go starts no thread. Callable
+ * from any thread, goroutines included. */
+int sched_go(void (*fn)(void *arg), void *arg);
+
+/* The running goroutine, or NULL on a plain pthread or an M's g0. */
+sched_g *sched_getg(void);
+
+/* Go's gopark: parks the running goroutine (it must be one). Once its
+ * registers are saved, the M's g0 calls unlockf(gp, arg) (when unlockf is not
+ * NULL): this is where the caller publishes gp to whoever will wake it, and
+ * typically releases the lock that protected its decision to sleep. If
+ * unlockf returns false, gp resumes at once. Otherwise gp stays parked until
+ * some thread calls sched_goready(gp); sched_gopark then returns, possibly on
+ * another thread. wait_reason (SCHED_WAIT_* or the caller's own) is for a
+ * dump. unlockf runs on g0: it must not park and must not block for long. */
+void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
+                  int wait_reason);
+
+/* Go's goready: makes the parked gp runnable. Callable from any thread: on a
+ * goroutine (or an M's g0) gp goes to this M's P, into its runnext slot, so
+ * that gp runs next there (a handoff: what makes ping-pong fast); on a plain
+ * pthread it goes to the global run queue and an idle M is woken (Go's
+ * injectglist). gp must be parked, and readied only once per park. */
+void sched_goready(sched_g *gp);
+
+/* runtime.Gosched: yields the processor; the running goroutine goes to the
+ * global run queue and runs again later. On a plain pthread: sched_yield(). */
+void sched_gosched(void);
+
+/* runtime.NumGoroutine: goroutines started by sched_go that have not yet
+ * returned. */
+int64_t sched_num_goroutine(void);
+
+/* gp's goroutine id, unique for the life of the process (1, 2, ...). */
+uint64_t sched_goid(sched_g *gp);
+
+/* gp's wait reason, as given to its last sched_gopark, for a dump. */
+int sched_wait_reason(sched_g *gp);
+
+#endif /* GOCHAN_SCHED_H */
