@@ -140,7 +140,7 @@ static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
     struct {
         alignas(64) chan__waiter_t w;
         chan__parker_t parker;
-    } blk = {.w = {.c = c, .elem = elem}};
+    } blk = {.w = {.elem = elem}};
 #ifdef GOCHAN_FUTEX
     _Static_assert(sizeof blk == 64, "a blocked operation fits one line");
 #endif

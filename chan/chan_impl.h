@@ -34,7 +34,6 @@ typedef struct chan__waiter {
     struct chan__waiter *next; /* in c's waitq; protected by c->lock */
     struct chan__waiter *prev; /* in c's waitq; protected by c->lock */
     chan__parker_t *parker;    /* the thread to wake */
-    struct chan *c;            /* the channel this waiter is queued on */
     void *elem;                /* send: source; recv: destination or NULL */
     unsigned case_index;       /* select: the case this waiter stands for */
     bool is_select;            /* waking needs the select_done claim */

@@ -1,13 +1,29 @@
-/* go.c: goroutine-style detached threads and Go's sync.WaitGroup. */
+/* go.c: chan_go (goroutines on the scheduler, or detached threads) and Go's
+ * sync.WaitGroup.
+ *
+ * Where sched/ builds the scheduler, chan_go can start a goroutine on it
+ * (sched_go) instead of a kernel thread. Which one is chosen once per
+ * process: GOCHAN_SCHED=1 in the environment asks for goroutines, =0 for
+ * threads, and without it the build's default (CMake GOCHAN_SCHED_DEFAULT)
+ * applies.
+ */
 #include <gochan/go.h>
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chan_test_hooks.h"
 #include "park.h"
 #include "thread.h"
+#ifdef GOCHAN_HAVE_SCHED
+#include "scheduler.h"
+#endif
+
+#ifndef GOCHAN_SCHED_DEFAULT
+#define GOCHAN_SCHED_DEFAULT 0
+#endif
 
 _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
                "chan_go's threads have the stack go.h promises");
@@ -27,20 +43,48 @@ static void *go_trampoline(void *p)
     return NULL;
 }
 
+/* Whether chan_go starts goroutines on the scheduler (see the top). */
+static bool go_on_scheduler(void)
+{
+#ifdef GOCHAN_HAVE_SCHED
+    static _Atomic int mode; /* 0 not yet read, 1 threads, 2 scheduler */
+    int m = atomic_load_explicit(&mode, memory_order_relaxed);
+    if (m == 0) {
+        const char *env = getenv("GOCHAN_SCHED");
+        bool on = env ? strcmp(env, "0") != 0 : GOCHAN_SCHED_DEFAULT;
+        m = on ? 2 : 1;
+        atomic_store_explicit(&mode, m, memory_order_relaxed);
+    }
+    return m == 2;
+#else
+    return false;
+#endif
+}
+
+/* go fn(arg) on a kernel thread of its own. 0 or an errno value. */
+static int go_thread(void (*fn)(void *arg), void *arg)
+{
+    struct go_start *start = malloc(sizeof *start);
+    if (!start)
+        return ENOMEM;
+    start->fn = fn;
+    start->arg = arg;
+    int err = chan__thread_start(go_trampoline, start);
+    if (err)
+        free(start);
+    return err;
+}
+
 int chan_go(void (*fn)(void *arg), void *arg)
 {
     if (!fn)
         return CHAN_INVALID;
-    struct go_start *start = malloc(sizeof *start);
-    if (!start) {
-        errno = ENOMEM;
-        return CHAN_NOMEM;
-    }
-    start->fn = fn;
-    start->arg = arg;
-    int err = chan__thread_start(go_trampoline, start);
+#ifdef GOCHAN_HAVE_SCHED
+    int err = go_on_scheduler() ? sched_go(fn, arg) : go_thread(fn, arg);
+#else
+    int err = go_thread(fn, arg);
+#endif
     if (err) {
-        free(start);
         errno = err;
         return CHAN_NOMEM;
     }

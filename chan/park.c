@@ -1,5 +1,19 @@
-/* park.c: the parker (see park.h). */
+/* park.c: the parker (see park.h).
+ *
+ * Two kinds of waiter share one protocol on the parker's state word. A plain
+ * thread spins, yields, then sleeps on the word (futex). A goroutine parks
+ * (sched_gopark): on its M's g0, once its registers are saved, the unlockf
+ * below moves the word from WAITING to SLEEPING; a waker that then swaps in
+ * WOKEN and sees SLEEPING readies the goroutine (sched_goready), exactly
+ * once. A wake-up that came first leaves WOKEN in the word, the unlockf's
+ * exchange fails and the goroutine resumes at once without sleeping.
+ */
 #include "park.h"
+
+#include "invariant.h"
+#ifdef GOCHAN_HAVE_SCHED
+#include "scheduler.h"
+#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -23,12 +37,47 @@ static bool park_spin(chan__parker_t *p)
     return false;
 }
 
+/* The goroutine that will park on a parker made now, or NULL. */
+static struct sched_g *current_g(void)
+{
+#ifdef GOCHAN_HAVE_SCHED
+    return sched_getg();
+#else
+    return NULL;
+#endif
+}
+
+#ifdef GOCHAN_HAVE_SCHED
+/* sched_gopark's unlockf, on g0: commits gp to sleep unless the wake-up has
+ * come already. acquire on failure: we then read what the waker wrote. */
+static bool park_commit(struct sched_g *gp, void *arg)
+{
+    (void)gp;
+    chan__parker_t *p = arg;
+    uint32_t waiting = CHAN__PARK_WAITING;
+    return atomic_compare_exchange_strong_explicit(
+        &p->state, &waiting, CHAN__PARK_SLEEPING, memory_order_acq_rel,
+        memory_order_acquire);
+}
+
+static void park_goroutine(chan__parker_t *p)
+{
+    sched_gopark(park_commit, p, SCHED_WAIT_ZERO);
+    /* Readied only after the waker's WOKEN store; this load orders our reads
+     * of the waiter after it. */
+    chan__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
+                        CHAN__PARK_WOKEN,
+                    "a goroutine resumes from a parker only when woken");
+}
+#endif
+
 #ifdef GOCHAN_FUTEX
 void chan__parker_init(chan__parker_t *p)
 {
     atomic_init(&p->state, CHAN__PARK_WAITING);
     atomic_init(&p->select_done, 0);
     p->param = NULL;
+    p->g = current_g();
 }
 
 void chan__parker_destroy(chan__parker_t *p)
@@ -38,6 +87,12 @@ void chan__parker_destroy(chan__parker_t *p)
 
 static void park_wait(chan__parker_t *p)
 {
+#ifdef GOCHAN_HAVE_SCHED
+    if (p->g) {
+        park_goroutine(p);
+        return;
+    }
+#endif
     if (park_spin(p))
         return;
     uint32_t waiting = CHAN__PARK_WAITING;
@@ -56,9 +111,17 @@ static void ready_wake(chan__parker_t *p)
      * needs the system call. The parker may be gone as soon as the exchange
      * is visible; a futex wake on a reused address is a harmless spurious
      * wake-up for whoever waits there, and every futex user here loops. */
+    struct sched_g *g = p->g; /* read first: p may die with the exchange */
     if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
-                                 memory_order_release) == CHAN__PARK_SLEEPING)
-        chan__futex_wake(&p->state, 1);
+                                 memory_order_release) != CHAN__PARK_SLEEPING)
+        return;
+#ifdef GOCHAN_HAVE_SCHED
+    if (g) {
+        sched_goready(g); /* its stack, p on it, lives until it runs */
+        return;
+    }
+#endif
+    chan__futex_wake(&p->state, 1);
 }
 
 #else /* portable fallback: a mutex and condition variable per parker */
@@ -68,6 +131,7 @@ void chan__parker_init(chan__parker_t *p)
     atomic_init(&p->state, CHAN__PARK_WAITING);
     atomic_init(&p->select_done, 0);
     p->param = NULL;
+    p->g = current_g();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cond, NULL);
 }
@@ -115,6 +179,13 @@ void chan__ready(chan__parker_t *p)
 
 _Noreturn void chan__block_forever(void)
 {
-    for (;;)
+    for (;;) {
+#ifdef GOCHAN_HAVE_SCHED
+        if (current_g()) {
+            sched_gopark(NULL, NULL, SCHED_WAIT_SELECT_NO_CASES); /* no waker */
+            continue;
+        }
+#endif
         pause();
+    }
 }

@@ -34,13 +34,17 @@ enum { CHAN__PARK_WAITING = 0, CHAN__PARK_WOKEN = 1, CHAN__PARK_SLEEPING = 2 };
 
 struct chan__waiter;
 
-/* One blocked operation (plain or select): Go's g, as far as channels care. */
+/* One blocked operation (plain or select): Go's g, as far as channels care.
+ * On a goroutine it parks the goroutine (sched_gopark) and the waker readies
+ * it (sched_goready); on a plain thread it sleeps on its futex word. */
 typedef struct chan__parker {
     _Atomic uint32_t state;       /* CHAN__PARK_*; written by the waker once */
     _Atomic uint32_t select_done; /* Go's g.selectDone: 0 -> 1 by the one
                                      waker that wins a select */
     struct chan__waiter *param;   /* Go's gp.param: the waiter that completed;
                                      written by the waker before state */
+    struct sched_g *g; /* the goroutine that parks, or NULL for a plain
+                          thread; set by init, then read-only */
 #ifndef GOCHAN_FUTEX
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -53,8 +57,8 @@ void chan__parker_destroy(chan__parker_t *p);
 /* Sleeps until chan__ready(p). Returns at once if that already happened. */
 void chan__park(chan__parker_t *p);
 
-/* Wakes p's thread. After this call the caller must not touch p or any waiter
- * of p: the woken thread may return and reuse its stack at once. */
+/* Wakes p's thread or goroutine. After this call the caller must not touch p
+ * or any waiter of p: the woken may return and reuse its stack at once. */
 void chan__ready(chan__parker_t *p);
 
 /* Sleeps forever: Go's block() for nil channels and select {}. */

@@ -54,14 +54,18 @@ static void pool_key_make(void)
     pool_key_ok = pthread_key_create(&pool_key, pool_free) == 0;
 }
 
-/* The calling thread's pool, grown to hold n cases; NULL when out of memory.
- * A thread runs one select at a time, so one pool per thread suffices. */
-static select_scratch_t *pool_get(size_t n)
+/* Takes the calling thread's pool, grown to hold n cases, out of its slot;
+ * NULL when out of memory. The select that takes it owns it until
+ * pool_put, so a goroutine parked in a select keeps its scratch even if
+ * another goroutine selects on the same thread meanwhile. */
+static select_scratch_t *pool_take(size_t n)
 {
     pthread_once(&pool_once, pool_key_make);
     if (!pool_key_ok)
         return NULL;
     select_scratch_t *s = pthread_getspecific(pool_key);
+    if (s && pthread_setspecific(pool_key, NULL) != 0)
+        return NULL;
     if (s && s->cap >= n)
         return s;
     size_t cap = s && s->cap * 2 > n ? s->cap * 2 : n;
@@ -73,15 +77,10 @@ static select_scratch_t *pool_get(size_t n)
     if (!waiters || !orders || !grown) {
         free(waiters);
         free(orders);
-        if (!s)
+        if (s)
+            pthread_setspecific(pool_key, s); /* the slot was empty */
+        else
             free(grown);
-        return NULL;
-    }
-    /* A new pool must be registered, or it would leak at thread exit. */
-    if (!s && pthread_setspecific(pool_key, grown) != 0) {
-        free(waiters);
-        free(orders);
-        free(grown);
         return NULL;
     }
     if (s) {
@@ -90,6 +89,15 @@ static select_scratch_t *pool_get(size_t n)
     }
     *grown = (select_scratch_t){cap, waiters, orders, orders + cap};
     return grown;
+}
+
+/* Gives s back to the pool slot of the thread we now run on (a goroutine
+ * may have moved), or frees it when that thread has a pool already. A pool
+ * in a slot is freed at the thread's exit. */
+static void pool_put(select_scratch_t *s)
+{
+    if (pthread_getspecific(pool_key) || pthread_setspecific(pool_key, s) != 0)
+        pool_free(s);
 }
 
 /* Go's cheaprandn: a per-thread xorshift64* generator, seeded from the clock
@@ -280,7 +288,6 @@ static int select_block(chan_case_t *cases, size_t ncases,
         chan_case_t *cas = &cases[i];
         chan__waiter_t *w = &waiters[i];
         *w = (chan__waiter_t){.parker = &parker,
-                              .c = cas->chan,
                               .elem = cas->elem,
                               .case_index = i,
                               .is_select = true};
@@ -322,25 +329,11 @@ static int select_block(chan_case_t *cases, size_t ncases,
     return (int)winner->case_index;
 }
 
-/* Go's selectgo. */
-static int selectgo(chan_case_t *cases, size_t n, bool block)
+/* Go's selectgo, on scratch space for n cases. */
+static int selectgo(chan_case_t *cases, size_t n, bool block,
+                    chan__waiter_t *waiters, uint16_t *pollorder,
+                    uint16_t *lockorder)
 {
-    if (!cases_valid(cases, n))
-        return -CHAN_INVALID;
-
-    chan__waiter_t stack_waiters[SELECT_STACK_CASES];
-    uint16_t stack_orders[2 * SELECT_STACK_CASES];
-    chan__waiter_t *waiters = stack_waiters;
-    uint16_t *pollorder = stack_orders;
-    uint16_t *lockorder = stack_orders + SELECT_STACK_CASES;
-    if (n > SELECT_STACK_CASES) {
-        select_scratch_t *s = pool_get(n);
-        if (!s)
-            return -CHAN_NOMEM;
-        waiters = s->waiters;
-        pollorder = s->pollorder;
-        lockorder = s->lockorder;
-    }
 
     /* A random poll order over the non-NULL cases (inside-out Fisher-Yates),
      * so that each ready case is equally likely to win (SEL-4). */
@@ -382,12 +375,33 @@ static int selectgo(chan_case_t *cases, size_t n, bool block)
     return select_block(cases, n, waiters, lockorder, norder);
 }
 
+/* Checks the cases, then runs selectgo on the caller's stack for small
+ * selects and on the pool's scratch for large ones. */
+static int select_cases(chan_case_t *cases, size_t n, bool block)
+{
+    if (!cases_valid(cases, n))
+        return -CHAN_INVALID;
+    if (n <= SELECT_STACK_CASES) {
+        chan__waiter_t waiters[SELECT_STACK_CASES];
+        uint16_t orders[2 * SELECT_STACK_CASES];
+        return selectgo(cases, n, block, waiters, orders,
+                        orders + SELECT_STACK_CASES);
+    }
+    select_scratch_t *s = pool_take(n);
+    if (!s)
+        return -CHAN_NOMEM;
+    int chosen =
+        selectgo(cases, n, block, s->waiters, s->pollorder, s->lockorder);
+    pool_put(s);
+    return chosen;
+}
+
 int chan_select(chan_case_t *cases, size_t n)
 {
-    return selectgo(cases, n, true);
+    return select_cases(cases, n, true);
 }
 
 int chan_try_select(chan_case_t *cases, size_t n)
 {
-    return selectgo(cases, n, false);
+    return select_cases(cases, n, false);
 }
