@@ -107,13 +107,15 @@ static void park_wait(chan__parker_t *p)
 
 static void ready_wake(chan__parker_t *p)
 {
-    /* release: publishes everything written into the waiter. Only a sleeper
-     * needs the system call. The parker may be gone as soon as the exchange
+    /* release: publishes everything written into the waiter. acquire: a
+     * goroutine's park_commit (SLEEPING) happened after its M saved it, so
+     * what that M wrote about it is visible before we ready it. Only a
+     * sleeper needs a wake-up. The parker may be gone as soon as the exchange
      * is visible; a futex wake on a reused address is a harmless spurious
      * wake-up for whoever waits there, and every futex user here loops. */
     struct sched_g *g = p->g; /* read first: p may die with the exchange */
     if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
-                                 memory_order_release) != CHAN__PARK_SLEEPING)
+                                 memory_order_acq_rel) != CHAN__PARK_SLEEPING)
         return;
 #ifdef GOCHAN_HAVE_SCHED
     if (g) {
