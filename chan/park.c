@@ -47,6 +47,11 @@ static struct sched_g *current_g(void)
 #endif
 }
 
+bool chan__on_goroutine(void)
+{
+    return current_g() != NULL;
+}
+
 #ifdef GOCHAN_HAVE_SCHED
 /* sched_gopark's unlockf, on g0: commits gp to sleep unless the wake-up has
  * come already. acquire on failure: we then read what the waker wrote. */

@@ -61,6 +61,10 @@ void chan__park(chan__parker_t *p);
  * or any waiter of p: the woken may return and reuse its stack at once. */
 void chan__ready(chan__parker_t *p);
 
+/* Whether the caller runs on a goroutine of the scheduler (and so must park,
+ * never block its thread, when it waits). */
+bool chan__on_goroutine(void);
+
 /* Sleeps forever: Go's block() for nil channels and select {}. */
 _Noreturn void chan__block_forever(void);
 

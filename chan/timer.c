@@ -737,12 +737,22 @@ chan_t *chan_tick(int64_t d)
     return c;
 }
 
-/* Go's Sleep parks the goroutine on a timer; a thread can simply sleep to an
- * absolute deadline, which survives EINTR without drifting. */
+/* Go's Sleep parks the goroutine on a timer, and so does a goroutine here:
+ * it waits for an After channel, parking like any receive. A thread (or a
+ * goroutine when memory runs out) simply sleeps to an absolute deadline,
+ * which survives EINTR without drifting. */
 void chan_sleep(int64_t d)
 {
     if (d <= 0)
         return;
+    if (chan__on_goroutine()) {
+        chan_t *after = chan_after(d);
+        if (after) {
+            chan_recv(after, NULL);
+            chan_release(after);
+            return;
+        }
+    }
     int64_t until = timer_when(d);
     struct timespec ts = {.tv_sec = (time_t)(until / NS_PER_SEC),
                           .tv_nsec = (long)(until % NS_PER_SEC)};
