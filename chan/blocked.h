@@ -32,6 +32,7 @@ typedef void (*chan__case_at_fn)(const void *cases, size_t i, chan_t **c,
 typedef struct chan__blocked {
     struct chan__blocked *next, *prev; /* protected by the registry lock */
     long tid;                          /* the kernel's thread id */
+    uint64_t goid; /* the goroutine's id, or 0 for a plain thread */
     chan__wait_reason_t reason;
     chan_t *c;                /* send and receive */
     const void *cases;        /* select: the caller's cases, opaque here */

@@ -16,6 +16,7 @@
 #include <gochan/debug.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -59,6 +60,7 @@ static long current_tid(void)
 void chan__debug_block(chan__blocked_t *b)
 {
     b->tid = current_tid();
+    b->goid = chan__goid();
     b->since = chan_now();
     b->prev = NULL;
     pthread_mutex_lock(&registry_lock);
@@ -109,8 +111,12 @@ static void dump_chan(FILE *out, chan_t *c)
 
 static void dump_one(FILE *out, const chan__blocked_t *b, int64_t now)
 {
-    fprintf(out, "thread %ld: %s, blocked %.3fs: ", b->tid,
-            wait_reason_names[b->reason], (double)(now - b->since) / 1e9);
+    if (b->goid)
+        fprintf(out, "goroutine %" PRIu64 ": ", b->goid);
+    else
+        fprintf(out, "thread %ld: ", b->tid);
+    fprintf(out, "%s, blocked %.3fs: ", wait_reason_names[b->reason],
+            (double)(now - b->since) / 1e9);
     switch (b->reason) {
     case CHAN__WAIT_SELECT:
         for (size_t i = 0; i < b->ncases; i++) {

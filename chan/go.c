@@ -10,6 +10,7 @@
 #include <gochan/go.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
                "chan_go's threads have the stack go.h promises");
 
 static _Atomic uint64_t threads_started;
+static _Atomic int64_t threads_running; /* chan_go threads not yet returned */
 
 struct go_start {
     void (*fn)(void *);
@@ -40,6 +42,7 @@ static void *go_trampoline(void *p)
     struct go_start start = *(struct go_start *)p;
     free(p);
     start.fn(start.arg);
+    atomic_fetch_sub_explicit(&threads_running, 1, memory_order_relaxed);
     return NULL;
 }
 
@@ -69,9 +72,12 @@ static int go_thread(void (*fn)(void *arg), void *arg)
         return ENOMEM;
     start->fn = fn;
     start->arg = arg;
+    atomic_fetch_add_explicit(&threads_running, 1, memory_order_relaxed);
     int err = chan__thread_start(go_trampoline, start);
-    if (err)
+    if (err) {
+        atomic_fetch_sub_explicit(&threads_running, 1, memory_order_relaxed);
         free(start);
+    }
     return err;
 }
 
@@ -90,6 +96,29 @@ int chan_go(void (*fn)(void *arg), void *arg)
     }
     atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
     return CHAN_OK;
+}
+
+void chan_gosched(void)
+{
+#ifdef GOCHAN_HAVE_SCHED
+    sched_gosched(); /* sched_yield() on a plain thread */
+#else
+    sched_yield();
+#endif
+}
+
+int64_t chan_num_goroutine(void)
+{
+    int64_t n = atomic_load_explicit(&threads_running, memory_order_relaxed);
+#ifdef GOCHAN_HAVE_SCHED
+    n += sched_num_goroutine();
+#endif
+    return n;
+}
+
+bool chan__go_on_scheduler(void)
+{
+    return go_on_scheduler();
 }
 
 uint64_t chan__go_started(void)

@@ -52,6 +52,16 @@ bool chan__on_goroutine(void)
     return current_g() != NULL;
 }
 
+uint64_t chan__goid(void)
+{
+#ifdef GOCHAN_HAVE_SCHED
+    struct sched_g *g = current_g();
+    return g ? sched_goid(g) : 0;
+#else
+    return 0;
+#endif
+}
+
 #ifdef GOCHAN_HAVE_SCHED
 /* sched_gopark's unlockf, on g0: commits gp to sleep unless the wake-up has
  * come already. acquire on failure: we then read what the waker wrote. */

@@ -65,6 +65,9 @@ void chan__ready(chan__parker_t *p);
  * never block its thread, when it waits). */
 bool chan__on_goroutine(void);
 
+/* The running goroutine's id (Go's goid: 1, 2, ...), or 0 on a thread. */
+uint64_t chan__goid(void);
+
 /* Sleeps forever: Go's block() for nil channels and select {}. */
 _Noreturn void chan__block_forever(void);
 

@@ -3,6 +3,7 @@
  * (docs/semantics.md CH-26 notes a library cannot detect deadlock itself). */
 #include <gochan/chan.h>
 #include <gochan/debug.h>
+#include <gochan/go.h>
 #include <gochan/select.h>
 
 #include <check.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chan/chan_test_hooks.h" /* chan__go_on_scheduler */
 #include "testutil.h"
 
 /* Polls the dump until it lists want operations; false after ~5 s scaled. */
@@ -154,6 +156,32 @@ START_TEST(test_debug_sigquit_prints_dump)
     long v = 1;
     ck_assert_int_eq(chan_send(a, &v), CHAN_OK);
     tu_join(r);
+    chan_release(a);
+}
+END_TEST
+
+static void go_receiver(void *arg)
+{
+    long v;
+    chan_recv(arg, &v);
+}
+
+/* Go's goroutine dump names goroutines by id: a goroutine blocked in gochan
+ * is listed as "goroutine N", a plain thread as "thread TID". */
+START_TEST(test_debug_dump_names_goroutines)
+{
+    chan_debug_enable(true);
+    chan_t *a = chan_make(sizeof(long), 0);
+    ck_assert_int_eq(chan_go(go_receiver, a), CHAN_OK);
+    ck_assert(wait_for_blocked(1));
+    size_t n;
+    char *text = dump_to_string(&n);
+    const char *want = chan__go_on_scheduler() ? "goroutine " : "thread ";
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "chan receive") != NULL, "%s", text);
+    free(text);
+    long v = 1;
+    ck_assert_int_eq(chan_send(a, &v), CHAN_OK);
     chan_release(a);
 }
 END_TEST
@@ -321,6 +349,7 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, test_debug_dump_lists_nil_channel);
     tcase_add_test(tc, test_debug_disabled_records_nothing);
     tcase_add_test(tc, test_debug_sigquit_prints_dump);
+    tcase_add_test(tc, test_debug_dump_names_goroutines);
     tcase_add_test(tc, test_debug_stuck_dump_blocks_nobody_else);
     tcase_add_test(tc, test_debug_sigquit_never_blocks);
     suite_add_tcase(s, tc);

@@ -22,6 +22,7 @@
 
 #include <gochan/chan.h>
 #include <gochan/go.h>
+#include <gochan/timer.h>
 
 #include "chan/chan_test_hooks.h" /* chan__go_started */
 #include "testutil.h"
@@ -299,6 +300,95 @@ START_TEST(test_go_waitgroup_add_int64_min)
 }
 END_TEST
 
+static void block_on(void *arg)
+{
+    chan_recv(arg, NULL);
+}
+
+/* Go's TestNumGoroutine: the count follows goroutines started and ended.
+ * gochan's count leaves out main, which Go's includes. GR- items in
+ * docs/semantics.md. */
+START_TEST(test_go_num_goroutine)
+{
+    int64_t base = chan_num_goroutine();
+    ck_assert_int_ge(base, 0);
+    chan_t *gate = chan_make(0, 0);
+    enum { N = 50 };
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(chan_go(block_on, gate), CHAN_OK);
+    ck_assert_int_eq(chan_num_goroutine(), base + N);
+    chan_close(gate);
+    bool back = false;
+    for (int i = 0; i < 10000 * tu_scale() && !back; i++) {
+        back = chan_num_goroutine() == base;
+        if (!back)
+            tu_sleep_ms(1);
+    }
+    ck_assert_msg(back, "still %lld running", (long long)chan_num_goroutine());
+    chan_release(gate);
+}
+END_TEST
+
+typedef struct {
+    atomic_bool stop;
+    atomic_long rounds;
+    tu_flag_t done;
+} yielder_t;
+
+static void yield_until_stopped(void *arg)
+{
+    yielder_t *y = arg;
+    while (!atomic_load(&y->stop)) {
+        chan_gosched();
+        atomic_fetch_add(&y->rounds, 1);
+    }
+    tu_flag_set(&y->done);
+}
+
+static void stopper(void *arg)
+{
+    atomic_store(&((yielder_t *)arg)->stop, true);
+}
+
+/* Go's TestYieldProgress: a goroutine that only yields (runtime.Gosched)
+ * lets another goroutine run, here the one that stops it, whatever the
+ * number of processors. */
+START_TEST(test_go_gosched_lets_others_run)
+{
+    yielder_t y = {0};
+    ck_assert_int_eq(chan_go(yield_until_stopped, &y), CHAN_OK);
+    ck_assert_int_eq(chan_go(stopper, &y), CHAN_OK);
+    ck_assert(tu_flag_wait(&y.done, 10000));
+    chan_gosched(); /* on a plain thread too */
+}
+END_TEST
+
+static void sleep_then_done(void *arg)
+{
+    chan_sleep(100 * CHAN_MILLISECOND);
+    chan_waitgroup_done(arg);
+}
+
+/* Go's time.Sleep parks its goroutine: 400 goroutines that each sleep
+ * 100 ms all wake within a few such sleeps, however few threads run them
+ * (400 sleeps that each held a thread of GOMAXPROCS would take
+ * 400 / GOMAXPROCS * 100 ms). The bound is 40 times the sleep. */
+START_TEST(test_go_sleep_parks)
+{
+    chan_waitgroup_t wg = CHAN_WAITGROUP_INIT;
+    enum { N = 400 };
+    ck_assert_int_eq(chan_waitgroup_add(&wg, N), CHAN_OK);
+    int64_t start = chan_now();
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(chan_go(sleep_then_done, &wg), CHAN_OK);
+    chan_waitgroup_wait(&wg);
+    int64_t took = chan_now() - start;
+    ck_assert_msg(took < (int64_t)(4 * CHAN_SECOND * tu_scale()),
+                  "400 sleeps of 100 ms took %lld ms",
+                  (long long)(took / 1000000));
+}
+END_TEST
+
 typedef struct {
     chan_t *gate;
     int64_t result[16]; /* plain: written by worker i, read after Wait */
@@ -492,6 +582,9 @@ Suite *go_suite(void)
     tcase_add_test(tc, test_go_runs_fn);
     tcase_add_test(tc, test_go_null_fn);
     tcase_add_test(tc, test_go_null_arg);
+    tcase_add_test(tc, test_go_num_goroutine);
+    tcase_add_test(tc, test_go_gosched_lets_others_run);
+    tcase_add_test(tc, test_go_sleep_parks);
 
     tc = tu_tcase(s, "go_many", 60);
     tcase_add_test(tc, test_go_1000_threads);

@@ -22,10 +22,12 @@ extern "C" {
 /* Starts (true) or stops (false) recording blocked operations. */
 GOCHAN_API void chan_debug_enable(bool on);
 
-/* Writes one line per thread blocked in gochan now to out (e.g. stderr):
- * thread id, operation, the channels with their len/cap/closed state, and
- * how long it has waited. Returns how many it listed. Safe from any thread;
- * not from a signal handler (use chan_debug_on_sigquit for that). */
+/* Writes one line per goroutine or thread blocked in gochan now to out (e.g.
+ * stderr): "goroutine N" (Go's goroutine id) or "thread TID" (the kernel's
+ * thread id), the operation (Go's wait reason), the channels with their
+ * len/cap/closed state, and how long it has waited. Returns how many it listed.
+ * Safe from any thread; not from a signal handler (use chan_debug_on_sigquit
+ * for that). */
 GOCHAN_API size_t chan_debug_dump(FILE *out);
 
 /* Enables recording and makes SIGQUIT (Ctrl-\) print the dump to stderr, as

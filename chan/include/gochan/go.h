@@ -23,6 +23,15 @@ extern "C" {
  * could not start, in which case fn never runs; CHAN_INVALID for a NULL fn. */
 GOCHAN_API int chan_go(void (*fn)(void *arg), void *arg);
 
+/* runtime.Gosched: lets other goroutines run; the caller goes on later, on
+ * this or another thread. On a plain thread it yields the CPU. Any thread. */
+GOCHAN_API void chan_gosched(void);
+
+/* runtime.NumGoroutine, less one: how many functions started by chan_go are
+ * running now (started and not yet returned). Go counts main too, so Go's
+ * figure is this plus one. Any thread; a snapshot. */
+GOCHAN_API int64_t chan_num_goroutine(void);
+
 /* sync.WaitGroup. Initialise with CHAN_WAITGROUP_INIT or chan_waitgroup_init,
  * destroy with chan_waitgroup_destroy once no thread uses it. The struct
  * belongs to the caller and must outlive every call on it, the last Done and
