@@ -4,6 +4,7 @@
  * context__cancelCtx_cancel is the entry point; cancelCtx_cancel_one cancels
  * one node of its worklist; wait_subtree waits for another batch's subtree.
  */
+#include "chan_internal.h"
 #include "context_types.h"
 
 #include <gochan/go.h>
@@ -203,6 +204,15 @@ static void wait_subtree(cancelCtx *x, struct cancel_batch *self)
     struct cancel_batch *b = atomic_load(&x->busy);
     if (!b || b == self)
         return;
+    if (chan__on_goroutine()) {
+        /* A goroutine must not block its thread: the batch it waits for may
+         * be a goroutine queued behind it on the same processor. That batch
+         * is running (it takes only leaf locks), so yielding until it clears
+         * its mark ends soon. */
+        while ((b = atomic_load(&x->busy)) != NULL && b != self)
+            chan_gosched();
+        return;
+    }
     pthread_mutex_lock(&cancel_mu);
     /* Dekker with the end of the batch that marked x, where
      * context__cancelCtx_cancel clears its marks: our increment and load of

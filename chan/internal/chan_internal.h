@@ -6,6 +6,7 @@
 #ifndef GOCHAN_CHAN_INTERNAL_H
 #define GOCHAN_CHAN_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <gochan/timer.h>
 
@@ -17,5 +18,9 @@
  * chan_after_func. */
 chan_timer_t *chan__after_func_on_timer_thread(int64_t d, void (*f)(void *arg),
                                                void *arg);
+
+/* Whether the caller runs on a goroutine of the scheduler, where a wait must
+ * park (or yield), never block the thread. */
+bool chan__on_goroutine(void);
 
 #endif /* GOCHAN_CHAN_INTERNAL_H */
