@@ -89,7 +89,9 @@ void chan_release(chan_t *c)
     if (!c)
         return;
     /* acq_rel: every use by other holders happens before the free. */
+    chan__race_drop_ref(&c->refs);
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        chan__race_last_ref(&c->refs);
         chan__lock_destroy(&c->lock);
         free(c);
     }
@@ -282,6 +284,7 @@ int chan_try_recv(chan_t *c, void *elem)
         if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
             return CHAN_WOULDBLOCK;
         if (empty(c)) {
+            chan__race_acquire(&c->closed); /* close happens before */
             chan__zero(c, elem);
             return CHAN_CLOSED;
         }
@@ -303,6 +306,7 @@ int chan_close(chan_t *c)
     }
     /* release: pairs with the seq_cst load in the try-receive fast path, so a
      * receive that sees the close sees everything before it (CH-20). */
+    chan__race_release(&c->closed); /* for the lock-free try-receive */
     atomic_store_explicit(&c->closed, 1, memory_order_release);
 
     /* The wake list keeps queue order (receivers, then senders). Go's

@@ -499,9 +499,9 @@ static chan_t *cancelCtx_done(context_t *self)
     cancelCtx *c = (cancelCtx *)self;
     chan_t *d = atomic_load_explicit(&c->done, memory_order_acquire);
     if (d) {
-        /* The store was made under mu (it may be the shared closedchan):
-         * tell ThreadSanitizer that this load synchronizes with it. */
-        chan__race_acquire(&c->mu);
+        /* It may be the shared closedchan, stored by cancel after it set err:
+         * tell ThreadSanitizer that this load synchronizes with that. */
+        chan__race_acquire(&c->err);
         return d;
     }
     chan__lock(&c->mu);
@@ -525,7 +525,7 @@ static const context_error_t *cancelCtx_err(context_t *self)
         atomic_load_explicit(&((cancelCtx *)self)->err, memory_order_acquire);
     if (!err)
         return NULL;
-    chan__race_acquire(&((cancelCtx *)self)->mu); /* err was set under mu */
+    chan__race_acquire(&((cancelCtx *)self)->err); /* see cancel_one */
     chan_recv(cancelCtx_done(self), NULL); /* <-c.Done(): returns at once */
     return err;
 }

@@ -121,6 +121,9 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
     /* busy before err: whoever sees err and then reads busy under mu or
      * after it sees our mark. */
     atomic_store(&x->busy, b);
+    /* err and done are read without mu (Err, Done): tell ThreadSanitizer
+     * that these stores publish what came before them (race.h). */
+    chan__race_release(&x->err);
     atomic_store_explicit(&x->err, err, memory_order_release);
     x->cause = cause;
     chan_t *d = atomic_load_explicit(&x->done, memory_order_relaxed);

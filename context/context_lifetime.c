@@ -35,8 +35,10 @@ context_t *context_retain(context_t *ctx)
  * whose reference the caller must now drop (with context_release), or NULL. */
 context_t *context__drop_hold(cancelCtx *c)
 {
+    chan__race_drop_ref(&c->holds);
     if (atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel) != 1)
         return NULL;
+    chan__race_last_ref(&c->holds);
     context_t *parent = c->Context;
     chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (d != atomic_load_explicit(&context__closedchan, memory_order_relaxed))
@@ -74,8 +76,10 @@ void context_release(context_t *ctx)
     /* A loop, not recursion: the last release of a leaf may free a whole
      * chain of ancestors. */
     while (ctx && !immortal(ctx)) {
+        chan__race_drop_ref(&ctx->refs_);
         if (__atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL) != 1)
             return;
+        chan__race_last_ref(&ctx->refs_);
         if (kind_of(ctx) == KIND_FOREIGN) {
             ctx->vtable_->free(ctx);
             return;

@@ -38,6 +38,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "race.h"
+
 struct errgroup {
     atomic_long refs;    /* the caller's reference plus one per started task */
     chan_waitgroup_t wg; /* Go's wg: one count per task not yet done */
@@ -118,8 +120,11 @@ void errgroup_release(errgroup_t *g)
         return;
     /* acq_rel: the thread that frees must see every write made by the
      * threads that dropped their references before it. */
-    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1)
+    chan__race_drop_ref(&g->refs);
+    if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
+        chan__race_last_ref(&g->refs);
         errgroup_free(g);
+    }
 }
 
 /* Records err if it is the group's first error, and cancels the context with

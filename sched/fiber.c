@@ -9,21 +9,21 @@
 void sched__fiber_init_thread(sched__fiber_t *f)
 {
     *f = (sched__fiber_t){0};
-#if SCHED__ASAN
-    pthread_attr_t attr;
-    void *lo;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
-            f->stack_lo = lo;
-            f->stack_size = size;
+    if (SCHED__ASAN) {
+        pthread_attr_t attr;
+        void *lo;
+        size_t size;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+                f->stack_lo = lo;
+                f->stack_size = size;
+            }
+            pthread_attr_destroy(&attr);
         }
-        pthread_attr_destroy(&attr);
     }
-#endif
-#if SCHED__TSAN
-    f->tsan = __tsan_get_current_fiber();
-#endif
+    if (SCHED__TSAN) {
+        f->tsan = __tsan_get_current_fiber();
+    }
 }
 
 void sched__fiber_make(sched__fiber_t *f, const sched__stack_t *st,
@@ -33,52 +33,52 @@ void sched__fiber_make(sched__fiber_t *f, const sched__stack_t *st,
     f->ctx = sched__ctx_make(st->lo + st->size, entry, arg);
     f->stack_lo = st->lo;
     f->stack_size = st->size;
-#if SCHED__TSAN
-    f->tsan = __tsan_create_fiber(0);
-#endif
+    if (SCHED__TSAN) {
+        f->tsan = __tsan_create_fiber(0);
+    }
 }
 
 void sched__fiber_started(void)
 {
-#if SCHED__ASAN
-    /* No fake stack yet: this fiber never ran. */
-    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
-#endif
+    if (SCHED__ASAN) {
+        /* No fake stack yet: this fiber never ran. */
+        __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+    }
 }
 
 void sched__fiber_switch(sched__fiber_t *from, sched__fiber_t *to)
 {
-#if SCHED__ASAN
-    __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->stack_lo,
-                                   to->stack_size);
-#endif
-#if SCHED__TSAN
-    __tsan_switch_to_fiber(to->tsan, 0);
-#endif
+    if (SCHED__ASAN) {
+        __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->stack_lo,
+                                       to->stack_size);
+    }
+    if (SCHED__TSAN) {
+        __tsan_switch_to_fiber(to->tsan, 0);
+    }
     sched__ctx_switch(&from->ctx, to->ctx);
-#if SCHED__ASAN
-    __sanitizer_finish_switch_fiber(from->asan_fake_stack, NULL, NULL);
-#endif
+    if (SCHED__ASAN) {
+        __sanitizer_finish_switch_fiber(from->asan_fake_stack, NULL, NULL);
+    }
 }
 
 void sched__fiber_exit(sched__fiber_t *from, sched__fiber_t *to)
 {
-#if SCHED__ASAN
-    /* NULL: the fiber dies, so ASan frees its fake stack. */
-    __sanitizer_start_switch_fiber(NULL, to->stack_lo, to->stack_size);
-#endif
-#if SCHED__TSAN
-    __tsan_switch_to_fiber(to->tsan, 0);
-#endif
+    if (SCHED__ASAN) {
+        /* NULL: the fiber dies, so ASan frees its fake stack. */
+        __sanitizer_start_switch_fiber(NULL, to->stack_lo, to->stack_size);
+    }
+    if (SCHED__TSAN) {
+        __tsan_switch_to_fiber(to->tsan, 0);
+    }
     sched__ctx_switch(&from->ctx, to->ctx);
     abort(); /* nothing switches back to a fiber that exited */
 }
 
 void sched__fiber_destroy(sched__fiber_t *f)
 {
-#if SCHED__TSAN
-    if (f->tsan)
-        __tsan_destroy_fiber(f->tsan);
-#endif
+    if (SCHED__TSAN) {
+        if (f->tsan)
+            __tsan_destroy_fiber(f->tsan);
+    }
     f->tsan = NULL;
 }

@@ -38,4 +38,17 @@ static inline void chan__race_release(void *addr)
         __tsan_release(addr);
 }
 
+/* A reference count's decrement: every holder's uses happen before the free
+ * by the one that drops the last reference. Call before the decrement;
+ * chan__race_last_ref after it, when it reached zero. */
+static inline void chan__race_drop_ref(void *count)
+{
+    chan__race_release(count);
+}
+
+static inline void chan__race_last_ref(void *count)
+{
+    chan__race_acquire(count);
+}
+
 #endif /* GOCHAN_RACE_H */

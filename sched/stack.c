@@ -161,13 +161,11 @@ static int stack_map(sched__stack_t *s, size_t size)
  * the whole stack would allocate it, 32 KiB of shadow per stack. */
 static void asan_clear(const sched__stack_t *s)
 {
-#if SCHED__ASAN
+    if (!SCHED__ASAN || !__asan_region_is_poisoned)
+        return;
     char *p = __asan_region_is_poisoned(s->lo, s->size);
     if (p)
         __asan_unpoison_memory_region(p, (size_t)(s->lo + s->size - p));
-#else
-    (void)s;
-#endif
 }
 
 static void stack_unmap(sched__stack_t *s)

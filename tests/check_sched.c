@@ -944,11 +944,7 @@ static void ready_crowd(long n)
 
 /* TSan keeps a thread-sized state per fiber; its limit on live threads
  * applies to goroutines too. */
-#if SCHED__TSAN
-#define CROWD 5000
-#else
-#define CROWD 100000
-#endif
+#define CROWD (SCHED__TSAN ? 5000 : 100000)
 
 /* 100,000 goroutines are started, all park at once, and a plain pthread (the
  * test thread) readies each of them, through the global run queue; every one
