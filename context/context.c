@@ -819,7 +819,8 @@ context_t *context_with_timeout_cause(context_t *parent, int64_t timeout,
 
 /* ---- WithValue, valueCtx, value ---- */
 
-context_t *context_with_value(context_t *parent, const void *key, void *val)
+context_t *context_with_owned_value(context_t *parent, const void *key,
+                                    void *val, void (*destroy)(void *val))
 {
     if (!parent || !key) {
         errno = EINVAL; /* Go: nil parent; "nil key" */
@@ -835,8 +836,14 @@ context_t *context_with_value(context_t *parent, const void *key, void *val)
     c->Context = context_retain(parent);
     c->key = key;
     c->val = val;
+    c->destroy = destroy;
     atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return &c->ctx;
+}
+
+context_t *context_with_value(context_t *parent, const void *key, void *val)
+{
+    return context_with_owned_value(parent, key, val, NULL);
 }
 
 /* A valueCtx has Go's embedded-Context Done and Err: its parent's. */

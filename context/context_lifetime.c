@@ -62,9 +62,12 @@ static context_t *dispose(context_t *ctx)
         return context__drop_hold(c);
     }
     context_t *parent;
-    if (kind_of(ctx) == KIND_VALUE)
-        parent = ((valueCtx *)ctx)->Context;
-    else
+    if (kind_of(ctx) == KIND_VALUE) {
+        valueCtx *v = (valueCtx *)ctx;
+        parent = v->Context;
+        if (v->destroy)
+            v->destroy(v->val); /* nobody can read it any more */
+    } else
         parent = ((withoutCancelCtx *)ctx)->c;
     free(ctx);
     atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);

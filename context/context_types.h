@@ -156,6 +156,7 @@ typedef struct valueCtx {
     context_t *Context; /* parent, a reference; immutable */
     const void *key;
     void *val;
+    void (*destroy)(void *val); /* context_with_owned_value; else NULL */
 } valueCtx;
 
 /* deadline - now, saturating, as Go's time.Until (Time.Sub) does: a

@@ -114,6 +114,13 @@ static void errgroup_free(errgroup_t *g)
     free(g);
 }
 
+errgroup_t *errgroup_retain(errgroup_t *g)
+{
+    if (g)
+        atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+    return g;
+}
+
 void errgroup_release(errgroup_t *g)
 {
     if (!g)

@@ -2007,6 +2007,54 @@ START_TEST(test_context_deadline_without_threads)
 }
 END_TEST
 
+static atomic_int destroyed;
+
+static void destroy_value(void *v)
+{
+    atomic_fetch_add(&destroyed, *(int *)v == 42 ? 1 : 100);
+    free(v);
+}
+
+static void read_value_late(void *arg)
+{
+    context_t *ctx = arg;
+    int *v = context_value(ctx, &k1);
+    atomic_store(&destroyed, v && *v == 42 ? 0 : -100);
+    context_release(ctx);
+}
+
+/* The porter's crash: a value read by a late goroutine after the frame that
+ * held it was gone. An owned value lives as long as the context: destroy
+ * runs exactly once, when the last reference (a child's, or the late
+ * reader's) is released, and not before. */
+START_TEST(test_context_owned_value)
+{
+    int *v = malloc(sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    *v = 42;
+    atomic_store(&destroyed, 0);
+    context_t *ctx =
+        context_with_owned_value(context_background(), &k1, v, destroy_value);
+    ck_assert_ptr_nonnull(ctx);
+    context_t *child = context_without_cancel(ctx);
+    context_release(ctx); /* the child keeps it */
+    ck_assert_int_eq(atomic_load(&destroyed), 0);
+    ck_assert_int_eq(chan_go(read_value_late, context_retain(child)), CHAN_OK);
+    context_release(child);
+    for (int i = 0; i < 10000 * tu_scale() && atomic_load(&destroyed) == 0; i++)
+        tu_sleep_ms(1);
+    ck_assert_int_eq(atomic_load(&destroyed), 1);
+
+    /* A plain value context is borrowed: nothing to destroy. */
+    ck_assert_ptr_null(context_with_owned_value(NULL, &k1, v, destroy_value));
+    static int borrowed = 7;
+    context_t *plain =
+        context_with_owned_value(context_background(), &k1, &borrowed, NULL);
+    ck_assert_ptr_eq(context_value(plain, &k1), &borrowed);
+    context_release(plain);
+}
+END_TEST
+
 START_TEST(test_context_duration_string)
 {
     /* time.Duration.String, as WithDeadline's String uses it (from Go's
@@ -2376,6 +2424,7 @@ static Suite *context_suite(void)
         {"string", test_context_string},
         {"duration_string", test_context_duration_string},
         {"extreme_deadlines", test_context_extreme_deadlines},
+        {"owned_value", test_context_owned_value},
         {"deadline_without_threads", test_context_deadline_without_threads},
         {"release_without_cancel", test_context_release_without_cancel},
         {"deep_chain", test_context_deep_chain},

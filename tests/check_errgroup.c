@@ -425,6 +425,48 @@ START_TEST(test_errgroup_set_limit_after_unlimited_go)
 }
 END_TEST
 
+static const context_error_t *wait_gate_then_doom(void *arg)
+{
+    chan_recv(arg, NULL);
+    return &err_doom;
+}
+
+typedef struct {
+    errgroup_t *g;
+    const context_error_t *err;
+    tu_flag_t done;
+} late_waiter_t;
+
+static void *late_wait(void *arg)
+{
+    late_waiter_t *w = arg;
+    w->err = errgroup_wait(w->g);
+    errgroup_release(w->g); /* its own reference */
+    tu_flag_set(&w->done);
+    return NULL;
+}
+
+/* The porter's crash: a group released by its creator while another owner
+ * still had an errgroup_wait to make. With errgroup_retain the second owner
+ * holds its own reference, and the group lives until both let go. */
+START_TEST(test_errgroup_retain_for_a_late_waiter)
+{
+    errgroup_t *g = errgroup_new();
+    chan_t *gate = chan_make(0, 0);
+    late_waiter_t w = {.g = errgroup_retain(g)};
+    ck_assert_ptr_eq(w.g, g);
+    ck_assert_ptr_null(errgroup_retain(NULL));
+    ck_assert_int_eq(errgroup_go(g, wait_gate_then_doom, gate), CHAN_OK);
+    errgroup_release(g); /* the creator is done with it */
+    pthread_t t = tu_spawn(late_wait, &w);
+    chan_close(gate);
+    ck_assert(tu_flag_wait(&w.done, 10000));
+    tu_join(t);
+    ck_assert_ptr_eq(w.err, &err_doom);
+    chan_release(gate);
+}
+END_TEST
+
 START_TEST(test_errgroup_null_arguments)
 {
     context_t *ctx = NULL;
@@ -518,6 +560,7 @@ Suite *errgroup_suite(void)
 
     tc = tu_tcase(s, "lifetime", 10);
     tcase_add_test(tc, test_errgroup_null_arguments);
+    tcase_add_test(tc, test_errgroup_retain_for_a_late_waiter);
     tcase_add_test(tc, test_errgroup_release_before_tasks_end);
 
     return s;

@@ -97,9 +97,19 @@ GOCHAN_API context_t *context_with_timeout_cause(context_t *parent,
                                                  int64_t timeout,
                                                  const context_error_t *cause,
                                                  context_cancel_t **cancel);
-/* WithValue: keys compare by address (Go compares by type and value). */
+/* WithValue: keys compare by address (Go compares by type and value). The
+ * value is borrowed: it must stay valid while any context derived from the
+ * result can be read (by any thread; goroutines may outlive the function that
+ * made it), so give it static or heap storage, or use the owned variant. */
 GOCHAN_API context_t *context_with_value(context_t *parent, const void *key,
                                          void *value);
+/* As context_with_value, but the context owns value: destroy(value) runs once,
+ * when the context is freed (its last reference released, children's
+ * included), on whichever thread releases it. On failure (NULL) nothing is
+ * taken: the caller still owns value. destroy may be NULL (borrowed). */
+GOCHAN_API context_t *context_with_owned_value(context_t *parent,
+                                               const void *key, void *value,
+                                               void (*destroy)(void *value));
 GOCHAN_API context_t *context_without_cancel(context_t *parent);
 
 /* cancel(): idempotent, thread-safe, does not wait for work to stop. */

@@ -66,9 +66,15 @@ GOCHAN_API errgroup_t *errgroup_new(void);
 GOCHAN_API errgroup_t *errgroup_with_context(context_t *parent,
                                              context_t **ctx);
 
-/* Drops the caller's reference; the group is freed once no task runs either.
- * Does not wait and does not block. NULL-safe. Call it once, after the last
- * errgroup_go, errgroup_try_go or errgroup_set_limit call on this reference. */
+/* Adds a reference to g for another owner (say, a goroutine that will call
+ * errgroup_wait after the creator released its own), to be dropped with
+ * errgroup_release. Returns g (NULL for NULL). Any thread. */
+GOCHAN_API errgroup_t *errgroup_retain(errgroup_t *g);
+
+/* Drops one reference; the group is freed once no reference is left and no
+ * task runs either. Does not wait and does not block. NULL-safe. Each owner
+ * calls it once, after its last errgroup_* call on g (errgroup_wait
+ * included): a group must not be used after its owner released it. */
 GOCHAN_API void errgroup_release(errgroup_t *g);
 
 /* g.Go(f): runs f(arg) on a new thread (chan_go). With a limit set, first
