@@ -389,6 +389,61 @@ START_TEST(test_go_sleep_parks)
 }
 END_TEST
 
+/* test/chan/goroutines.go's f: left <- <-right. */
+typedef struct {
+    chan_t *left, *right;
+} torture_link_t;
+
+static void torture_f(void *arg)
+{
+    torture_link_t *l = arg;
+    long v;
+    if (chan_recv(l->right, &v) == CHAN_OK)
+        chan_send(l->left, &v);
+}
+
+static void torture_send_one(void *arg)
+{
+    long one = 1;
+    chan_send(arg, &one);
+}
+
+/* Go's test/chan/goroutines.go ("torture test for goroutines"), at 100,000
+ * goroutines threaded together by unbuffered channels and torn down cleanly
+ * by one value passed from the rightmost to the leftmost. On kernel threads
+ * (GOCHAN_SCHED=0) the chain is 1,000 long, as a machine allows ~32,000
+ * threads; under valgrind a tenth. */
+START_TEST(test_go_goroutines_torture)
+{
+    long n = chan__go_on_scheduler() ? 100000 : 1000;
+    if (tu_short())
+        n /= 10;
+    chan_t **cs = malloc((size_t)(n + 1) * sizeof *cs);
+    torture_link_t *links = malloc((size_t)n * sizeof *links);
+    ck_assert(cs && links);
+    for (long i = 0; i <= n; i++) {
+        cs[i] = chan_make(sizeof(long), 0);
+        ck_assert_ptr_nonnull(cs[i]);
+    }
+    for (long i = 0; i < n; i++) {
+        links[i] = (torture_link_t){cs[i], cs[i + 1]};
+        ck_assert_int_eq(chan_go(torture_f, &links[i]), CHAN_OK);
+    }
+    ck_assert_int_eq(chan_go(torture_send_one, cs[n]), CHAN_OK);
+    long v = 0;
+    ck_assert_int_eq(chan_recv(cs[0], &v), CHAN_OK);
+    ck_assert_int_eq(v, 1);
+    /* every link has sent, so every goroutine is done or about to be */
+    for (int i = 0; i < 10000 * tu_scale() && chan_num_goroutine() > 0; i++)
+        tu_sleep_ms(1);
+    ck_assert_int_eq(chan_num_goroutine(), 0);
+    for (long i = 0; i <= n; i++)
+        chan_release(cs[i]);
+    free(links);
+    free(cs);
+}
+END_TEST
+
 typedef struct {
     chan_t *gate;
     int64_t result[16]; /* plain: written by worker i, read after Wait */
@@ -589,6 +644,7 @@ Suite *go_suite(void)
     tc = tu_tcase(s, "go_many", 60);
     tcase_add_test(tc, test_go_1000_threads);
     tcase_add_test(tc, test_go_chain);
+    tcase_add_test(tc, test_go_goroutines_torture);
 
     tc = tu_tcase(s, "waitgroup", 10);
     tcase_add_test(tc, test_go_waitgroup_add_done_wait);
