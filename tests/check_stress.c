@@ -1,6 +1,7 @@
 /* check_stress.c: model-checked random stress of channels and select.
  *
- * Each test runs seeded random programs: 2-8 threads issue sends, receives,
+ * Each test runs seeded random programs: 2-8 workers (threads, goroutines, or
+ * both mixed, by seed) issue sends, receives,
  * try operations, selects (blocking and with default, with NULL cases,
  * duplicate channels and mixed directions), closes and releases on 1-6
  * channels of mixed capacities (0, 1, 3, 16) and element sizes (0, 8, 24, 64).
@@ -35,6 +36,7 @@
  */
 #include <gochan/chan.h>
 #include <gochan/context.h>
+#include <gochan/go.h>
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
@@ -529,6 +531,13 @@ static void do_close(worker_t *w, int ch, chan_t *c)
     }
 }
 
+static void *worker_main(void *arg);
+
+static void worker_goroutine(void *arg)
+{
+    worker_main(arg);
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -845,8 +854,22 @@ static bool run_program(uint64_t seed, totals_t *tot, char *msg, size_t msz)
     uint64_t total_ops = 0;
     for (int t = 0; t < p->nthreads; t++)
         total_ops += (uint64_t)p->w[t].nops;
-    for (int t = 0; t < p->nthreads; t++, started++)
-        tids[t] = tu_spawn(worker_main, &p->w[t]);
+    /* Workers run as threads, as goroutines (chan_go), or mixed, so that
+     * goroutines and plain threads meet on the same channels and selects. */
+    int mode = (int)(seed % 3); /* 0 threads, 1 goroutines, 2 mixed */
+    bool as_goroutine[MAX_THREADS];
+    for (int t = 0; t < p->nthreads; t++, started++) {
+        as_goroutine[t] = mode == 1 || (mode == 2 && t % 2 == 1);
+        if (as_goroutine[t]) {
+            if (chan_go(worker_goroutine, &p->w[t]) != CHAN_OK) {
+                snprintf(msg, msz, "chan_go failed");
+                started = 0; /* the child exits; started workers go with it */
+                goto out;
+            }
+        } else {
+            tids[t] = tu_spawn(worker_main, &p->w[t]);
+        }
+    }
 
     /* Close in a random order, each channel at a random share of the work or
      * when progress stalls. */
@@ -935,7 +958,8 @@ static bool run_program(uint64_t seed, totals_t *tot, char *msg, size_t msz)
         }
     }
     for (int t = 0; t < p->nthreads; t++)
-        tu_join(tids[t]);
+        if (!as_goroutine[t])
+            tu_join(tids[t]); /* a goroutine is done with w once done is set */
     started = 0;
     for (int t = 0; t < p->nthreads; t++)
         if (p->w[t].failed) {

@@ -5,15 +5,16 @@
  * encodes a sequence of operations: try send/receive, close, len/cap, try
  * selects of 1-12 cases (NULL channels, duplicates, both directions),
  * blocking send/receive/select only where the model says they cannot block,
- * a rendezvous with a helper thread on unbuffered channels, bad arguments,
- * and release-and-remake. A per-channel FIFO model predicts every result:
- * the status, the value received (all of its bytes), len and cap, and for a
- * select which cases may be chosen and that only the chosen one is written.
- * Any disagreement aborts, which libFuzzer reports with the input.
+ * a rendezvous with a helper thread or goroutine on unbuffered channels, bad
+ * arguments, and release-and-remake. A per-channel FIFO model predicts every
+ * result: the status, the value received (all of its bytes), len and cap, and
+ * for a select which cases may be chosen and that only the chosen one is
+ * written. Any disagreement aborts, which libFuzzer reports with the input.
  *
  * Build and run with .ci/fuzz, or cmake -DGOCHAN_FUZZ=ON with clang.
  */
 #include <gochan/chan.h>
+#include <gochan/go.h>
 #include <gochan/select.h>
 
 #include <pthread.h>
@@ -139,12 +140,14 @@ static bool untouched(const unsigned char *b, size_t n)
     return true;
 }
 
-/* A helper thread's half of a rendezvous. */
+/* A helper's half of a rendezvous: a plain thread, or a goroutine (chan_go)
+ * that says it is done through a WaitGroup. */
 typedef struct peer {
     chan_t *c;
     bool send;
     unsigned char e[MAX_ESIZE];
     int status;
+    chan_waitgroup_t done;
 } peer_t;
 
 static void *peer_main(void *arg)
@@ -152,6 +155,12 @@ static void *peer_main(void *arg)
     peer_t *p = arg;
     p->status = p->send ? chan_send(p->c, p->e) : chan_recv(p->c, p->e);
     return NULL;
+}
+
+static void peer_goroutine(void *arg)
+{
+    peer_main(arg);
+    chan_waitgroup_done(&((peer_t *)arg)->done);
 }
 
 /* One select, predicted case by case. */
@@ -283,10 +292,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fresh(p.e, m->esize);
             else
                 fresh(mine, m->esize);
+            bool as_goroutine = op & 16;
             pthread_t t;
-            REQUIRE(pthread_create(&t, NULL, peer_main, &p) == 0);
+            chan_waitgroup_init(&p.done);
+            if (as_goroutine) {
+                REQUIRE(chan_waitgroup_add(&p.done, 1) == CHAN_OK);
+                REQUIRE(chan_go(peer_goroutine, &p) == CHAN_OK);
+            } else {
+                REQUIRE(pthread_create(&t, NULL, peer_main, &p) == 0);
+            }
             st = p.send ? chan_recv(m->c, mine) : chan_send(m->c, mine);
-            REQUIRE(pthread_join(t, NULL) == 0);
+            if (as_goroutine)
+                chan_waitgroup_wait(&p.done);
+            else
+                REQUIRE(pthread_join(t, NULL) == 0);
+            chan_waitgroup_destroy(&p.done);
             REQUIRE(st == CHAN_OK && p.status == CHAN_OK);
             REQUIRE(memcmp(mine, p.e, m->esize) == 0);
             check_len(m);
