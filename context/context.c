@@ -317,11 +317,11 @@ void context_cancel(context_cancel_t *cancel)
 void context_cancel_cause(context_cancel_t *cancel,
                           const context_error_t *cause)
 {
-    if (!cancel)
-        return;
-    context__cancelCtx_cancel(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
-                              &context_canceled,
-                              cancel->how == CANCEL_CAUSE ? cause : NULL);
+    if (cancel)
+        context__cancelCtx_cancel(handle_ctx(cancel),
+                                  cancel->how != CANCEL_KEEP, &context_canceled,
+                                  cancel->how == CANCEL_CAUSE ? cause : NULL);
+    context_error_release(cause); /* handed over; the contexts retain theirs */
 }
 
 /* ---- Cause ---- */
@@ -721,20 +721,25 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
                                        const context_error_t *cause,
                                        context_cancel_t **cancel)
 {
+    /* cause is handed over (gochan/context.h): released on every path that
+     * does not keep it in the timerCtx, which releases it when freed. */
     if (cancel)
         *cancel = NULL;
     if (!parent || !cancel) {
+        context_error_release(cause);
         errno = EINVAL;
         return NULL;
     }
     int64_t cur;
     if (context_deadline(parent, &cur) && cur < deadline) {
         /* The current deadline is sooner already: a plain cancelCtx. */
+        context_error_release(cause);
         return context_with_cancel(parent, cancel);
     }
     timerCtx *t =
         (timerCtx *)newCancelCtx(sizeof(timerCtx), KIND_TIMER, parent);
     if (!t) {
+        context_error_release(cause);
         errno = ENOMEM;
         return NULL;
     }

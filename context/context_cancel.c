@@ -124,8 +124,9 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
     /* err and done are read without mu (Err, Done): tell ThreadSanitizer
      * that these stores publish what came before them (race.h). */
     chan__race_release(&x->err);
-    atomic_store_explicit(&x->err, err, memory_order_release);
-    x->cause = cause;
+    atomic_store_explicit(&x->err, context_error_retain(err),
+                          memory_order_release);
+    x->cause = context_error_retain(cause); /* released with x */
     chan_t *d = atomic_load_explicit(&x->done, memory_order_relaxed);
     if (!d)
         atomic_store_explicit(&x->done, context__closedchan_get(),

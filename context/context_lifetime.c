@@ -43,6 +43,10 @@ context_t *context__drop_hold(cancelCtx *c)
     chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (d != atomic_load_explicit(&context__closedchan, memory_order_relaxed))
         chan_release(d); /* ours; closedchan is shared */
+    context_error_release(atomic_load_explicit(&c->err, memory_order_relaxed));
+    context_error_release(c->cause);
+    if (kind_of(&c->ctx) == KIND_TIMER)
+        context_error_release(((timerCtx *)c)->cause); /* handed over */
     chan__lock_destroy(&c->mu);
     free(c);
     atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);

@@ -33,6 +33,9 @@ context_t *context__after_func_ctx(context_after_func_t *stop);
 /* Go's `goroutines` counter: watcher threads started by propagateCancel. */
 uint64_t context__watchers_started(void);
 
+/* Errors made at run time (context_error_new ...) and not yet freed. */
+long context__errors_live(void);
+
 /* Native context objects allocated and not yet freed (every kind). Pending
  * timers, watchers and AfterFunc threads keep theirs alive until they end. */
 long context__live(void);

@@ -180,6 +180,7 @@ extern _Atomic(chan_t *) context__closedchan;
 chan_t *context__closedchan_get(void);
 extern atomic_uint_least64_t context__goroutines;
 extern atomic_long context__live_objects;
+extern atomic_long context__live_errors; /* made errors not yet freed */
 
 /* context_lifetime.c: the release of one hold on a cancelCtx's memory (returns
  * the parent reference to drop, or NULL), and the free method of the native

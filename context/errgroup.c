@@ -47,7 +47,7 @@ struct errgroup {
     pthread_mutex_t mu; /* protects every field below */
     chan_t *sem;        /* Go's sem: NULL for no limit; the group's reference */
     bool err_set;       /* Go's errOnce: err was recorded */
-    const context_error_t *err; /* the first error, borrowed */
+    const context_error_t *err; /* the first error; the group owns it */
 
     /* Set once by errgroup_with_context, read-only afterwards. */
     context_t *ctx;           /* the group's own reference, or NULL */
@@ -109,6 +109,7 @@ static void errgroup_free(errgroup_t *g)
         context_release(g->ctx);
     }
     chan_release(g->sem);
+    context_error_release(g->err);
     pthread_mutex_destroy(&g->mu);
     chan_waitgroup_destroy(&g->wg);
     free(g);
@@ -144,11 +145,13 @@ static void errgroup_record(errgroup_t *g, const context_error_t *err)
     bool first = !g->err_set;
     if (first) {
         g->err_set = true;
-        g->err = err;
+        g->err = err; /* the task's reference, kept until the group goes */
     }
     pthread_mutex_unlock(&g->mu);
-    if (first && g->cancel)
-        context_cancel_cause(g->cancel, err);
+    if (!first)
+        context_error_release(err); /* handed over, and not needed */
+    else if (g->cancel)
+        context_cancel_cause(g->cancel, context_error_retain(err));
 }
 
 /* Go's done(): hands the token back, then Done on the WaitGroup. */
@@ -228,8 +231,8 @@ const context_error_t *errgroup_wait(errgroup_t *g)
     pthread_mutex_lock(&g->mu);
     const context_error_t *err = g->err;
     pthread_mutex_unlock(&g->mu);
-    if (g->cancel)
-        context_cancel_cause(g->cancel, err); /* NULL: context_canceled */
+    if (g->cancel) /* NULL: context_canceled */
+        context_cancel_cause(g->cancel, context_error_retain(err));
     return err;
 }
 

@@ -2055,6 +2055,87 @@ START_TEST(test_context_owned_value)
 }
 END_TEST
 
+static const context_error_t err_not_exist = {"file does not exist"};
+
+/* Go's errors.New, fmt.Errorf with %w, errors.Is and errors.Unwrap (from
+ * errors/wrap_test.go TestIs, TestUnwrap), at run time. */
+START_TEST(test_context_made_errors)
+{
+    long base = context__errors_live();
+    const context_error_t *e1 = context_error_new("boom");
+    ck_assert_str_eq(e1->message, "boom");
+    const context_error_t *e2 = context_errorf("open %s: code %d", "x", 13);
+    ck_assert_str_eq(e2->message, "open x: code 13");
+    const context_error_t *w =
+        context_error_wrap(&err_not_exist, "open %s", "/etc/x");
+    ck_assert_str_eq(w->message, "open /etc/x: file does not exist");
+    const context_error_t *ww = context_error_wrap(w, "load config");
+    ck_assert_str_eq(ww->message,
+                     "load config: open /etc/x: file does not exist");
+    ck_assert(context_error_is(ww, &err_not_exist));
+    ck_assert(context_error_is(ww, w));
+    ck_assert(context_error_is(ww, ww));
+    ck_assert(!context_error_is(ww, e1));
+    ck_assert(!context_error_is(NULL, e1));
+    ck_assert(context_error_is(NULL, NULL));
+    ck_assert(!context_error_is(e1, NULL));
+    ck_assert_ptr_eq(context_error_unwrap(ww), w);
+    ck_assert_ptr_eq(context_error_unwrap(w), &err_not_exist);
+    ck_assert_ptr_null(context_error_unwrap(&err_not_exist));
+    ck_assert_ptr_null(context_error_unwrap(e1));
+    ck_assert_int_eq(context__errors_live(), base + 4);
+    /* Static errors ignore retain and release. */
+    ck_assert_ptr_eq(context_error_retain(&err_not_exist), &err_not_exist);
+    context_error_release(&err_not_exist);
+    context_error_release(NULL);
+    ck_assert_str_eq(err_not_exist.message, "file does not exist");
+    /* A retained error survives one release. */
+    ck_assert_ptr_eq(context_error_retain(e1), e1);
+    context_error_release(e1);
+    ck_assert_str_eq(e1->message, "boom");
+    context_error_release(e1);
+    context_error_release(e2);
+    context_error_release(ww); /* frees w, which it holds, too */
+    ck_assert_int_eq(context__errors_live(), base);
+}
+END_TEST
+
+/* A made error as a cause: handed over to cancel, kept by every context it
+ * reached (a child keeps its own), and freed with the last of them. Also
+ * WithTimeoutCause: the cause is kept until the deadline fires, and a
+ * constructor that fails or ignores the cause releases it. */
+START_TEST(test_context_made_error_causes)
+{
+    long base = context__errors_live();
+    context_cancel_t *c1, *c2, *c3;
+    context_t *parent = context_with_cancel_cause(context_background(), &c1);
+    context_t *child = context_with_cancel(parent, &c2);
+    context_cancel_cause(c1, context_errorf("shutting down: %s", "SIGTERM"));
+    ck_assert_str_eq(context_cause(parent)->message, "shutting down: SIGTERM");
+    ck_assert_ptr_eq(context_cause(child), context_cause(parent));
+    context_release(parent);
+    ck_assert_str_eq(context_cause(child)->message, "shutting down: SIGTERM");
+    context_cancel(c2);
+    context_release(child);
+    ck_assert_int_eq(context__errors_live(), base);
+
+    context_t *t = context_with_timeout_cause(
+        context_background(), MS, context_error_new("too slow"), &c3);
+    ck_assert(wait_chan(context_done(t), 10000));
+    ck_assert_ptr_eq(context_err(t), &context_deadline_exceeded);
+    ck_assert_str_eq(context_cause(t)->message, "too slow");
+    context_cancel(c3);
+    context_release(t);
+    wait_live(0);
+    ck_assert_int_eq(context__errors_live(), base);
+
+    context_cancel_t *none;
+    ck_assert_ptr_null(
+        context_with_timeout_cause(NULL, MS, context_error_new("x"), &none));
+    ck_assert_int_eq(context__errors_live(), base);
+}
+END_TEST
+
 START_TEST(test_context_duration_string)
 {
     /* time.Duration.String, as WithDeadline's String uses it (from Go's
@@ -2425,6 +2506,8 @@ static Suite *context_suite(void)
         {"duration_string", test_context_duration_string},
         {"extreme_deadlines", test_context_extreme_deadlines},
         {"owned_value", test_context_owned_value},
+        {"made_errors", test_context_made_errors},
+        {"made_error_causes", test_context_made_error_causes},
         {"deadline_without_threads", test_context_deadline_without_threads},
         {"release_without_cancel", test_context_release_without_cancel},
         {"deep_chain", test_context_deep_chain},

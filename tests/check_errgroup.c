@@ -22,6 +22,7 @@
 #include <gochan/select.h>
 #include <gochan/timer.h>
 
+#include "context/context_test_hooks.h" /* context__errors_live */
 #include "testutil.h"
 
 static const context_error_t err1 = {"errgroup_test: 1"};
@@ -467,6 +468,35 @@ START_TEST(test_errgroup_retain_for_a_late_waiter)
 }
 END_TEST
 
+static const context_error_t *fail_with_made_error(void *arg)
+{
+    /* Go: return fmt.Errorf("task %d: %w", i, errDoom) */
+    return context_error_wrap(&err_doom, "task %d", (int)(intptr_t)arg);
+}
+
+/* Tasks return errors made at run time (Go's *PathError-like values): the
+ * group keeps the first, hands it to Wait and to the context as the cause,
+ * frees the others at once and the first with the group. */
+START_TEST(test_errgroup_made_errors)
+{
+    long base = context__errors_live();
+    context_t *ctx;
+    errgroup_t *g = errgroup_with_context(context_background(), &ctx);
+    for (intptr_t i = 0; i < 8; i++)
+        ck_assert_int_eq(errgroup_go(g, fail_with_made_error, (void *)i),
+                         CHAN_OK);
+    const context_error_t *err = errgroup_wait(g);
+    ck_assert_ptr_nonnull(err);
+    ck_assert(context_error_is(err, &err_doom));
+    ck_assert(strncmp(err->message, "task ", 5) == 0);
+    ck_assert_ptr_eq(context_cause(ctx), err);
+    ck_assert_int_eq(context__errors_live(), base + 1); /* only the first */
+    errgroup_release(g);
+    context_release(ctx);
+    ck_assert_int_eq(context__errors_live(), base);
+}
+END_TEST
+
 START_TEST(test_errgroup_null_arguments)
 {
     context_t *ctx = NULL;
@@ -561,6 +591,7 @@ Suite *errgroup_suite(void)
     tc = tu_tcase(s, "lifetime", 10);
     tcase_add_test(tc, test_errgroup_null_arguments);
     tcase_add_test(tc, test_errgroup_retain_for_a_late_waiter);
+    tcase_add_test(tc, test_errgroup_made_errors);
     tcase_add_test(tc, test_errgroup_release_before_tasks_end);
 
     return s;

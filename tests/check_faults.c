@@ -310,6 +310,45 @@ START_TEST(test_faults_chan_make)
 }
 END_TEST
 
+/* ---- errors made at run time -------------------------------------------- */
+
+/* context_error_new and context_error_wrap: each allocation fails in turn.
+ * Never NULL (that would read as "no error"): new gives
+ * context_error_out_of_memory, wrap gives back the error it wraps, so that
+ * errors.Is still finds it; nothing leaks once the result is released. */
+START_TEST(test_faults_made_errors)
+{
+    context_error_release(context_error_new("warm")); /* the registry's table */
+    track_begin();
+    long k;
+    for (k = 1; k <= SWEEP_MAX; k++) {
+        arm(k);
+        const context_error_t *inner = context_error_new("inner");
+        const context_error_t *outer = context_error_wrap(inner, "outer %d", 1);
+        disarm();
+        ck_assert_ptr_nonnull(inner);
+        ck_assert_ptr_nonnull(outer);
+        bool complete = !injected;
+        ck_assert(context_error_is(outer, inner));
+        if (outer != inner) {
+            char want[128];
+            snprintf(want, sizeof want, "outer 1: %s", inner->message);
+            ck_assert_str_eq(outer->message, want);
+        }
+        context_error_release(outer);
+        ck_assert_msg(live_count() == 0,
+                      "made errors leaked %zu blocks when allocation %ld "
+                      "failed",
+                      live_count(), k);
+        if (complete)
+            break;
+    }
+    ck_assert_int_le(k, SWEEP_MAX);
+    ck_assert_int_ge(k, 3); /* two errors at least */
+    printf("faults made errors: %ld call sites failed in turn\n", k - 1);
+}
+END_TEST
+
 /* ---- chan_go and chan_waitgroup_go -------------------------------------- */
 
 typedef struct go_probe {
@@ -826,6 +865,7 @@ Suite *faults_suite(void)
     TCase *tc = tcase_create("alloc");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_faults_chan_make);
+    tcase_add_test(tc, test_faults_made_errors);
     tcase_add_test(tc, test_faults_chan_go);
     tcase_add_test(tc, test_faults_waitgroup_go);
     tcase_add_test(tc, test_faults_select_pool);

@@ -33,7 +33,19 @@ typedef struct context context_t;
 typedef struct context_cancel context_cancel_t;
 typedef struct context_after_func context_after_func_t;
 
-/* An error value; errors are compared by address, as Go compares sentinels. */
+/* An error value, Go's error. Errors compare by address, as Go compares
+ * sentinels; errors.Is is context_error_is. Two kinds, one type:
+ *  - static: `static const context_error_t err_doom = {"doomed"};` lives
+ *    forever; retain and release do nothing to it;
+ *  - made at run time (context_error_new, context_errorf, context_error_wrap):
+ *    reference counted, freed by its last context_error_release.
+ * Ownership, one rule: a made error comes with one reference, its maker's.
+ * Giving an error to gochan (returning it from an errgroup task, passing it as
+ * a cause to context_cancel_cause or context_with_*_cause, wrapping it with
+ * context_error_wrap) hands that reference over, whatever the call returns:
+ * gochan releases it when done. Retain first to keep using it. An error that
+ * gochan hands back (errgroup_wait, context_cause, context_err, unwrap) is
+ * borrowed: valid while the group or context that returned it lives. */
 typedef struct context_error {
     const char *message;
 } context_error_t;
@@ -41,6 +53,39 @@ typedef struct context_error {
 /* "context canceled" and "context deadline exceeded". */
 GOCHAN_API extern const context_error_t context_canceled;
 GOCHAN_API extern const context_error_t context_deadline_exceeded;
+
+/* What the makers below return when there is no memory for the error (with
+ * errno ENOMEM): an error still, never NULL, which would mean "no error". */
+GOCHAN_API extern const context_error_t context_error_out_of_memory;
+
+/* errors.New(message) at run time: a copy of message. */
+GOCHAN_API const context_error_t *context_error_new(const char *message);
+
+/* fmt.Errorf(fmt, ...) without %w: printf-style. */
+GOCHAN_API const context_error_t *context_errorf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* fmt.Errorf(fmt + ": %w", ..., wrapped): the formatted text, ": " and
+ * wrapped's message, wrapping wrapped (handed over) so that context_error_is
+ * finds it. With no memory for the new error it returns wrapped itself. */
+GOCHAN_API const context_error_t *
+context_error_wrap(const context_error_t *wrapped, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* errors.Unwrap: what err wraps (borrowed), or NULL. */
+GOCHAN_API const context_error_t *
+context_error_unwrap(const context_error_t *err);
+
+/* errors.Is(err, target): err or anything it wraps is target (by address);
+ * a NULL target matches only a NULL err. */
+GOCHAN_API bool context_error_is(const context_error_t *err,
+                                 const context_error_t *target);
+
+/* Adds a reference to a made error (nothing for a static one); returns err. */
+GOCHAN_API const context_error_t *
+context_error_retain(const context_error_t *err);
+/* Drops one; the last frees it (and drops what it wraps). NULL-safe. */
+GOCHAN_API void context_error_release(const context_error_t *err);
 
 /* Go's net.Error Timeout(): true only for context_deadline_exceeded. */
 GOCHAN_API bool context_error_timeout(const context_error_t *err);

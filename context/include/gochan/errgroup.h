@@ -18,9 +18,12 @@
  *
  * Errors. A task returns `const context_error_t *`, Go's `error`: NULL is a nil
  * error, and errors compare by address, as Go's sentinels do
- * (`static const context_error_t err_doom = {"doomed"};`). The group keeps the
- * first non-NULL one and never frees an error: a task's errors must outlive
- * the group's use of them (statics are simplest).
+ * (`static const context_error_t err_doom = {"doomed"};`), or are made at run
+ * time (`return context_error_wrap(err, "open %s", path);`, see
+ * gochan/context.h). Returning a made error hands it to the group: the group
+ * keeps the first non-NULL one until it is freed (errgroup_wait returns it,
+ * borrowed) and releases every other at once. A static error must simply
+ * outlive the group.
  *
  * Ownership. errgroup_new and errgroup_with_context return a group with one
  * reference, owned by the caller and dropped with errgroup_release. Every task
