@@ -30,19 +30,6 @@ _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
 
 static _Atomic uint64_t threads_started;
 
-struct go_start {
-    void (*fn)(void *);
-    void *arg;
-};
-
-static void *go_trampoline(void *p)
-{
-    struct go_start start = *(struct go_start *)p;
-    free(p);
-    start.fn(start.arg);
-    return NULL;
-}
-
 /* Whether chan_go starts goroutines on the scheduler (see the top). */
 static bool go_on_scheduler(void)
 {
@@ -61,28 +48,14 @@ static bool go_on_scheduler(void)
 #endif
 }
 
-/* go fn(arg) on a kernel thread of its own. 0 or an errno value. */
-static int go_thread(void (*fn)(void *arg), void *arg)
-{
-    struct go_start *start = malloc(sizeof *start);
-    if (!start)
-        return ENOMEM;
-    start->fn = fn;
-    start->arg = arg;
-    int err = chan__thread_start(go_trampoline, start);
-    if (err)
-        free(start);
-    return err;
-}
-
 int chan_go(void (*fn)(void *arg), void *arg)
 {
     if (!fn)
         return CHAN_INVALID;
 #ifdef GOCHAN_HAVE_SCHED
-    int err = go_on_scheduler() ? sched_go(fn, arg) : go_thread(fn, arg);
+    int err = go_on_scheduler() ? sched_go(fn, arg) : chan__thread_go(fn, arg);
 #else
-    int err = go_thread(fn, arg);
+    int err = chan__thread_go(fn, arg);
 #endif
     if (err) {
         errno = err;

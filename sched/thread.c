@@ -1,7 +1,9 @@
 /* thread.c: chan__thread_start (see thread.h). */
 #include "thread.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 int chan__thread_start(void *(*fn)(void *arg), void *arg)
 {
@@ -16,5 +18,31 @@ int chan__thread_start(void *(*fn)(void *arg), void *arg)
     if (!err)
         err = pthread_create(&tid, &attr, fn, arg);
     pthread_attr_destroy(&attr);
+    return err;
+}
+
+struct go_start {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *go_trampoline(void *p)
+{
+    struct go_start start = *(struct go_start *)p;
+    free(p);
+    start.fn(start.arg);
+    return NULL;
+}
+
+int chan__thread_go(void (*fn)(void *arg), void *arg)
+{
+    struct go_start *start = malloc(sizeof *start);
+    if (!start)
+        return ENOMEM;
+    start->fn = fn;
+    start->arg = arg;
+    int err = chan__thread_start(go_trampoline, start);
+    if (err)
+        free(start);
     return err;
 }

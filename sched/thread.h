@@ -16,4 +16,8 @@
  * then fn never runs. Every attribute error is reported, none ignored. */
 int chan__thread_start(void *(*fn)(void *arg), void *arg);
 
+/* go fn(arg) on a thread of its own: fn(arg) on a chan__thread_start thread.
+ * 0, ENOMEM, or chan__thread_start's errno; then fn never runs. */
+int chan__thread_go(void (*fn)(void *arg), void *arg);
+
 #endif /* GOCHAN_THREAD_H */
