@@ -30,21 +30,6 @@ _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
                "chan_go's threads have the stack go.h promises");
 
 static _Atomic uint64_t threads_started;
-static _Atomic int64_t threads_running; /* chan_go threads not yet returned */
-
-struct go_start {
-    void (*fn)(void *);
-    void *arg;
-};
-
-static void *go_trampoline(void *p)
-{
-    struct go_start start = *(struct go_start *)p;
-    free(p);
-    start.fn(start.arg);
-    atomic_fetch_sub_explicit(&threads_running, 1, memory_order_relaxed);
-    return NULL;
-}
 
 /* Whether chan_go starts goroutines on the scheduler (see the top). */
 static bool go_on_scheduler(void)
@@ -64,31 +49,14 @@ static bool go_on_scheduler(void)
 #endif
 }
 
-/* go fn(arg) on a kernel thread of its own. 0 or an errno value. */
-static int go_thread(void (*fn)(void *arg), void *arg)
-{
-    struct go_start *start = malloc(sizeof *start);
-    if (!start)
-        return ENOMEM;
-    start->fn = fn;
-    start->arg = arg;
-    atomic_fetch_add_explicit(&threads_running, 1, memory_order_relaxed);
-    int err = chan__thread_start(go_trampoline, start);
-    if (err) {
-        atomic_fetch_sub_explicit(&threads_running, 1, memory_order_relaxed);
-        free(start);
-    }
-    return err;
-}
-
 int chan_go(void (*fn)(void *arg), void *arg)
 {
     if (!fn)
         return CHAN_INVALID;
 #ifdef GOCHAN_HAVE_SCHED
-    int err = go_on_scheduler() ? sched_go(fn, arg) : go_thread(fn, arg);
+    int err = go_on_scheduler() ? sched_go(fn, arg) : chan__thread_go(fn, arg);
 #else
-    int err = go_thread(fn, arg);
+    int err = chan__thread_go(fn, arg);
 #endif
     if (err) {
         errno = err;
@@ -109,7 +77,7 @@ void chan_gosched(void)
 
 int64_t chan_num_goroutine(void)
 {
-    int64_t n = atomic_load_explicit(&threads_running, memory_order_relaxed);
+    int64_t n = chan__thread_go_running();
 #ifdef GOCHAN_HAVE_SCHED
     n += sched_num_goroutine();
 #endif

@@ -63,26 +63,73 @@
  * one time slice; after 10 ms (SCHED__TIME_SLICE_NS) the one in runnext goes
  * to the global queue at the next scheduling point (end_spent_slice). There
  * is no preemption: a goroutine that never parks, yields or returns keeps its
- * M and P.
+ * M; but not necessarily its P (next).
+ *
+ * Blocking C code. A goroutine may block in a system call or a foreign lock,
+ * or compute for long, and its P's queue would starve. Go's runtime knows
+ * when a goroutine enters a system call (entersyscall marks its P _Psyscall)
+ * and preempts long-running ones; C code tells us neither. So every stretch
+ * of a goroutine's own code is treated as a possible system call: before an
+ * M switches to a goroutine it marks its P "user" (p->status holds the M and
+ * SCHED__Puser), and whenever the M comes back into the scheduler (the
+ * goroutine switches to g0, or calls sched_goready or sched_go, which use
+ * the P) it CASes that back to "sched" (SCHED__Psched), which sysmon never
+ * touches. A CAS per scheduling point and a store on the way out: the fast
+ * paths (runqput, runnext) are unchanged.
+ *
+ * sysmon (Go's) is a thread of its own, started with the scheduler. It
+ * sleeps 20 us between rounds, doubling after 50 rounds without work up to
+ * 10 ms, and on a note while every P is idle (the first pidleget wakes it).
+ * Each round it reads each P's status and ticks (bumped at every goroutine
+ * start). A P left "user" by the same M with the same ticks for 10 ms
+ * (Go's forcePreemptNS) is retaken when its M sleeps in the kernel (state
+ * other than R in /proc/self/task/TID/stat, the tid each M records) or when
+ * goroutines wait for it (its queue, or the global one with no P idle). Go
+ * retakes only from system calls and preempts running goroutines; we cannot
+ * preempt, so the queue moves instead. Retaking is a CAS of the status from
+ * "M, user" to idle, then Go's handoffp: an M (idle or new, startm) runs the
+ * P when there is work, a spinning one when nobody spins and no P is idle,
+ * else the P goes idle. The M in the status word makes the CAS immune to
+ * ABA: only the M itself writes its own address there.
+ *
+ * The M that lost its P finds out at its next CAS, which fails: it forgets
+ * the P (mp->p = NULL) and never touches it again. On g0 it finishes what
+ * its goroutine asked for without a P (unlockf, the goroutine's exit; a free
+ * g goes to the global list), then exitsyscall (Go's): a goroutine to resume
+ * runs on an idle P if there is one (Go's exitsyscall fast path), otherwise
+ * it goes to the global queue; an M left without a P sleeps on the idle list
+ * (stopm). A goroutine whose sched_goready or sched_go finds the P gone
+ * falls back to the global queue for the goroutine it starts or readies,
+ * then waits for a P the same way, through g0. So, as with Go's system
+ * calls, more goroutines than GOMAXPROCS may run while some have lost their
+ * P, never more than GOMAXPROCS with one.
+ *
+ * Go's LockOSThread is the other answer to blocking C code. sched_go_locked
+ * takes the simpler of its two possible designs: fn runs on a plain thread
+ * of its own, outside the scheduler, where waits block the thread (the
+ * layers above park plain threads on the futex); no M is wired to it.
  *
  * A goroutine that overflows its stack hits the guard page below it; the
  * SIGSEGV handler (overflow.c, on each M's alternate signal stack) reports
  * "gochan: goroutine N stack overflow" and aborts.
  *
- * Not here (yet): sysmon (retaking Ps from goroutines blocked in system
- * calls) and LockOSThread.
  */
 #include "proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "invariant.h"
 #include "overflow.h"
+#include "thread.h"
 
 /* ---- global state -------------------------------------------------------- */
 
@@ -100,6 +147,9 @@ static struct {
     int32_t mcount;                /* Ms started */
     _Atomic int32_t nmspinning;    /* spinning Ms; see wakep */
     _Atomic uint32_t needspinning; /* a submitter found no idle P */
+
+    bool sysmonwait;          /* sysmon sleeps on sysmonnote: every P idle */
+    sched__note_t sysmonnote; /* where; pidleget wakes it */
 
     chan__lock_t gflock; /* the global free gs */
     sched_g *gfree;
@@ -256,17 +306,29 @@ int32_t sched__globrunqsize(void)
 
 /* ---- idle Ps and Ms (sched.lock) ----------------------------------------- */
 
-static void pidleput_locked(sched__p_t *pp)
+/* The P's holder and what it does (see proc.h); PSTATE_M is NULL when idle. */
+#define PSTATE(mp, state) ((uintptr_t)(mp) | (uintptr_t)(state))
+#define PSTATE_M(st)      ((sched__m_t *)((st) & ~(uintptr_t)SCHED__PSTATE_MASK))
+#define PSTATE_STATE(st)  ((st) & (uintptr_t)SCHED__PSTATE_MASK)
+
+/* Pushes pp, which nobody holds, on the idle list. */
+static void pidlepush_locked(sched__p_t *pp)
 {
-    chan__invariant(sched__runqempty(pp), "pidleput: P has runnable work");
-    chan__invariant(pp->m == NULL, "pidleput: P still held");
-    atomic_store_explicit(&pp->status, SCHED__Pidle, memory_order_relaxed);
+    chan__invariant(atomic_load_explicit(&pp->status, memory_order_relaxed) ==
+                        SCHED__Pidle,
+                    "pidleput: P still held");
     pp->link = sched.pidle;
     sched.pidle = pp;
     /* relaxed: the lock-free readers (wakep, findrunnable) only take a hint
      * from it and decide under the lock or behind a fence. */
     atomic_store_explicit(&sched.npidle, sched.npidle + 1,
                           memory_order_relaxed);
+}
+
+static void pidleput_locked(sched__p_t *pp)
+{
+    chan__invariant(sched__runqempty(pp), "pidleput: P has runnable work");
+    pidlepush_locked(pp);
 }
 
 static sched__p_t *pidleget_locked(void)
@@ -277,6 +339,10 @@ static sched__p_t *pidleget_locked(void)
         pp->link = NULL;
         atomic_store_explicit(&sched.npidle, sched.npidle - 1,
                               memory_order_relaxed);
+        if (sched.sysmonwait) { /* a P is about to run: sysmon watches */
+            sched.sysmonwait = false;
+            sched__notewakeup(&sched.sysmonnote);
+        }
     }
     return pp;
 }
@@ -309,21 +375,58 @@ static sched__m_t *mget_locked(void)
     return mp;
 }
 
+/* pp comes from the idle list (or startm), where nobody held it. relaxed:
+ * the list's lock or startm's note hands it over. */
 static void acquirep(sched__m_t *mp, sched__p_t *pp)
 {
-    chan__invariant(mp->p == NULL && pp->m == NULL, "acquirep: already held");
+    chan__invariant(mp->p == NULL &&
+                        atomic_load_explicit(
+                            &pp->status, memory_order_relaxed) == SCHED__Pidle,
+                    "acquirep: already held");
     mp->p = pp;
-    pp->m = mp;
-    atomic_store_explicit(&pp->status, SCHED__Prunning, memory_order_relaxed);
+    atomic_store_explicit(&pp->status, PSTATE(mp, SCHED__Psched),
+                          memory_order_relaxed);
 }
 
 static sched__p_t *releasep(sched__m_t *mp)
 {
     sched__p_t *pp = mp->p;
-    chan__invariant(pp && pp->m == mp, "releasep: P not held by this M");
-    pp->m = NULL;
+    chan__invariant(
+        pp && atomic_load_explicit(&pp->status, memory_order_relaxed) ==
+                  PSTATE(mp, SCHED__Psched),
+        "releasep: P not held by this M");
     mp->p = NULL;
+    atomic_store_explicit(&pp->status, SCHED__Pidle, memory_order_relaxed);
     return pp;
+}
+
+/* ---- the P and its goroutine's code (see "Blocking C code" at the top) --- */
+
+/* mp is about to run its goroutine's code: from now on sysmon may take pp.
+ * release: sysmon, and whoever it hands pp to, see what mp wrote to pp. */
+static void p_to_user(sched__m_t *mp, sched__p_t *pp)
+{
+    atomic_store_explicit(&pp->status, PSTATE(mp, SCHED__Puser),
+                          memory_order_release);
+}
+
+/* mp is back in the scheduler from its goroutine's code: takes its P out of
+ * sysmon's reach, or finds that sysmon took it (then mp->p becomes NULL and
+ * mp must not touch the P again). Relaxed: on success nobody else wrote to
+ * the P; on failure we leave it alone. */
+static sched__p_t *p_from_user(sched__m_t *mp)
+{
+    sched__p_t *pp = mp->p;
+    if (!pp)
+        return NULL;
+    uintptr_t st = PSTATE(mp, SCHED__Puser);
+    if (atomic_compare_exchange_strong_explicit(
+            &pp->status, &st, PSTATE(mp, SCHED__Psched), memory_order_relaxed,
+            memory_order_relaxed))
+        return pp;
+    chan__invariant(PSTATE_M(st) != mp, "p_from_user: P not left to sysmon");
+    mp->p = NULL;
+    return NULL;
 }
 
 /* ---- spinning ------------------------------------------------------------ */
@@ -359,6 +462,8 @@ static void *mstart(void *arg)
 {
     sched__m_t *mp = arg;
     tls_m = mp;
+    /* Before the M holds a P: sysmon reads it after it sees the P held. */
+    mp->tid = (int)syscall(SYS_gettid);
     sched__fiber_init_thread(&mp->g0);
     /* Without it an overflow is a plain SIGSEGV, not the report. */
     (void)sched__signal_altstack();
@@ -408,7 +513,9 @@ static void newm_failed(sched__m_t *mp, sched__p_t *pp, bool spinning)
     free(mp);
     chan__lock(&sched.lock);
     sched.mcount--;
-    pidleput_locked(pp);
+    /* pp may have work when sysmon handed it off (handoffp): it waits there
+     * for a spinning M to steal it. */
+    pidlepush_locked(pp);
     chan__unlock(&sched.lock);
     if (spinning)
         nmspinning_dec();
@@ -667,10 +774,37 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
         pp->schedtick++;
         pp->slice_start = sched__nanotime_coarse();
     }
+    /* relaxed: only the holder writes it; sysmon compares. */
+    atomic_store_explicit(
+        &pp->ticks, atomic_load_explicit(&pp->ticks, memory_order_relaxed) + 1,
+        memory_order_relaxed);
     casgstatus(gp, SCHED__Grunnable, SCHED__Grunning);
     gp->m = mp;
     mp->curg = gp;
+    p_to_user(mp, pp);
     sched__fiber_switch(&mp->g0, &gp->fiber);
+    (void)p_from_user(mp); /* NULL: sysmon took the P meanwhile */
+}
+
+/* Go's exitsyscall, for an M that sysmon took the P from while its goroutine
+ * ran: gp, the goroutine to resume (NULL if it parked or returned), runs on
+ * an idle P if there is one; otherwise it waits on the global queue and the
+ * M sleeps until it is given a P. Returns what to run next. */
+static sched_g *exitsyscall(sched__m_t *mp, sched_g *gp)
+{
+    if (gp) {
+        chan__lock(&sched.lock);
+        sched__p_t *pp = pidleget_locked();
+        if (pp) {
+            acquirep(mp, pp);
+            chan__unlock(&sched.lock);
+            return gp;
+        }
+        globrunqput_locked(gp);
+        chan__unlock(&sched.lock);
+    }
+    stopm(mp);
+    return NULL;
 }
 
 /* The M's loop, on g0. After each goroutine switches back, g0 carries out
@@ -689,6 +823,8 @@ static void schedule(sched__m_t *mp)
             mp->curg = NULL;
             from->m = NULL;
             gp = mp->mcall_fn(mp, from);
+            if (!mp->p)
+                gp = exitsyscall(mp, gp);
             inherit = true;
         }
     }
@@ -736,16 +872,50 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
     mcall(gp, park_m);
 }
 
+/* On g0 for a goroutine whose M lost its P: exitsyscall (in schedule) finds
+ * it one. */
+static sched_g *lostp_m(sched__m_t *mp, sched_g *gp)
+{
+    (void)mp;
+    casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
+    return gp;
+}
+
+/* The P a scheduler call may use for a moment: on a goroutine, its M's, taken
+ * out of sysmon's reach (end with p_leave); on g0, the M's; NULL on a plain
+ * pthread or when sysmon took the goroutine's P. */
+static sched__p_t *p_enter(sched__m_t *mp)
+{
+    if (!mp)
+        return NULL;
+    return mp->curg ? p_from_user(mp) : mp->p;
+}
+
+/* Ends p_enter. On a goroutine, its P goes back within sysmon's reach, or,
+ * when sysmon took it, the goroutine waits for one (exitsyscall): it may then
+ * resume on another M, so callers must not use mp after this. */
+static void p_leave(sched__m_t *mp, sched__p_t *pp)
+{
+    if (!mp || !mp->curg)
+        return;
+    if (pp)
+        p_to_user(mp, pp);
+    else
+        mcall(mp->curg, lostp_m);
+}
+
 void sched_goready(sched_g *gp)
 {
     casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
     sched__m_t *mp = getm();
-    if (mp && mp->p) {
-        sched__runqput(mp->p, gp, true);
+    sched__p_t *pp = p_enter(mp);
+    if (pp) {
+        sched__runqput(pp, gp, true);
         wakep();
     } else {
         inject(gp);
     }
+    p_leave(mp, pp);
 }
 
 static sched_g *gosched_m(sched__m_t *mp, sched_g *gp)
@@ -852,6 +1022,176 @@ void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
     for (sched_g *gp = sched.allgs; gp; gp = gp->alllink)
         fn(gp, arg);
     chan__unlock(&sched.allglock);
+}
+
+/* ---- sysmon: blocking C code (see the top) ------------------------------- */
+
+/* Go's sysmon: its sleep between rounds (20 us, doubling after 50 idle rounds
+ * up to 10 ms), and how long a P may run one goroutine's code before sysmon
+ * looks at its M (Go's forcePreemptNS). */
+enum { SYSMON_DELAY_MIN_US = 20, SYSMON_DELAY_MAX_US = 10000 };
+enum { SYSMON_IDLE_ROUNDS = 50 };
+#define SYSMON_RETAKE_NS (10 * 1000 * 1000)
+
+static atomic_bool sysmon_running;
+
+static int64_t nanotime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether mp's thread sleeps in the kernel: its state in /proc (field 3 of
+ * /proc/self/task/TID/stat) is anything but R (running or runnable). False
+ * when it cannot tell. */
+static bool m_blocked(const sched__m_t *mp)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "/proc/self/task/%d/stat", mp->tid);
+    int fd = open(buf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* "tid (comm) S ...": comm may hold spaces and parentheses. */
+    const char *end = strrchr(buf, ')');
+    if (!end || end[1] != ' ' || end[2] == '\0')
+        return false;
+    return end[2] != 'R';
+}
+
+/* Goroutines wait for pp: in its own queue, or in the global one while no
+ * P is idle to take them. */
+static bool p_has_waiting_work(sched__p_t *pp)
+{
+    return !sched__runqempty(pp) ||
+           (sched__globrunqsize() > 0 &&
+            atomic_load_explicit(&sched.npidle, memory_order_relaxed) == 0);
+}
+
+/* Go's handoffp: sysmon took pp from its M. An M runs it if there is work;
+ * if no M spins and no P is idle, a spinning M takes it to look for some;
+ * otherwise it goes idle. Nobody adds to pp's queue meanwhile: only a holder
+ * does. */
+static void handoffp(sched__p_t *pp)
+{
+    if (!sched__runqempty(pp) || sched__globrunqsize() > 0) {
+        startm(pp, false, false);
+        return;
+    }
+    int32_t none = 0;
+    if (atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) +
+                atomic_load_explicit(&sched.npidle, memory_order_relaxed) ==
+            0 &&
+        atomic_compare_exchange_strong_explicit(&sched.nmspinning, &none, 1,
+                                                memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        atomic_store_explicit(&sched.needspinning, 0, memory_order_relaxed);
+        startm(pp, true, false);
+        return;
+    }
+    chan__lock(&sched.lock);
+    if (sched.runqsize > 0)
+        startm(pp, false, true);
+    else
+        pidleput_locked(pp);
+    chan__unlock(&sched.lock);
+}
+
+/* Go's retake: takes each P whose M has run one goroutine's code for
+ * SYSMON_RETAKE_NS, when that M sleeps in the kernel or goroutines wait for
+ * the P, and hands it off. True if it took any. */
+static bool retake(int64_t now)
+{
+    bool took = false;
+    for (int i = 0; i < gomaxprocs; i++) {
+        sched__p_t *pp = allp[i];
+        /* acquire: pairs with p_to_user; the M's tid is visible. */
+        uintptr_t st = atomic_load_explicit(&pp->status, memory_order_acquire);
+        uint32_t ticks = atomic_load_explicit(&pp->ticks, memory_order_relaxed);
+        if (st != pp->sysmon_status || ticks != pp->sysmon_ticks) {
+            pp->sysmon_status = st;
+            pp->sysmon_ticks = ticks;
+            pp->sysmon_when = now;
+            continue;
+        }
+        if (PSTATE_STATE(st) != SCHED__Puser ||
+            now - pp->sysmon_when < SYSMON_RETAKE_NS)
+            continue;
+        if (!p_has_waiting_work(pp) && !m_blocked(PSTATE_M(st)))
+            continue; /* it computes, and nobody waits: let it */
+        /* acquire: what the M wrote to pp before p_to_user is ours. */
+        if (!atomic_compare_exchange_strong_explicit(
+                &pp->status, &st, SCHED__Pidle, memory_order_acquire,
+                memory_order_relaxed))
+            continue; /* it came back into the scheduler */
+        pp->sysmon_status = SCHED__Pidle;
+        pp->sysmon_when = now;
+        handoffp(pp);
+        took = true;
+    }
+    return took;
+}
+
+/* While every P is idle, sysmon sleeps until one is taken (pidleget). True
+ * if it slept. */
+static bool sysmon_wait(void)
+{
+    if (atomic_load_explicit(&sched.npidle, memory_order_relaxed) != gomaxprocs)
+        return false;
+    chan__lock(&sched.lock);
+    bool wait = sched.npidle == gomaxprocs;
+    if (wait) {
+        sched__noteclear(&sched.sysmonnote);
+        sched.sysmonwait = true;
+    }
+    chan__unlock(&sched.lock);
+    if (wait)
+        sched__notesleep(&sched.sysmonnote);
+    return wait;
+}
+
+static void *sysmon(void *arg)
+{
+    (void)arg;
+    long delay = 0;
+    int idle = 0;
+    for (;;) {
+        if (idle == 0)
+            delay = SYSMON_DELAY_MIN_US;
+        else if (idle > SYSMON_IDLE_ROUNDS)
+            delay *= 2;
+        if (delay > SYSMON_DELAY_MAX_US)
+            delay = SYSMON_DELAY_MAX_US;
+        nanosleep(&(struct timespec){0, delay * 1000}, NULL);
+        if (sysmon_wait()) {
+            idle = 0;
+            continue;
+        }
+        if (retake(nanotime()))
+            idle = 0;
+        else
+            idle++;
+    }
+    return NULL;
+}
+
+/* Starts sysmon once; a failure (no thread) is retried at the next
+ * sched_go. Without it, goroutines still run, but a blocked one keeps its P.
+ */
+static void sysmon_start(void)
+{
+    if (atomic_load_explicit(&sysmon_running, memory_order_relaxed))
+        return;
+    chan__lock(&start_lock);
+    if (!atomic_load_explicit(&sysmon_running, memory_order_relaxed) &&
+        chan__thread_start(sysmon, NULL) == 0)
+        atomic_store_explicit(&sysmon_running, true, memory_order_relaxed);
+    chan__unlock(&start_lock);
 }
 
 /* ---- starting and ending goroutines -------------------------------------- */
@@ -962,17 +1302,20 @@ static int start_locked(void)
 static int sched_start(void)
 {
     /* acquire: pairs with the release below; allp and gomaxprocs are set. */
-    if (atomic_load_explicit(&started, memory_order_acquire))
-        return 0;
-    chan__lock(&start_lock);
-    int err = 0;
-    if (!atomic_load_explicit(&started, memory_order_relaxed)) {
-        err = start_locked();
-        if (!err)
-            atomic_store_explicit(&started, true, memory_order_release);
+    if (!atomic_load_explicit(&started, memory_order_acquire)) {
+        chan__lock(&start_lock);
+        int err = 0;
+        if (!atomic_load_explicit(&started, memory_order_relaxed)) {
+            err = start_locked();
+            if (!err)
+                atomic_store_explicit(&started, true, memory_order_release);
+        }
+        chan__unlock(&start_lock);
+        if (err)
+            return err;
     }
-    chan__unlock(&start_lock);
-    return err;
+    sysmon_start();
+    return 0;
 }
 
 int sched__set_maxprocs(int n)
@@ -1030,20 +1373,26 @@ int sched_go(void (*fn)(void *arg), void *arg)
     if (err)
         return err;
     sched__m_t *mp = getm();
-    sched__p_t *pp = mp ? mp->p : NULL;
+    sched__p_t *pp = p_enter(mp);
     sched_g *gp = newg(pp, fn, arg, &err);
-    if (!gp)
-        return err;
-    /* relaxed: a count; the queues order the goroutine's start. */
-    atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
-    casgstatus(gp, SCHED__Gdead, SCHED__Grunnable);
-    if (pp) {
-        sched__runqput(pp, gp, true); /* Go's newproc: runs next here */
-        wakep();
-    } else {
-        inject(gp);
+    if (gp) {
+        /* relaxed: a count; the queues order the goroutine's start. */
+        atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
+        casgstatus(gp, SCHED__Gdead, SCHED__Grunnable);
+        if (pp) {
+            sched__runqput(pp, gp, true); /* Go's newproc: runs next here */
+            wakep();
+        } else {
+            inject(gp);
+        }
     }
-    return 0;
+    p_leave(mp, pp);
+    return err;
+}
+
+int sched_go_locked(void (*fn)(void *arg), void *arg)
+{
+    return fn ? chan__thread_go(fn, arg) : EINVAL;
 }
 
 /* ---- queries ------------------------------------------------------------- */

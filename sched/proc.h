@@ -49,13 +49,32 @@ struct sched_g {
 /* A P's local run queue: Go's 256-entry ring. */
 #define SCHED__RUNQ_SIZE 256
 
-enum { SCHED__Pidle = 0, SCHED__Prunning = 1 };
+/* Who holds a P and what its M is doing, in one word (p->status): the M's
+ * address with a state in the low bits, or 0 for an idle P (nobody holds it,
+ * or sysmon has just taken it). One word, so that sysmon's retake and the
+ * M's return to the scheduler race on a single CAS (see proc.c, "Blocking C
+ * code"); the M's address in it makes a retaken and re-held P look
+ * different to the M that lost it. */
+enum {
+    SCHED__Pidle = 0,
+    SCHED__Psched = 1, /* its M is in the scheduler: only it touches the P */
+    SCHED__Puser = 2,  /* its M runs a goroutine's code: sysmon may retake */
+    SCHED__PSTATE_MASK = 3,
+};
 
 typedef struct sched__p {
     int id;
-    _Atomic int status;    /* SCHED__P*; read by stealers, relaxed */
-    struct sched__m *m;    /* the M holding it, or NULL */
+    /* SCHED__Pidle, or (uintptr_t)m | SCHED__Psched or SCHED__Puser. */
+    _Atomic uintptr_t status;
     struct sched__p *link; /* next idle P, under sched.lock */
+    /* Bumped by the holder each time it starts a goroutine: sysmon's sign
+     * that the P reached a scheduling point (Go's schedtick, read by
+     * sysmon). Relaxed: a hint. */
+    _Atomic uint32_t ticks;
+    /* sysmon's alone: the status and ticks it saw last, and since when. */
+    uintptr_t sysmon_status;
+    uint32_t sysmon_ticks;
+    int64_t sysmon_when;
 
     /* The run queue. Only the P's owner adds (runqput) and moves the tail;
      * the owner and stealers take from the head with a CAS. Slots are atomic
@@ -85,6 +104,7 @@ typedef struct sched__m {
     bool spinning;      /* out of work, looking for some; in nmspinning */
     bool start_idle;    /* starts asleep on the idle list (the first M) */
     sched__note_t park; /* where it sleeps when idle */
+    int tid;            /* its kernel thread id, for sysmon (set at start) */
     struct sched__m *schedlink; /* next idle M, under sched.lock */
     /* What g0 does for the goroutine that switched to it (Go's mcall fn),
      * and gopark's arguments. */

@@ -147,8 +147,8 @@ static uint32_t runqgrab(sched__p_t *pp, sched__p_t *batch, uint32_t batch_head,
             /* pp's goroutine has just readied next and is probably about to
              * park, after which pp runs next at once; stealing it now would
              * bounce it between threads. Give pp a moment (Go sleeps 3 us). */
-            if (atomic_load_explicit(&pp->status, memory_order_relaxed) ==
-                SCHED__Prunning)
+            if (atomic_load_explicit(&pp->status, memory_order_relaxed) !=
+                SCHED__Pidle)
                 for (int i = 0; i < 100; i++)
                     chan__cpu_relax();
             if (!atomic_compare_exchange_strong_explicit(

@@ -12,8 +12,12 @@
  *
  * Caveat for code that runs on goroutines: a goroutine may resume on another
  * thread after any call that can park it (sched_gopark, sched_gosched, or
- * anything built on them). Thread-local state, errno included, must not be
- * carried across such a call; pthread_self() may differ after it.
+ * anything built on them), and after sched_goready and sched_go too: when
+ * sysmon has taken its P meanwhile (a goroutine that blocked in the kernel
+ * or computed for 10 ms while others waited), it waits there for a P, maybe
+ * on another M. Thread-local state, errno included, must not be carried
+ * across such a call; pthread_self() may differ after it. Code that must
+ * keep its thread runs under sched_go_locked.
  */
 #ifndef GOCHAN_SCHED_H
 #define GOCHAN_SCHED_H
@@ -43,6 +47,18 @@ enum {
  * a first M; a program that never calls sched_go starts no thread. Callable
  * from any thread, goroutines included. */
 int sched_go(void (*fn)(void *arg), void *arg);
+
+/* go func() { runtime.LockOSThread(); fn(arg) }() for C code that blocks
+ * in the kernel or keeps per-thread state across its waits: runs fn(arg) on
+ * a thread of its own for its whole life. Of Go's two designs this is the
+ * simpler: a plain thread outside the scheduler, not a goroutine wired to an
+ * M. So sched_getg() is NULL there and fn must not call sched_gopark; waits
+ * built on the layers above block the thread as on any plain thread (chan/'s
+ * parkers sleep on the futex), and sched_goready and sched_go from it go
+ * through the global run queue. It is not counted by sched_num_goroutine and
+ * does not start the scheduler. Returns 0, or an errno and fn never runs:
+ * EINVAL (fn is NULL), ENOMEM, EAGAIN (no thread). */
+int sched_go_locked(void (*fn)(void *arg), void *arg);
 
 /* The running goroutine, or NULL on a plain pthread or an M's g0. */
 sched_g *sched_getg(void);

@@ -1000,8 +1000,11 @@ static void hog(void *p)
 }
 
 /* goready from a plain pthread puts the goroutine on the global run queue,
- * where a P finds it: here the only P is busy, so it waits there until the
- * P's goroutine returns. */
+ * where a P finds it. Here the only P's goroutine spins and never reaches a
+ * scheduling point, and no P is idle: sysmon sees goroutines wait, takes the
+ * P from the spinning goroutine's M and hands it to another M, which runs
+ * the readied goroutine while the hog still spins (Go would preempt the hog;
+ * see "Blocking C code" in proc.c). Once released, the hog finishes too. */
 START_TEST(test_goready_from_pthread_global)
 {
     ck_assert_int_eq(sched__set_maxprocs(1), 0);
@@ -1010,12 +1013,12 @@ START_TEST(test_goready_from_pthread_global)
     ck_assert_int_eq(sched_go(hog, &h), 0);
     ck_assert(wait_for(&h.hog_running, 1, 10000));
     sched_goready(atomic_load(&crowd.slots[0]));
-    ck_assert_int_eq(sched__globrunqsize(), 1);
-    tu_quiet_sleep();
-    ck_assert_int_eq(atomic_load(&crowd.finished), 0);
-    atomic_store(&h.release_hog, true);
-    ready_crowd(0);
     ck_assert(wait_for(&crowd.finished, 1, 10000));
+    ck_assert_int_eq(atomic_load(&h.done), 0);
+    atomic_store(&h.release_hog, true);
+    ck_assert(wait_for(&h.done, 1, 10000));
+    wait_no_goroutines();
+    free(crowd.slots);
     ck_assert_int_eq(sched__globrunqsize(), 0);
 }
 END_TEST
@@ -1219,6 +1222,230 @@ START_TEST(test_pingpong_hog)
 }
 END_TEST
 
+/* ---- blocking C code: sysmon -------------------------------------------- */
+
+typedef struct {
+    int fd;
+    pingpong_t *pp;
+    char byte;
+    atomic_long reading, got, done;
+} reader_t;
+
+/* From a goroutine: a ping-pong pair into its P's queue (runnext, ring). */
+static void start_pair(pingpong_t *pp)
+{
+    if (sched_go(ponger, pp) != 0 || sched_go(pinger, pp) != 0)
+        abort();
+}
+
+/* Starts a ping-pong pair on its own P's queue, then blocks in read(). */
+static void pipe_reader(void *p)
+{
+    reader_t *r = p;
+    start_pair(r->pp);
+    atomic_store(&r->reading, 1);
+    atomic_store(&r->got, (long)read(r->fd, &r->byte, 1));
+    atomic_store(&r->done, 1);
+}
+
+/* After Go's trace test wait-on-pipe.go and the design of its sysmon
+ * (retake, handoffp): with one P, a goroutine blocks in read() on a pipe
+ * nobody writes to, with two goroutines waiting in its P's queue. sysmon
+ * sees the P's M asleep in the kernel, takes the P away and hands it to
+ * another M: the pair's ping-pong completes while the reader is blocked.
+ * Once written to, the reader returns from read() and finishes normally
+ * (its M finds it lost its P and gets it back), and the scheduler goes on
+ * running goroutines. */
+START_TEST(test_sysmon_blocked_read)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    static pingpong_t pp;
+    pp.rounds = tu_rounds(1000);
+    static reader_t r;
+    r.fd = fds[0];
+    r.pp = &pp;
+    ck_assert_int_eq(sched_go(pipe_reader, &r), 0);
+    ck_assert(wait_for(&r.reading, 1, 10000));
+    ck_assert(wait_for(&pp.done, 2, 10000));
+    ck_assert_int_eq(atomic_load(&r.done), 0);
+    ck_assert_int_ge(sched__mcount(), 2);
+    ck_assert_int_eq(write(fds[1], "x", 1), 1);
+    ck_assert(wait_for(&r.done, 1, 10000));
+    ck_assert_int_eq(atomic_load(&r.got), 1);
+    ck_assert_int_eq(r.byte, 'x');
+    wait_no_goroutines();
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, 1, 10000));
+    wait_no_goroutines();
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
+typedef struct {
+    pingpong_t *pp;
+    atomic_bool stop;
+    atomic_long spinning, done;
+} spinner_t;
+
+/* Starts a ping-pong pair on its own P's queue, then computes in C for at
+ * least 300 ms, and until told to stop, without a scheduling point. */
+static void spinner(void *p)
+{
+    spinner_t *s = p;
+    start_pair(s->pp);
+    atomic_store(&s->spinning, 1);
+    int64_t until = chan_now() + 300 * 1000 * 1000;
+    int64_t cap = chan_now() + (int64_t)(60e9 * tu_scale());
+    while ((chan_now() < until || !atomic_load(&s->stop)) && chan_now() < cap)
+        chan__cpu_relax();
+    atomic_store(&s->done, 1);
+}
+
+/* After Go's TestPreemption, which we cannot do (C code cannot be
+ * preempted): with one P, a goroutine spins in C for 300 ms with two
+ * goroutines waiting in its P's queue. Its M is running, not blocked, but
+ * goroutines wait: sysmon hands the P to another M, and the pair's
+ * ping-pong completes while the spinner spins. Then the spinner finishes
+ * normally. */
+START_TEST(test_sysmon_spinning)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static pingpong_t pp;
+    pp.rounds = tu_rounds(1000);
+    static spinner_t sp;
+    sp.pp = &pp;
+    ck_assert_int_eq(sched_go(spinner, &sp), 0);
+    ck_assert(wait_for(&sp.spinning, 1, 10000));
+    ck_assert(wait_for(&pp.done, 2, 10000));
+    ck_assert_int_eq(atomic_load(&sp.done), 0); /* it spins until stop */
+    atomic_store(&sp.stop, true);
+    ck_assert(wait_for(&sp.done, 1, 10000));
+    wait_no_goroutines();
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, 1, 10000));
+    wait_no_goroutines();
+}
+END_TEST
+
+/* A goroutine whose code sleeps in the kernel for a long time with nothing
+ * else to run: sysmon takes its P (it goes idle), and the goroutine, back in
+ * the scheduler, takes an idle P again (Go's exitsyscall fast path) and goes
+ * on: here it parks and is readied, a hundred times, then returns. */
+static void nap_then_park(void *p)
+{
+    tsema_t *s = p;
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    for (int i = 0; i < 100; i++) {
+        tsema_release(s);
+        tsema_acquire(s);
+    }
+}
+
+START_TEST(test_sysmon_blocked_alone)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static tsema_t s;
+    ck_assert_int_eq(sched_go(nap_then_park, &s), 0);
+    wait_no_goroutines();
+}
+END_TEST
+
+/* ---- the dedicated-thread variant (LockOSThread) ------------------------- */
+
+#define LOCKED_N 10
+
+typedef struct {
+    chan_t *c;
+    atomic_long same_thread, not_goroutine, received, done;
+} locked_t;
+
+static void locked_sender(void *p)
+{
+    locked_t *l = p;
+    pthread_t self = pthread_self();
+    bool same = true;
+    for (int i = 0; i < LOCKED_N; i++) {
+        if (chan_send(l->c, &i) != CHAN_OK)
+            abort();
+        same = same && pthread_equal(self, pthread_self());
+    }
+    atomic_store(&l->same_thread, same);
+    atomic_store(&l->not_goroutine, sched_getg() == NULL);
+    atomic_store(&l->done, 1);
+}
+
+static void receiver(void *p)
+{
+    locked_t *l = p;
+    for (int i = 0; i < LOCKED_N; i++) {
+        int v = -1;
+        if (chan_recv(l->c, &v) != CHAN_OK || v != i)
+            abort();
+        atomic_fetch_add(&l->received, 1);
+    }
+}
+
+/* Go's TestBlockLocked: a locked goroutine sends N times on an unbuffered
+ * channel to a goroutine (here on the scheduler, with one P) that receives
+ * them; each send blocks its own thread, which stays the same, and never a
+ * P. */
+START_TEST(test_block_locked)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static locked_t l;
+    l.c = chan_make(sizeof(int), 0);
+    ck_assert_ptr_nonnull(l.c);
+    ck_assert_int_eq(sched_go(receiver, &l), 0);
+    ck_assert_int_eq(sched_go_locked(locked_sender, &l), 0);
+    ck_assert(wait_for(&l.done, 1, 10000));
+    ck_assert(wait_for(&l.received, LOCKED_N, 10000));
+    ck_assert_int_eq(atomic_load(&l.same_thread), 1);
+    ck_assert_int_eq(atomic_load(&l.not_goroutine), 1);
+    wait_no_goroutines();
+    chan_release(l.c);
+}
+END_TEST
+
+static void locked_yielder(void *p)
+{
+    locked_t *l = p;
+    pthread_t self = pthread_self();
+    bool same = true;
+    for (int i = 0; i < LOCKED_N; i++) {
+        sched_gosched();
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+        same = same && pthread_equal(self, pthread_self());
+    }
+    atomic_store(&l->same_thread, same);
+    int v = 0;
+    if (chan_send(l->c, &v) != CHAN_OK)
+        abort();
+}
+
+/* Go's TestYieldLocked: a locked goroutine yields and sleeps N times, on its
+ * own thread throughout, then signals the test; the scheduler never starts
+ * for it. sched_go_locked(NULL) is EINVAL. */
+START_TEST(test_yield_locked)
+{
+    ck_assert_int_eq(sched_go_locked(NULL, NULL), EINVAL);
+    static locked_t l;
+    l.c = chan_make(sizeof(int), 0);
+    ck_assert_ptr_nonnull(l.c);
+    ck_assert_int_eq(sched_go_locked(locked_yielder, &l), 0);
+    int v = -1;
+    ck_assert_int_eq(chan_recv(l.c, &v), CHAN_OK);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(atomic_load(&l.same_thread), 1);
+    ck_assert_int_eq(sched__mcount(), 0);
+    chan_release(l.c);
+}
+END_TEST
+
 /* ---- stack overflow -------------------------------------------------------
  */
 
@@ -1329,6 +1556,13 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_yield_progress);
     tcase_add_test(tc, test_gosched_pthread);
     tcase_add_test(tc, test_pingpong_hog);
+
+    tc = tu_tcase(s, "sysmon", 60);
+    tcase_add_test(tc, test_sysmon_blocked_read);
+    tcase_add_test(tc, test_sysmon_spinning);
+    tcase_add_test(tc, test_sysmon_blocked_alone);
+    tcase_add_test(tc, test_block_locked);
+    tcase_add_test(tc, test_yield_locked);
 
     tc = tu_tcase(s, "overflow", 60);
     tcase_add_test(tc, test_stack_overflow_report);
