@@ -9,6 +9,11 @@
  * thread/goroutine structure and element type (int64), printing the same ids.
  * bench/run.sh runs the two alternately and tabulates medians.
  *
+ * Which chan_go starts, a kernel thread or a goroutine on the scheduler, is
+ * the library's choice (GOCHAN_SCHED in the environment); run.sh sets it per
+ * workload: 0 (threads) for b1-b4 and scale_*, 1 (goroutines) for the rest,
+ * g1-g4 and gscale_* included, which only mean something on the scheduler.
+ *
  * One workload per process keeps the measurements independent (a fresh heap
  * for the memory rows, no threads left over from an earlier workload) and
  * lets the driver survive a crash or hang in code that is still being written.
@@ -281,6 +286,59 @@ static void b4(void)
     int64_t n = scaled(2000000);
     b4_once(n / 20);
     emit("b4", b4_once(n), "ns/msg");
+}
+
+/* ---- G1 - G4: B1 - B4 with every worker a goroutine ---------------------- */
+
+/* The whole bN_once body runs inside one goroutine (so its own sends and
+ * receives are a goroutine's too, as main's are in Go); main only waits for
+ * the result on a channel. Meant for GOCHAN_SCHED=1 (run.sh sets it). */
+typedef struct in_goroutine {
+    double (*body)(int64_t n);
+    int64_t n;
+    chan_t *result;
+} in_goroutine_t;
+
+static void run_body(void *p)
+{
+    in_goroutine_t *a = p;
+    double r = a->body(a->n);
+    chan_send(a->result, &r);
+}
+
+static double in_goroutine(double (*body)(int64_t n), int64_t n)
+{
+    in_goroutine_t a = {body, n, chan_make(sizeof(double), 0)};
+    check(a.result != NULL, "chan_make");
+    check(chan_go(run_body, &a) == CHAN_OK, "chan_go");
+    double r = 0;
+    check(chan_recv(a.result, &r) == CHAN_OK, "g result");
+    chan_release(a.result);
+    return r;
+}
+
+static void g_row(const char *id, double (*body)(int64_t n), int64_t n,
+                  const char *unit)
+{
+    in_goroutine(body, n / 20);
+    emit(id, in_goroutine(body, n), unit);
+}
+
+static void g1(void)
+{
+    g_row("g1", b1_once, scaled(2000000), "ns/msg");
+}
+static void g2(void)
+{
+    g_row("g2", b2_once, scaled(200000), "ns/rtt");
+}
+static void g3(void)
+{
+    g_row("g3", b3_once, scaled(2000000), "ns/msg");
+}
+static void g4(void)
+{
+    g_row("g4", b4_once, scaled(2000000), "ns/msg");
 }
 
 /* ---- B5, B6, B7: single-thread costs ------------------------------------ */
@@ -699,10 +757,11 @@ static void whisper(void *p)
     chan_send(l->left, &v);
 }
 
-/* Builds a chain of n threads and passes one value through it; returns the
- * milliseconds from the first thread's creation to the answer (wait_first:
- * from the send, once every thread is about to block). */
-static double daisy(int64_t n, bool wait_first)
+/* Builds a chain of n threads (goroutines under GOCHAN_SCHED=1) and passes
+ * one value through it; returns the milliseconds from the first one's
+ * creation to the answer (wait_first: from the send, once every one is about
+ * to block). id names the row in a note. */
+static double daisy(const char *id, int64_t n, bool wait_first)
 {
     chan_t **cs = malloc((size_t)(n + 1) * sizeof *cs);
     link_t *links = malloc((size_t)n * sizeof *links);
@@ -716,9 +775,11 @@ static double daisy(int64_t n, bool wait_first)
         if (chan_go(whisper, &links[started]) != CHAN_OK)
             break;
     }
-    if (started < n)
-        note("scale_daisy: the machine allowed %lld of %lld threads", started,
-             n);
+    if (started < n) {
+        printf("note\t%s: chan_go started %lld of %lld\n", id,
+               (long long)started, (long long)n);
+        fflush(stdout);
+    }
     if (wait_first) {
         wait_ready(&ready, started);
         start = now_ns();
@@ -738,8 +799,199 @@ static double daisy(int64_t n, bool wait_first)
 
 static void scale_daisy(void)
 {
-    emit("scale_daisy", daisy(scale_threads(), false), "ms");
-    emit("scale_daisy_pass", daisy(scale_threads(), true), "ms");
+    emit("scale_daisy", daisy("scale_daisy", scale_threads(), false), "ms");
+    emit("scale_daisy_pass", daisy("scale_daisy", scale_threads(), true), "ms");
+}
+
+/* ---- gscale: 10k, 100k and 1M blocked goroutines ------------------------- */
+
+/* These rows mean goroutines: run.sh runs them with GOCHAN_SCHED=1, where
+ * chan_go starts goroutines on the scheduler (main stays a plain thread and
+ * only starts, closes and waits). The method, mirrored line for line in the
+ * Go twin:
+ *   - one goroutine is started and waited for first, so that the runtime
+ *     (gochan: the scheduler's Ps and first M) is up before anything is timed;
+ *   - start: main starts n goroutines that each bump a counter and block on
+ *     one channel; the one whose bump takes the counter to n records the
+ *     time since the first start (exact: no polling interval in it), then
+ *     blocks too;
+ *   - main polls until that time is recorded, then settles (wait_ready: no
+ *     other thread of the process running, then 50 ms) so that every
+ *     goroutine is parked, not just about to park;
+ *   - close: main closes the channel and waits on a WaitGroup that each
+ *     goroutine's Done after its receive brings to zero;
+ *   - memory: VmRSS (/proc/self/status) before the start and after the
+ *     settle, divided by n, so that both sides count what the kernel counts;
+ *   - out of memory: every GSCALE_CHECK_EVERY starts, main reads MemAvailable
+ *     (/proc/meminfo) and stops short when it is below GSCALE_RESERVE, rather
+ *     than let the kernel's OOM killer end the process (there is no swap, and
+ *     the machine is shared): the rows then print n/a with the reason, as
+ *     they do when chan_go fails. */
+enum { GSCALE_CHECK_EVERY = 4096 };
+#define GSCALE_RESERVE ((int64_t)1 << 30) /* bytes of MemAvailable to leave */
+
+/* The value of "Key:   N kB" in a /proc file, in bytes; -1 if not there. */
+static int64_t proc_kb(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[256];
+    size_t len = strlen(key);
+    int64_t bytes = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, len) == 0 && line[len] == ':') {
+            bytes = strtoll(line + len + 1, NULL, 10) * 1024;
+            break;
+        }
+    }
+    fclose(f);
+    return bytes;
+}
+
+static int64_t vm_rss(void)
+{
+    return proc_kb("/proc/self/status", "VmRSS");
+}
+
+static bool memory_low(void)
+{
+    int64_t avail = proc_kb("/proc/meminfo", "MemAvailable");
+    return avail >= 0 && avail < GSCALE_RESERVE;
+}
+
+static void send_one(void *p)
+{
+    int64_t one = 1;
+    chan_send(p, &one);
+}
+
+/* Starts the runtime: one goroutine, waited for. */
+static void warm_up(void)
+{
+    chan_t *c = make_chan(0);
+    int64_t v = 0;
+    check(chan_go(send_one, c) == CHAN_OK, "warm-up chan_go");
+    check(chan_recv(c, &v) == CHAN_OK && v == 1, "warm-up recv");
+    chan_release(c);
+}
+
+typedef struct gscale {
+    chan_t *c;
+    chan_waitgroup_t wg;
+    int64_t n;  /* goroutines to start; set before the first starts */
+    int64_t t0; /* now_ns() just before the first start */
+    _Atomic int64_t ready;
+    _Atomic int64_t all_ready_ns; /* since t0, by the n-th to be ready */
+} gscale_t;
+
+static void gscale_block(void *p)
+{
+    gscale_t *s = p;
+    if (atomic_fetch_add(&s->ready, 1) + 1 == s->n) {
+        int64_t t = now_ns() - s->t0;
+        atomic_store(&s->all_ready_ns, t > 0 ? t : 1);
+    }
+    check(chan_recv(s->c, NULL) == CHAN_CLOSED, "gscale recv");
+    chan_waitgroup_done(&s->wg);
+}
+
+/* Starts s->n goroutines blocked on s->c and waits until all are parked.
+ * Returns true when all started; otherwise false, with why set, once those
+ * that did start are parked. */
+static bool gscale_start(gscale_t *s, char *why, size_t why_size)
+{
+    int64_t n = s->n, started = 0;
+    check(chan_waitgroup_add(&s->wg, n) == CHAN_OK, "gscale add");
+    s->t0 = now_ns();
+    for (; started < n; started++) {
+        if (started % GSCALE_CHECK_EVERY == 0 && memory_low()) {
+            snprintf(why, why_size,
+                     "stopped after %lld goroutines: MemAvailable below "
+                     "%lld MiB",
+                     (long long)started, (long long)(GSCALE_RESERVE >> 20));
+            break;
+        }
+        if (chan_go(gscale_block, s) != CHAN_OK) {
+            snprintf(why, why_size, "chan_go failed after %lld goroutines: %s",
+                     (long long)started, strerror(errno));
+            break;
+        }
+    }
+    if (started < n) {
+        chan_waitgroup_add(&s->wg, started - n);
+        wait_ready(&s->ready, started);
+        return false;
+    }
+    while (atomic_load(&s->all_ready_ns) == 0)
+        sleep_ms(1);
+    wait_ready(&s->ready, n);
+    return true;
+}
+
+/* Closes the channel and waits for every goroutine to finish: ms. */
+static double gscale_close(gscale_t *s)
+{
+    int64_t start = now_ns();
+    chan_close(s->c);
+    chan_waitgroup_wait(&s->wg);
+    return (double)(now_ns() - start) / 1e6;
+}
+
+/* One round at n goroutines: start (and memory, when mem_id), then close
+ * when close_id. */
+static void gscale(int64_t n, const char *start_id, const char *close_id,
+                   const char *mem_id)
+{
+    warm_up();
+    gscale_t s = {.c = make_chan(0), .n = n};
+    chan_waitgroup_init(&s.wg);
+    char why[160] = "";
+    int64_t rss_before = vm_rss();
+    bool ok = gscale_start(&s, why, sizeof why);
+    int64_t rss_after = vm_rss();
+    if (ok) {
+        emit(start_id, (double)atomic_load(&s.all_ready_ns) / 1e6, "ms");
+        if (mem_id && rss_before >= 0 && rss_after >= 0)
+            emit(mem_id, (double)(rss_after - rss_before) / (double)n, "B");
+        else if (mem_id)
+            emit_na(mem_id, "B", "no VmRSS in /proc/self/status");
+    } else {
+        emit_na(start_id, "ms", why);
+        if (mem_id)
+            emit_na(mem_id, "B", why);
+    }
+    if (!close_id)
+        return; /* the process exits with them blocked (1M: no close row) */
+    double closed = gscale_close(&s);
+    if (ok)
+        emit(close_id, closed, "ms");
+    else
+        emit_na(close_id, "ms", why);
+    chan_release(s.c);
+    chan_waitgroup_destroy(&s.wg);
+}
+
+static void gscale_10k(void)
+{
+    gscale(scaled(10000), "gscale_start_10k", "gscale_close_10k", NULL);
+}
+
+static void gscale_100k(void)
+{
+    gscale(scaled(100000), "gscale_start_100k", "gscale_close_100k",
+           "mem_goroutine");
+}
+
+static void gscale_1m(void)
+{
+    gscale(scaled(1000000), "gscale_start_1m", NULL, NULL);
+}
+
+static void gscale_daisy(void)
+{
+    warm_up();
+    emit("gscale_daisy", daisy("gscale_daisy", scaled(10000), false), "ms");
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -752,6 +1004,10 @@ static const struct {
     {"b2", b2},
     {"b3", b3},
     {"b4", b4},
+    {"g1", g1},
+    {"g2", g2},
+    {"g3", g3},
+    {"g4", g4},
     {"b5", b5},
     {"b6", b6},
     {"b7", b7},
@@ -766,6 +1022,10 @@ static const struct {
     {"mem_timer", mem_timer},
     {"scale_close", scale_close},
     {"scale_daisy", scale_daisy},
+    {"gscale_10k", gscale_10k},
+    {"gscale_100k", gscale_100k},
+    {"gscale_daisy", gscale_daisy},
+    {"gscale_1m", gscale_1m},
 };
 
 int main(int argc, char **argv)

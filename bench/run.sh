@@ -17,7 +17,11 @@
 #   3. runs every workload in its own process, alternately (C, Go, C, Go, ...)
 #      for each round, so that noise from other work on a shared machine falls
 #      on both sides alike; Go runs with GOMAXPROCS = the cores the C side can
-#      use (nproc);
+#      use (nproc). Each C workload gets GOCHAN_SCHED in its environment (see
+#      sched_for below): 1, chan_go starts goroutines on gochan's scheduler,
+#      for every workload (g1-g4 and gscale_* need it) except b1-b4 and
+#      scale_*, which get 0, chan_go starts kernel threads, so that those
+#      plain-thread rows stay comparable with earlier results;
 #   4. prints a table: workload, gochan median, Go median, gochan/Go ratio,
 #      min and max of each, and writes it as Markdown, with the date, machine
 #      and commit, to bench/RESULTS.md and into README.md between its
@@ -51,11 +55,17 @@ while [ $# -gt 0 ]; do
 done
 case $rounds in '' | *[!0-9]* | 0) echo "run.sh: --rounds needs a positive number" >&2; exit 2 ;; esac
 
-# Every row: id | workload | unit. The ids are what both programs print.
-rows='b1|B1 buffered cap 128, 1 producer 1 consumer|ns/msg
-b2|B2 unbuffered ping-pong, 200k round trips|ns/rtt
-b3|B3 4 producers 4 consumers, cap 1024|ns/msg
-b4|B4 select over 4 producers, cap 128|ns/msg
+# Every row: id | label | unit [| workload]. The ids are what both programs
+# print; the workload (the process that prints the row) is the id unless the
+# fourth field names another.
+rows='b1|B1 buffered cap 128, 1 producer 1 consumer, threads|ns/msg
+b2|B2 unbuffered ping-pong, 200k round trips, threads|ns/rtt
+b3|B3 4 producers 4 consumers, cap 1024, threads|ns/msg
+b4|B4 select over 4 producers, cap 128, threads|ns/msg
+g1|G1 = B1 on goroutines, main only waits|ns/msg
+g2|G2 = B2 on goroutines, main only waits|ns/rtt
+g3|G3 = B3 on goroutines, main only waits|ns/msg
+g4|G4 = B4 on goroutines, main only waits|ns/msg
 b5|B5 try-receive on an empty channel|ns/op
 b6|B6 send then receive, one thread, cap 1|ns/pair
 b7|B7 make + release a channel|ns
@@ -63,25 +73,45 @@ b8|B8 WithCancel + cancel|ns
 b9|B9 cancel a parent of 100k children|ms
 b10|B10 WithTimeout(1h) + cancel|ns
 b11|B11 Value at depth 100|ns
-b12_p50|B12 1 ms timer in a select, lateness p50|us
-b12_p99|B12 1 ms timer in a select, lateness p99|us
+b12_p50|B12 1 ms timer in a select, lateness p50|us|b12
+b12_p99|B12 1 ms timer in a select, lateness p99|us|b12
 mem_chan|memory per unbuffered channel|B
 mem_cancel|memory per WithCancel context|B
 mem_timeout|memory per WithTimeout context|B
 mem_timer|memory per pending timer|B
+mem_goroutine|memory (VmRSS) per blocked goroutine, at 100k|B|gscale_100k
 scale_close|10k threads blocked on one channel, close wakes all|ms
 scale_daisy|daisy chain of 10k threads, create + pass|ms
-scale_daisy_pass|daisy chain of 10k threads, pass only|ms'
-workloads="b1 b2 b3 b4 b5 b6 b7 b8 b9 b10 b11 b12 mem_chan mem_cancel mem_timeout mem_timer scale_close scale_daisy"
+scale_daisy_pass|daisy chain of 10k threads, pass only|ms|scale_daisy
+gscale_start_10k|10k goroutines block on one channel: start until all blocked|ms|gscale_10k
+gscale_close_10k|10k goroutines blocked on one channel: close until all done|ms|gscale_10k
+gscale_start_100k|100k goroutines block on one channel: start until all blocked|ms|gscale_100k
+gscale_close_100k|100k goroutines blocked on one channel: close until all done|ms|gscale_100k
+gscale_daisy|daisy chain of 10k goroutines, create + pass|ms
+gscale_start_1m|1M goroutines block on one channel: start until all blocked|ms|gscale_1m'
+all_workloads="b1 b2 b3 b4 g1 g2 g3 g4 b5 b6 b7 b8 b9 b10 b11 b12 mem_chan mem_cancel mem_timeout mem_timer scale_close scale_daisy gscale_10k gscale_100k gscale_daisy gscale_1m"
+workloads=$all_workloads
+# --only takes workload ids or row ids (a row id stands for its workload).
 [ -n "$only" ] && workloads=$(for w in $only; do
-    case $w in b12_*) echo b12 ;; scale_daisy_*) echo scale_daisy ;; *) echo "$w" ;; esac
+    printf '%s\n' "$rows" | awk -F'|' -v w="$w" '$1 == w { print ($4 != "" ? $4 : $1); found = 1 }
+        END { if (!found) print w }'
 done | awk '!seen[$0]++' | tr '\n' ' ')
 for w in $workloads; do
-    case " b1 b2 b3 b4 b5 b6 b7 b8 b9 b10 b11 b12 mem_chan mem_cancel mem_timeout mem_timer scale_close scale_daisy " in
+    case " $all_workloads " in
     *" $w "*) ;;
     *) echo "run.sh: unknown workload: $w" >&2; exit 2 ;;
     esac
 done
+
+# GOCHAN_SCHED for a C workload: 0 (chan_go starts kernel threads) for the
+# plain-thread rows, which keep their meaning from before the scheduler; 1
+# (goroutines on the scheduler) for everything else.
+sched_for() {
+    case $1 in
+    b1 | b2 | b3 | b4 | scale_*) echo 0 ;;
+    *) echo 1 ;;
+    esac
+}
 
 # ---- Go ---------------------------------------------------------------------
 if [ ! -x "$gobin" ]; then
@@ -139,7 +169,7 @@ start=$(date +%s)
 for ((r = 1; r <= rounds; r++)); do
     echo "run.sh: round $r/$rounds" >&2
     for w in $workloads; do
-        run gochan "$r" "$w" "$cbench"
+        run gochan "$r" "$w" env GOCHAN_SCHED="$(sched_for "$w")" "$cbench"
         run go "$r" "$w" env GOMAXPROCS="$cores" "$gobench"
     done
 done
@@ -189,8 +219,7 @@ table() { # $1 = md or text
         return "n/a"
     }
     {
-        id = $1; wl = id
-        sub(/^b12_.*/, "b12", wl); sub(/^scale_daisy_.*/, "scale_daisy", wl)
+        id = $1; wl = ($4 != "") ? $4 : id
         if (index(ran, " " wl " ") == 0) next
         name = $2; unit = $3
         g = cell("gochan", id, wl); gm = C_med; gr = C_rng
@@ -199,7 +228,7 @@ table() { # $1 = md or text
         if (fmt == "md")
             printf "| %s | %s | %s | %s | **%s** | %s | %s |\n", name, unit, g, o, ratio, gr, orng
         else
-            printf "%-52s %-7s %10s %10s %7s   %-21s %-21s\n", name, unit, g, o, ratio, gr, orng
+            printf "%-64s %-7s %10s %10s %7s   %-21s %-21s\n", name, unit, g, o, ratio, gr, orng
     }
     END {
         for (why in reasons) print "n/a: " why > "/dev/stderr"
@@ -218,7 +247,7 @@ go_version=$("$gobin" version | awk '{ print $3 }')
 mode=$([ -n "$quick" ] && echo "quick (counts / 10)" || echo "full")
 
 echo
-printf "%-52s %-7s %10s %10s %7s   %-21s %-21s\n" workload unit gochan Go ratio \
+printf "%-64s %-7s %10s %10s %7s   %-21s %-21s\n" workload unit gochan Go ratio \
     "gochan min - max" "Go min - max"
 table text
 notes=$(sort -u "$tmp/notes" "$tmp/na_text")
@@ -235,7 +264,7 @@ if [ -n "$write_results" ]; then
         echo "$rounds rounds, $mode, each workload in its own process, gochan and Go alternately."
         echo
         echo "- machine: $cores cores (nproc), $cpu, Linux $(uname -r)"
-        echo "- gochan: commit $commit, $cc_version, -O2, threads on all $cores cores"
+        echo "- gochan: commit $commit, $cc_version, -O2; chan_go on the goroutine scheduler (GOCHAN_SCHED=1, $cores Ps) for every row except B1-B4 and the 10k-thread rows, which run with GOCHAN_SCHED=0 (a kernel thread per chan_go, as before the scheduler) to stay comparable with earlier results"
         echo "- Go: $go_version, GOMAXPROCS=$cores"
         echo "- load average (1, 5, 15 min) before the run: $load_start; after: $load_end"
         echo

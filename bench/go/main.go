@@ -1,6 +1,7 @@
 // Command gochanbench is the Go half of gochan's side-by-side benchmark: the
 // twin of bench/gochan_bench.c, workload for workload, with the same counts,
-// the same goroutine structure (one goroutine per C thread) and int64 values.
+// the same goroutine structure (one goroutine per C thread or goroutine, and
+// for g1-g4 and gscale_* the same method step for step) and int64 values.
 //
 // Usage: gochanbench [--quick] WORKLOAD
 //
@@ -214,6 +215,27 @@ func b4() {
 	b4Once(n / 20)
 	emit("b4", b4Once(n), "ns/msg")
 }
+
+// ---- G1 - G4: B1 - B4 with every worker a goroutine -------------------------
+
+// inGoroutine runs body(n) inside one goroutine and waits for its result on a
+// channel, as the C side does (there main is a plain thread that only waits;
+// here main only waits too).
+func inGoroutine(body func(int64) float64, n int64) float64 {
+	result := make(chan float64)
+	go func() { result <- body(n) }()
+	return <-result
+}
+
+func gRow(id string, body func(int64) float64, n int64, unit string) {
+	inGoroutine(body, n/20)
+	emit(id, inGoroutine(body, n), unit)
+}
+
+func g1() { gRow("g1", b1Once, scaled(2000000), "ns/msg") }
+func g2() { gRow("g2", b2Once, scaled(200000), "ns/rtt") }
+func g3() { gRow("g3", b3Once, scaled(2000000), "ns/msg") }
+func g4() { gRow("g4", b4Once, scaled(2000000), "ns/msg") }
 
 // ---- B5, B6, B7: single-goroutine costs -------------------------------------
 
@@ -543,6 +565,164 @@ func scaleDaisy() {
 	emit("scale_daisy_pass", daisy(scaleGoroutines(), true), "ms")
 }
 
+// ---- gscale: 10k, 100k and 1M blocked goroutines ----------------------------
+
+// The same method as gochan_bench.c's, step for step: warm up with one
+// goroutine; start n goroutines that bump a counter and block on one channel,
+// the one whose bump reaches n recording the time since the first start;
+// poll for that time, then settle (waitReady); close and wait on a
+// WaitGroup; VmRSS from /proc/self/status before the start and after the
+// settle (not runtime.MemStats, so that both sides count what the kernel
+// counts); every gscaleCheckEvery starts, stop short when /proc/meminfo's
+// MemAvailable is below gscaleReserve and print n/a with the reason.
+const (
+	gscaleCheckEvery = 4096
+	gscaleReserve    = int64(1) << 30
+)
+
+// procKB is the value of "Key:   N kB" in a /proc file, in bytes; -1 if absent.
+func procKB(path, key string) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, key+":") {
+			f := strings.Fields(line[len(key)+1:])
+			if len(f) == 0 {
+				return -1
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb * 1024
+		}
+	}
+	return -1
+}
+
+func vmRSS() int64 { return procKB("/proc/self/status", "VmRSS") }
+
+func memoryLow() bool {
+	avail := procKB("/proc/meminfo", "MemAvailable")
+	return avail >= 0 && avail < gscaleReserve
+}
+
+func emitNA(id, unit, why string) {
+	fmt.Printf("%s\tn/a\t%s\t%s\n", id, unit, why)
+}
+
+// warmUp starts one goroutine and waits for it, as the C side does.
+func warmUp() {
+	c := make(chan int64)
+	go func() { c <- 1 }()
+	check(<-c == 1, "warm-up recv")
+}
+
+type gscaleState struct {
+	c          chan int64
+	wg         sync.WaitGroup
+	n          int64
+	t0         time.Time
+	ready      int64
+	allReadyNs int64 // since t0, by the n-th to be ready
+}
+
+func (s *gscaleState) block() {
+	if atomic.AddInt64(&s.ready, 1) == s.n {
+		t := int64(time.Since(s.t0))
+		if t <= 0 {
+			t = 1
+		}
+		atomic.StoreInt64(&s.allReadyNs, t)
+	}
+	_, ok := <-s.c
+	check(!ok, "gscale recv")
+	s.wg.Done()
+}
+
+// start starts s.n goroutines blocked on s.c and waits until all are parked;
+// "" when all started, otherwise why not (once those that did are parked).
+func (s *gscaleState) start() string {
+	n, started := s.n, int64(0)
+	s.wg.Add(int(n))
+	s.t0 = time.Now()
+	why := ""
+	for ; started < n; started++ {
+		if started%gscaleCheckEvery == 0 && memoryLow() {
+			why = fmt.Sprintf("stopped after %d goroutines: MemAvailable below %d MiB",
+				started, gscaleReserve>>20)
+			break
+		}
+		go s.block()
+	}
+	if started < n {
+		s.wg.Add(int(started - n))
+		waitReady(&s.ready, started)
+		return why
+	}
+	for atomic.LoadInt64(&s.allReadyNs) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	waitReady(&s.ready, n)
+	return ""
+}
+
+func (s *gscaleState) close() float64 {
+	start := time.Now()
+	close(s.c)
+	s.wg.Wait()
+	return millis(time.Since(start))
+}
+
+func gscale(n int64, startID, closeID, memID string) {
+	warmUp()
+	s := &gscaleState{c: make(chan int64), n: n}
+	rssBefore := vmRSS()
+	why := s.start()
+	rssAfter := vmRSS()
+	if why == "" {
+		emit(startID, float64(atomic.LoadInt64(&s.allReadyNs))/1e6, "ms")
+		if memID != "" && rssBefore >= 0 && rssAfter >= 0 {
+			emit(memID, float64(rssAfter-rssBefore)/float64(n), "B")
+		} else if memID != "" {
+			emitNA(memID, "B", "no VmRSS in /proc/self/status")
+		}
+	} else {
+		emitNA(startID, "ms", why)
+		if memID != "" {
+			emitNA(memID, "B", why)
+		}
+	}
+	if closeID == "" {
+		return // the process exits with them blocked (1M: no close row)
+	}
+	closed := s.close()
+	if why == "" {
+		emit(closeID, closed, "ms")
+	} else {
+		emitNA(closeID, "ms", why)
+	}
+}
+
+func gscale10k() {
+	gscale(scaled(10000), "gscale_start_10k", "gscale_close_10k", "")
+}
+
+func gscale100k() {
+	gscale(scaled(100000), "gscale_start_100k", "gscale_close_100k", "mem_goroutine")
+}
+
+func gscale1m() {
+	gscale(scaled(1000000), "gscale_start_1m", "", "")
+}
+
+func gscaleDaisy() {
+	warmUp()
+	emit("gscale_daisy", daisy(scaled(10000), false), "ms")
+}
+
 // ---- main -------------------------------------------------------------------
 
 var workloads = []struct {
@@ -553,6 +733,10 @@ var workloads = []struct {
 	{"b2", b2},
 	{"b3", b3},
 	{"b4", b4},
+	{"g1", g1},
+	{"g2", g2},
+	{"g3", g3},
+	{"g4", g4},
 	{"b5", b5},
 	{"b6", b6},
 	{"b7", b7},
@@ -567,6 +751,10 @@ var workloads = []struct {
 	{"mem_timer", memTimer},
 	{"scale_close", scaleClose},
 	{"scale_daisy", scaleDaisy},
+	{"gscale_10k", gscale10k},
+	{"gscale_100k", gscale100k},
+	{"gscale_daisy", gscaleDaisy},
+	{"gscale_1m", gscale1m},
 }
 
 func main() {
