@@ -36,16 +36,28 @@ typedef struct sched__stack {
 #define SCHED__STACK_MIN     (16u * 1024u)
 #define SCHED__STACK_MAX     (1024u * 1024u * 1024u)
 
-/* At most this many free stacks are kept for reuse; more are unmapped. */
-#define SCHED__STACK_POOL_MAX 1024
+/* Free stacks are pooled without bound when goroutines end, so that ending
+ * 100,000 of them costs no munmap each; sysmon trims the pool back to
+ * SCHED__STACK_POOL_KEEP in the background (Go's scavenger), at most
+ * SCHED__STACK_TRIM_BATCH a round while goroutines run, all of the excess
+ * when every P goes idle. */
+#define SCHED__STACK_POOL_KEEP 1024
+#define SCHED__STACK_MAP_BATCH                                                 \
+    16 /* stacks mapped at once when none is free                              \
+        */
+#define SCHED__STACK_TRIM_BATCH 256
 
 /* A stack of the current size, from the pool or newly mapped: 0, or ENOMEM
  * (and *s is untouched). */
 int sched__stack_get(sched__stack_t *s);
 
-/* Gives s back: into the pool, or unmapped when the pool is full or s is not
- * of the current size. No context may run on s any more. */
+/* Gives s back: into the pool, or unmapped when s is not of the current size
+ * (or the pool cannot grow). No context may run on s any more. */
 void sched__stack_put(sched__stack_t *s);
+
+/* Unmaps up to max pooled stacks beyond SCHED__STACK_POOL_KEEP (the most
+ * recently freed ones: the pool is LIFO); returns how many. For sysmon. */
+size_t sched__stack_trim(size_t max);
 
 /* The size of new stacks: GOCHAN_STACK_SIZE (bytes, rounded up to pages) if
  * it is set and between SCHED__STACK_MIN and SCHED__STACK_MAX, else

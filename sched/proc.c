@@ -1150,8 +1150,11 @@ static bool sysmon_wait(void)
         sched.sysmonwait = true;
     }
     chan__unlock(&sched.lock);
-    if (wait)
+    if (wait) {
+        /* Nothing runs: return the pool's excess stacks before sleeping. */
+        sched__stack_trim(SIZE_MAX);
         sched__notesleep(&sched.sysmonnote);
+    }
     return wait;
 }
 
@@ -1176,6 +1179,7 @@ static void *sysmon(void *arg)
             idle = 0;
         else
             idle++;
+        sched__stack_trim(SCHED__STACK_TRIM_BATCH);
     }
     return NULL;
 }

@@ -275,31 +275,41 @@ START_TEST(test_stack_guard)
 }
 END_TEST
 
-/* Freed stacks are reused, last freed first; the pool keeps at most
- * SCHED__STACK_POOL_MAX and unmaps the rest. */
+/* Freed stacks are reused, last freed first; the pool takes every stack
+ * given back, and a trim unmaps those beyond SCHED__STACK_POOL_KEEP. */
 START_TEST(test_stack_reuse)
 {
     sched__stack_t a, b, c;
     ck_assert_int_eq(sched__stack_get(&a), 0);
+    /* The first stack came with a batch of spares mapped beside it. */
+    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH - 1);
     ck_assert_int_eq(sched__stack_get(&b), 0);
     ck_assert_ptr_ne(a.lo, b.lo);
+    size_t spares = sched__stack_pool_count();
     sched__stack_put(&a);
     sched__stack_put(&b);
-    ck_assert_uint_eq(sched__stack_pool_count(), 2);
+    ck_assert_uint_eq(sched__stack_pool_count(), spares + 2);
     ck_assert_int_eq(sched__stack_get(&c), 0);
     ck_assert_ptr_eq(c.lo, b.lo);
     ck_assert_int_eq(sched__stack_get(&c), 0);
     ck_assert_ptr_eq(c.lo, a.lo);
-    ck_assert_uint_eq(sched__stack_pool_count(), 0);
+    ck_assert_uint_eq(sched__stack_pool_count(), spares);
     sched__stack_put(&c);
+    sched__stack_pool_drain();
 
-    enum { N = SCHED__STACK_POOL_MAX + 10 };
+    enum { N = SCHED__STACK_POOL_KEEP + 10 };
     static sched__stack_t many[N];
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(sched__stack_get(&many[i]), 0);
+    size_t left = sched__stack_pool_count(); /* spares of the last batch */
     for (int i = 0; i < N; i++)
         sched__stack_put(&many[i]);
-    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_POOL_MAX);
+    ck_assert_uint_eq(sched__stack_pool_count(), left + N);
+    ck_assert_uint_eq(sched__stack_trim(4), 4);
+    ck_assert_uint_eq(sched__stack_trim(SIZE_MAX),
+                      left + N - 4 - SCHED__STACK_POOL_KEEP);
+    ck_assert_uint_eq(sched__stack_trim(SIZE_MAX), 0);
+    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_POOL_KEEP);
     sched__stack_pool_drain();
     ck_assert_uint_eq(sched__stack_pool_count(), 0);
 }
@@ -361,7 +371,8 @@ START_TEST(test_stack_set_size)
     sched__stack_t st;
     ck_assert_int_eq(sched__stack_get(&st), 0);
     ck_assert_uint_eq(st.size, SCHED__STACK_MIN + page);
-    ck_assert_uint_eq(sched__stack_pool_count(), 0);
+    /* The pooled stacks of the old size are gone; the spares are new. */
+    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH - 1);
     sched__stack_put(&st);
 }
 END_TEST
@@ -642,7 +653,8 @@ START_TEST(test_sched_stack_reuse)
     ck_assert_int_eq(sched_go(record, &a), 0);
     ck_assert(wait_for(&a.done, 1, 10000));
     wait_no_goroutines();
-    ck_assert_uint_eq(sched__stack_pool_count(), 1);
+    /* a's stack, on top of the spares mapped with it */
+    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH);
     ck_assert_int_eq(sched_go(record, &b), 0);
     ck_assert(wait_for(&b.done, 1, 10000));
     wait_no_goroutines();
