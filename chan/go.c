@@ -23,7 +23,7 @@
 #endif
 
 #ifndef GOCHAN_SCHED_DEFAULT
-#define GOCHAN_SCHED_DEFAULT 0
+#define GOCHAN_SCHED_DEFAULT 1
 #endif
 
 _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
@@ -55,6 +55,23 @@ int chan_go(void (*fn)(void *arg), void *arg)
         return CHAN_INVALID;
 #ifdef GOCHAN_HAVE_SCHED
     int err = go_on_scheduler() ? sched_go(fn, arg) : chan__thread_go(fn, arg);
+#else
+    int err = chan__thread_go(fn, arg);
+#endif
+    if (err) {
+        errno = err;
+        return CHAN_NOMEM;
+    }
+    atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
+    return CHAN_OK;
+}
+
+int chan_go_locked(void (*fn)(void *arg), void *arg)
+{
+    if (!fn)
+        return CHAN_INVALID;
+#ifdef GOCHAN_HAVE_SCHED
+    int err = sched_go_locked(fn, arg);
 #else
     int err = chan__thread_go(fn, arg);
 #endif

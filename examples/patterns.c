@@ -38,9 +38,9 @@
  * Unlike the talk's programs, every generator here is told to stop (by a quit
  * channel) before main returns, so no thread is left behind. The sleeps are
  * shorter than the talk's (milliseconds, not a second) to keep the run short.
- * The daisy chain uses 10,000 threads (chan_go's 256 KiB stacks are mostly
+ * The daisy chain uses 10,000 goroutines (chan_go's 256 KiB stacks are mostly
  * untouched virtual memory) unless the machine refuses more, or a sanitizer
- * or valgrind (CK_TIMEOUT_MULTIPLIER set) makes threads costly; the program
+ * or valgrind (CK_TIMEOUT_MULTIPLIER set) makes them costly; the program
  * says how many it used.
  */
 #include <gochan/chan.h>

@@ -389,6 +389,40 @@ START_TEST(test_go_sleep_parks)
 }
 END_TEST
 
+typedef struct {
+    chan_t *in;
+    bool same_thread;
+    tu_flag_t done;
+} locked_t;
+
+static void locked_fn(void *arg)
+{
+    locked_t *l = arg;
+    pthread_t self = pthread_self();
+    chan_recv(l->in, NULL); /* a wait: a goroutine could move here */
+    chan_gosched();
+    chan_sleep(CHAN_MILLISECOND);
+    l->same_thread = pthread_equal(self, pthread_self());
+    tu_flag_set(&l->done);
+}
+
+/* Go's TestLockOSThread / TestBlockLocked: a function started with
+ * chan_go_locked keeps one thread across its waits, and counts as a
+ * goroutine while it runs. */
+START_TEST(test_go_locked_keeps_its_thread)
+{
+    locked_t l = {.in = chan_make(0, 0)};
+    int64_t base = chan_num_goroutine();
+    ck_assert_int_eq(chan_go_locked(locked_fn, &l), CHAN_OK);
+    ck_assert_int_eq(chan_num_goroutine(), base + 1);
+    ck_assert_int_eq(chan_send(l.in, NULL), CHAN_OK);
+    ck_assert(tu_flag_wait(&l.done, 10000));
+    ck_assert(l.same_thread);
+    ck_assert_int_eq(chan_go_locked(NULL, NULL), CHAN_INVALID);
+    chan_release(l.in);
+}
+END_TEST
+
 /* test/chan/goroutines.go's f: left <- <-right. */
 typedef struct {
     chan_t *left, *right;
@@ -640,6 +674,7 @@ Suite *go_suite(void)
     tcase_add_test(tc, test_go_num_goroutine);
     tcase_add_test(tc, test_go_gosched_lets_others_run);
     tcase_add_test(tc, test_go_sleep_parks);
+    tcase_add_test(tc, test_go_locked_keeps_its_thread);
 
     tc = tu_tcase(s, "go_many", 60);
     tcase_add_test(tc, test_go_1000_threads);

@@ -1,8 +1,27 @@
-/* gochan/go.h: goroutine-style threads and Go's sync.WaitGroup.
+/* gochan/go.h: goroutines and Go's sync.WaitGroup.
  *
- * chan_go starts fn(arg) on a new detached thread with a small stack
- * (CHAN_GO_STACK_SIZE), as `go fn(arg)` does, so thousands can run at once.
+ * chan_go starts fn(arg) as a goroutine, as `go fn(arg)` does: a coroutine
+ * with its own stack (CHAN_GO_STACK_SIZE of virtual memory, of which a
+ * blocked goroutine touches about a page; GOCHAN_STACK_SIZE sets it), run by
+ * gochan's scheduler on GOMAXPROCS worker threads (the CPUs this process may
+ * use; GOCHAN_MAXPROCS sets it). A million can wait at once. Every wait in
+ * gochan (channels, select, timers, WaitGroup, errgroup, context) parks the
+ * goroutine and frees its thread for others; plain threads (main, or any
+ * pthread) share every channel with goroutines and wait on their own. The
+ * first chan_go starts the threads; a program that never calls it has none.
+ * GOCHAN_SCHED=0 makes every chan_go a kernel thread instead (as gochan 0.1).
  * arg stays owned by the caller and fn; gochan never touches it.
+ *
+ * What C code on a goroutine must know:
+ *  - It may resume on another thread after any call that can wait in gochan.
+ *    Do not keep errno, the address of a thread-local, or pthread_self()
+ *    across such a call (compilers cache all three), and do not hold a
+ *    pthread_mutex_t across one.
+ *  - Blocking outside gochan (read(), a foreign lock) or computing for long
+ *    holds a worker thread; after ~10 ms the scheduler's monitor hands the
+ *    other goroutines of that processor to another thread, as Go's sysmon
+ *    does. chan_gosched() yields at once. For code that needs one thread of
+ *    its own for its whole life, use chan_go_locked.
  */
 #ifndef GOCHAN_GO_H
 #define GOCHAN_GO_H
@@ -15,13 +34,20 @@
 extern "C" {
 #endif
 
-/* The stack of a thread started by chan_go. */
+/* The default stack of a goroutine (virtual memory, committed as touched),
+ * and of a thread started by chan_go_locked or with GOCHAN_SCHED=0. */
 #define CHAN_GO_STACK_SIZE (256u * 1024u)
 
-/* go fn(arg): runs fn(arg) on a new detached thread. Returns CHAN_OK, or
- * CHAN_NOMEM with errno set (EAGAIN: no more threads; ENOMEM) when the thread
- * could not start, in which case fn never runs; CHAN_INVALID for a NULL fn. */
+/* go fn(arg): starts fn(arg) as a goroutine. Returns CHAN_OK, or CHAN_NOMEM
+ * with errno set (ENOMEM: no memory for its stack; EAGAIN: no thread could
+ * be started) when it could not start, in which case fn never runs and
+ * nothing changed; CHAN_INVALID for a NULL fn. Any thread or goroutine. */
 GOCHAN_API int chan_go(void (*fn)(void *arg), void *arg);
+
+/* go fn(arg) with runtime.LockOSThread for its whole life: fn runs on a new
+ * kernel thread of its own, outside the scheduler, where its waits park the
+ * thread. Same results as chan_go. */
+GOCHAN_API int chan_go_locked(void (*fn)(void *arg), void *arg);
 
 /* runtime.Gosched: lets other goroutines run; the caller goes on later, on
  * this or another thread. On a plain thread it yields the CPU. Any thread. */
