@@ -7,8 +7,8 @@
  * so at most GOMAXPROCS goroutines run at once. An M runs goroutines only
  * while it holds a P. Runnable goroutines wait in the P's local queue (a
  * lock-free ring, runq.c, plus a runnext slot) or in the global queue
- * (sched.lock). Each M's own pthread stack is its g0: the scheduler code,
- * schedule() and what a goroutine asks for when it switches away (park,
+ * (sched__state.lock). Each M's own pthread stack is its g0: the scheduler
+ * code, schedule() and what a goroutine asks for when it switches away (park,
  * yield, exit: Go's mcall), runs there, never on a goroutine's stack.
  *
  * Switching. A goroutine never switches to another goroutine directly: it
@@ -39,15 +39,15 @@
  * Go's answer, followed here: an M out of work first becomes "spinning" and
  * looks for work to steal from the other Ps, briefly, before it gives up its
  * P and sleeps. Whoever makes work available (goready, sched_go, an M that
- * stops spinning because it found some) calls wakep(), which wakes an idle M
- * (with an idle P) only if there is an idle P and no M is spinning
+ * stops spinning because it found some) calls sched__wakep(), which wakes an
+ * idle M (with an idle P) only if there is an idle P and no M is spinning
  * already: a spinning M will find the new work without help, and waking a
  * second one would only make it spin for nothing. At most one M is woken per
  * piece of new work, and the woken M spins; when it finds work it stops
- * spinning and calls wakep() again, so that if there is more work another M
- * comes; when it finds none it sleeps. So bursts of work wake Ms one at a
- * time, as fast as they find work, and a steady trickle keeps at most one M
- * spinning. The number of spinning Ms is also capped at half the busy Ps.
+ * spinning and calls sched__wakep() again, so that if there is more work
+ * another M comes; when it finds none it sleeps. So bursts of work wake Ms one
+ * at a time, as fast as they find work, and a steady trickle keeps at most one
+ * M spinning. The number of spinning Ms is also capped at half the busy Ps.
  *
  * The delicate moment is an M going from spinning to sleeping while another
  * thread submits work: the submitter checks nmspinning after publishing its
@@ -133,31 +133,8 @@
 
 /* ---- global state -------------------------------------------------------- */
 
-/* Go's schedt. Fields under lock unless said otherwise. */
-static struct {
-    chan__lock_t lock;
-
-    sched_g *runqhead, *runqtail; /* the global run queue, via schedlink */
-    _Atomic int32_t runqsize;     /* written under lock; peeked without */
-
-    sched__p_t *pidle;      /* idle Ps, via link */
-    _Atomic int32_t npidle; /* written under lock; peeked without */
-    sched__m_t *midle;      /* idle Ms, via schedlink */
-    int32_t nmidle;
-    int32_t mcount;                /* Ms started */
-    _Atomic int32_t nmspinning;    /* spinning Ms; see wakep */
-    _Atomic uint32_t needspinning; /* a submitter found no idle P */
-
-    bool sysmonwait;          /* sysmon sleeps on sysmonnote: every P idle */
-    sched__note_t sysmonnote; /* where; pidleget wakes it */
-
-    chan__lock_t gflock; /* the global free gs */
-    sched_g *gfree;
-    int32_t ngfree;
-
-    chan__lock_t allglock; /* every g ever allocated */
-    sched_g *allgs;
-} sched = {
+/* Go's schedt (proc.h). */
+sched__schedt_t sched__state = {
     .lock = CHAN__LOCK_INIT,
     .gflock = CHAN__LOCK_INIT,
     .allglock = CHAN__LOCK_INIT,
@@ -165,17 +142,11 @@ static struct {
 
 /* Set once, under start_lock, before started is published (release); read
  * after an acquire load of started. */
-static sched__p_t **allp;
-static int gomaxprocs;
+sched__p_t **sched__allp;
+int sched__nprocs;
 static int maxprocs_wanted; /* sched__set_maxprocs, under start_lock */
 static chan__lock_t start_lock = CHAN__LOCK_INIT;
 static atomic_bool started;
-
-static _Atomic int64_t ngoroutines; /* sched_go'ed and not yet returned */
-static _Atomic uint64_t goidgen;
-
-/* Free gs kept per P before half go to the global list (Go: 64 and 32). */
-enum { GFREE_LOCAL_MAX = 64, GFREE_BATCH = 32 };
 
 /* How many rounds over all Ps a spinning M tries to steal (Go: 4). */
 enum { STEAL_TRIES = 4 };
@@ -188,7 +159,7 @@ static _Thread_local sched__m_t *tls_m;
  * behind a compiler barrier: a goroutine may resume on another thread after a
  * switch, so no caller may keep a thread-local address computed before one
  * (the compiler would be entitled to, within a function). */
-static __attribute__((noinline)) sched__m_t *getm(void)
+__attribute__((noinline)) sched__m_t *sched__getm(void)
 {
     sched__m_t *mp = tls_m;
     __asm__ __volatile__("" ::: "memory");
@@ -209,7 +180,7 @@ int64_t sched__nanotime_coarse(void)
  * is not running); otherwise a plain store. Relaxed either way: the status
  * publishes nothing. Whoever hands a g to another thread (a run queue, the
  * caller's unlockf protocol) orders what matters. */
-static void casgstatus(sched_g *gp, uint32_t oldval, uint32_t newval)
+void sched__casgstatus(sched_g *gp, uint32_t oldval, uint32_t newval)
 {
 #ifdef GOCHAN_INVARIANTS
     uint32_t seen = oldval;
@@ -228,88 +199,8 @@ uint32_t sched__gstatus(sched_g *gp)
     return atomic_load_explicit(&gp->status, memory_order_relaxed);
 }
 
-/* ---- the global run queue (sched.lock) ----------------------------------- */
-
-static void globrunqput_locked(sched_g *gp)
-{
-    gp->schedlink = NULL;
-    if (sched.runqtail)
-        sched.runqtail->schedlink = gp;
-    else
-        sched.runqhead = gp;
-    sched.runqtail = gp;
-    /* relaxed: peekers take the lock before they use the queue. */
-    atomic_store_explicit(&sched.runqsize, sched.runqsize + 1,
-                          memory_order_relaxed);
-}
-
-void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
-{
-    chan__lock(&sched.lock);
-    tail->schedlink = NULL;
-    if (sched.runqtail)
-        sched.runqtail->schedlink = head;
-    else
-        sched.runqhead = head;
-    sched.runqtail = tail;
-    atomic_store_explicit(&sched.runqsize, sched.runqsize + n,
-                          memory_order_relaxed);
-    chan__unlock(&sched.lock);
-}
-
-static sched_g *globrunqpop_locked(void)
-{
-    sched_g *gp = sched.runqhead;
-    sched.runqhead = gp->schedlink;
-    if (!sched.runqhead)
-        sched.runqtail = NULL;
-    gp->schedlink = NULL;
-    return gp;
-}
-
-/* Go's globrunqget: a fair share (runqsize / GOMAXPROCS + 1), at most max
- * when max > 0, and at most half a ring. pp's ring must be empty enough to
- * take them: callers pass a P whose ring they have just found empty. */
-static sched_g *globrunqget_locked(sched__p_t *pp, int32_t max)
-{
-    int32_t size = sched.runqsize;
-    if (size == 0)
-        return NULL;
-    int32_t n = size / (gomaxprocs > 0 ? gomaxprocs : 1) + 1;
-    if (n > size)
-        n = size;
-    if (max > 0 && n > max)
-        n = max;
-    if (n > SCHED__RUNQ_SIZE / 2)
-        n = SCHED__RUNQ_SIZE / 2;
-    chan__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
-                    "globrunqget: no room in the local queue");
-    atomic_store_explicit(&sched.runqsize, size - n, memory_order_relaxed);
-    sched_g *gp = globrunqpop_locked();
-    while (--n > 0)
-        sched__runqput(pp, globrunqpop_locked(), false);
-    return gp;
-}
-
-sched_g *sched__globrunqget(sched__p_t *pp, int32_t max)
-{
-    chan__lock(&sched.lock);
-    sched_g *gp = globrunqget_locked(pp, max);
-    chan__unlock(&sched.lock);
-    return gp;
-}
-
-int32_t sched__globrunqsize(void)
-{
-    return atomic_load_explicit(&sched.runqsize, memory_order_relaxed);
-}
-
-/* ---- idle Ps and Ms (sched.lock) ----------------------------------------- */
-
-/* The P's holder and what it does (see proc.h); PSTATE_M is NULL when idle. */
-#define PSTATE(mp, state) ((uintptr_t)(mp) | (uintptr_t)(state))
-#define PSTATE_M(st)      ((sched__m_t *)((st) & ~(uintptr_t)SCHED__PSTATE_MASK))
-#define PSTATE_STATE(st)  ((st) & (uintptr_t)SCHED__PSTATE_MASK)
+/* ---- idle Ps and Ms (sched__state.lock)
+ * ----------------------------------------- */
 
 /* Pushes pp, which nobody holds, on the idle list. */
 static void pidlepush_locked(sched__p_t *pp)
@@ -317,15 +208,15 @@ static void pidlepush_locked(sched__p_t *pp)
     chan__invariant(atomic_load_explicit(&pp->status, memory_order_relaxed) ==
                         SCHED__Pidle,
                     "pidleput: P still held");
-    pp->link = sched.pidle;
-    sched.pidle = pp;
+    pp->link = sched__state.pidle;
+    sched__state.pidle = pp;
     /* relaxed: the lock-free readers (wakep, findrunnable) only take a hint
      * from it and decide under the lock or behind a fence. */
-    atomic_store_explicit(&sched.npidle, sched.npidle + 1,
+    atomic_store_explicit(&sched__state.npidle, sched__state.npidle + 1,
                           memory_order_relaxed);
 }
 
-static void pidleput_locked(sched__p_t *pp)
+void sched__pidleput_locked(sched__p_t *pp)
 {
     chan__invariant(sched__runqempty(pp), "pidleput: P has runnable work");
     pidlepush_locked(pp);
@@ -333,15 +224,15 @@ static void pidleput_locked(sched__p_t *pp)
 
 static sched__p_t *pidleget_locked(void)
 {
-    sched__p_t *pp = sched.pidle;
+    sched__p_t *pp = sched__state.pidle;
     if (pp) {
-        sched.pidle = pp->link;
+        sched__state.pidle = pp->link;
         pp->link = NULL;
-        atomic_store_explicit(&sched.npidle, sched.npidle - 1,
+        atomic_store_explicit(&sched__state.npidle, sched__state.npidle - 1,
                               memory_order_relaxed);
-        if (sched.sysmonwait) { /* a P is about to run: sysmon watches */
-            sched.sysmonwait = false;
-            sched__notewakeup(&sched.sysmonnote);
+        if (sched__state.sysmonwait) { /* a P is about to run: sysmon watches */
+            sched__state.sysmonwait = false;
+            sched__notewakeup(&sched__state.sysmonnote);
         }
     }
     return pp;
@@ -353,24 +244,25 @@ static sched__p_t *pidleget_spinning_locked(void)
 {
     sched__p_t *pp = pidleget_locked();
     if (!pp)
-        atomic_store_explicit(&sched.needspinning, 1, memory_order_relaxed);
+        atomic_store_explicit(&sched__state.needspinning, 1,
+                              memory_order_relaxed);
     return pp;
 }
 
 static void mput_locked(sched__m_t *mp)
 {
-    mp->schedlink = sched.midle;
-    sched.midle = mp;
-    sched.nmidle++;
+    mp->schedlink = sched__state.midle;
+    sched__state.midle = mp;
+    sched__state.nmidle++;
 }
 
 static sched__m_t *mget_locked(void)
 {
-    sched__m_t *mp = sched.midle;
+    sched__m_t *mp = sched__state.midle;
     if (mp) {
-        sched.midle = mp->schedlink;
+        sched__state.midle = mp->schedlink;
         mp->schedlink = NULL;
-        sched.nmidle--;
+        sched__state.nmidle--;
     }
     return mp;
 }
@@ -434,16 +326,17 @@ static sched__p_t *p_from_user(sched__m_t *mp)
 static void become_spinning(sched__m_t *mp)
 {
     mp->spinning = true;
-    atomic_fetch_add_explicit(&sched.nmspinning, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&sched__state.nmspinning, 1,
+                              memory_order_seq_cst);
     /* relaxed: a hint, see pidleget_spinning_locked. */
-    atomic_store_explicit(&sched.needspinning, 0, memory_order_relaxed);
+    atomic_store_explicit(&sched__state.needspinning, 0, memory_order_relaxed);
 }
 
 /* seq_cst: the decrement is one side of the delicate dance (see the top). */
 static void nmspinning_dec(void)
 {
-    int32_t was =
-        atomic_fetch_sub_explicit(&sched.nmspinning, 1, memory_order_seq_cst);
+    int32_t was = atomic_fetch_sub_explicit(&sched__state.nmspinning, 1,
+                                            memory_order_seq_cst);
     chan__invariant(was > 0, "negative nmspinning");
     (void)was;
 }
@@ -511,63 +404,64 @@ static sched__m_t *allocm(void)
 static void newm_failed(sched__m_t *mp, sched__p_t *pp, bool spinning)
 {
     free(mp);
-    chan__lock(&sched.lock);
-    sched.mcount--;
+    chan__lock(&sched__state.lock);
+    sched__state.mcount--;
     /* pp may have work when sysmon handed it off (handoffp): it waits there
      * for a spinning M to steal it. */
     pidlepush_locked(pp);
-    chan__unlock(&sched.lock);
+    chan__unlock(&sched__state.lock);
     if (spinning)
         nmspinning_dec();
 }
 
 /* Go's startm: runs pp on an idle M, or a new one. With lock_held, the
- * caller holds sched.lock (released around thread creation). */
-static void startm(sched__p_t *pp, bool spinning, bool lock_held)
+ * caller holds sched__state.lock (released around thread creation). */
+void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
 {
     if (!lock_held)
-        chan__lock(&sched.lock);
+        chan__lock(&sched__state.lock);
     sched__m_t *mp = mget_locked();
     if (mp) {
         if (!lock_held)
-            chan__unlock(&sched.lock);
+            chan__unlock(&sched__state.lock);
         chan__invariant(!mp->spinning && !mp->nextp, "startm: M is busy");
         mp->spinning = spinning;
         mp->nextp = pp;
         sched__notewakeup(&mp->park); /* release: mp sees nextp */
         return;
     }
-    sched.mcount++;
-    chan__unlock(&sched.lock);
+    sched__state.mcount++;
+    chan__unlock(&sched__state.lock);
     mp = allocm();
     if (!mp || newm(mp, pp, spinning) != 0)
         newm_failed(mp, pp, spinning);
     if (lock_held)
-        chan__lock(&sched.lock);
+        chan__lock(&sched__state.lock);
 }
 
 /* Go's wakep: work has appeared; wake an M to spin for it, unless one is
  * spinning already or no P is idle. See the essay at the top. */
-static void wakep(void)
+void sched__wakep(void)
 {
     /* Pairs with the fence in findrunnable: our work (published before this
      * call) and their nmspinning decrement cannot both go unseen. */
     atomic_thread_fence(memory_order_seq_cst);
     int32_t none = 0;
-    if (atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) != 0 ||
-        !atomic_compare_exchange_strong_explicit(&sched.nmspinning, &none, 1,
-                                                 memory_order_seq_cst,
+    if (atomic_load_explicit(&sched__state.nmspinning, memory_order_relaxed) !=
+            0 ||
+        !atomic_compare_exchange_strong_explicit(&sched__state.nmspinning,
+                                                 &none, 1, memory_order_seq_cst,
                                                  memory_order_relaxed))
         return;
-    chan__lock(&sched.lock);
+    chan__lock(&sched__state.lock);
     sched__p_t *pp = pidleget_spinning_locked();
     if (!pp) {
-        chan__unlock(&sched.lock);
+        chan__unlock(&sched__state.lock);
         nmspinning_dec();
         return;
     }
-    startm(pp, true, true);
-    chan__unlock(&sched.lock);
+    sched__startm(pp, true, true);
+    chan__unlock(&sched__state.lock);
 }
 
 /* Go's resetspinning: a spinning M found work; if it was the last spinner,
@@ -575,7 +469,7 @@ static void wakep(void)
 static void resetspinning(sched__m_t *mp)
 {
     drop_spinning(mp);
-    wakep();
+    sched__wakep();
 }
 
 /* An M with nothing to do sleeps on the idle list until startm hands it a P.
@@ -583,9 +477,9 @@ static void resetspinning(sched__m_t *mp)
 static void stopm(sched__m_t *mp)
 {
     chan__invariant(!mp->p && !mp->spinning, "stopm: M holds a P or spins");
-    chan__lock(&sched.lock);
+    chan__lock(&sched__state.lock);
     mput_locked(mp);
-    chan__unlock(&sched.lock);
+    chan__unlock(&sched__state.lock);
     sched__notesleep(&mp->park); /* acquire: sees nextp and spinning */
     sched__noteclear(&mp->park);
     acquirep(mp, mp->nextp);
@@ -594,14 +488,14 @@ static void stopm(sched__m_t *mp)
 
 /* A thread that is not a worker (or a worker on g0 without a P) makes gp
  * runnable: global queue, and an idle P gets an M (Go's injectglist). */
-static void inject(sched_g *gp)
+void sched__inject(sched_g *gp)
 {
-    chan__lock(&sched.lock);
-    globrunqput_locked(gp);
+    chan__lock(&sched__state.lock);
+    sched__globrunqput_locked(gp);
     sched__p_t *pp = pidleget_spinning_locked();
     if (pp)
-        startm(pp, false, true);
-    chan__unlock(&sched.lock);
+        sched__startm(pp, false, true);
+    chan__unlock(&sched__state.lock);
 }
 
 /* ---- finding work -------------------------------------------------------- */
@@ -623,8 +517,9 @@ static sched_g *stealwork(sched__m_t *mp)
     for (int round = 0; round < STEAL_TRIES; round++) {
         bool last = round == STEAL_TRIES - 1;
         uint32_t start = fastrand(mp);
-        for (int i = 0; i < gomaxprocs; i++) {
-            sched__p_t *p2 = allp[(start + (uint32_t)i) % (uint32_t)gomaxprocs];
+        for (int i = 0; i < sched__nprocs; i++) {
+            sched__p_t *p2 =
+                sched__allp[(start + (uint32_t)i) % (uint32_t)sched__nprocs];
             if (p2 == pp)
                 continue;
             sched_g *gp = sched__runqsteal(pp, p2, last);
@@ -639,11 +534,11 @@ static sched_g *stealwork(sched__m_t *mp)
  * has work. */
 static sched__p_t *check_runqs_no_p(void)
 {
-    for (int i = 0; i < gomaxprocs; i++) {
-        if (!sched__runqempty(allp[i])) {
-            chan__lock(&sched.lock);
+    for (int i = 0; i < sched__nprocs; i++) {
+        if (!sched__runqempty(sched__allp[i])) {
+            chan__lock(&sched__state.lock);
             sched__p_t *pp = pidleget_spinning_locked();
-            chan__unlock(&sched.lock);
+            chan__unlock(&sched__state.lock);
             return pp;
         }
     }
@@ -656,16 +551,17 @@ static sched__p_t *check_runqs_no_p(void)
 static sched_g *drop_p(sched__m_t *mp, bool *retry)
 {
     *retry = false;
-    chan__lock(&sched.lock);
-    sched_g *gp = globrunqget_locked(mp->p, 0);
+    chan__lock(&sched__state.lock);
+    sched_g *gp = sched__globrunqget_locked(mp->p, 0);
     if (!gp && !mp->spinning &&
-        atomic_load_explicit(&sched.needspinning, memory_order_relaxed)) {
+        atomic_load_explicit(&sched__state.needspinning,
+                             memory_order_relaxed)) {
         become_spinning(mp);
         *retry = true;
     } else if (!gp) {
-        pidleput_locked(releasep(mp));
+        sched__pidleput_locked(releasep(mp));
     }
-    chan__unlock(&sched.lock);
+    chan__unlock(&sched__state.lock);
     return gp;
 }
 
@@ -678,18 +574,18 @@ static sched_g *recheck_after_spinning(sched__m_t *mp, bool *retry)
     drop_spinning(mp);
     /* Pairs with the fence in wakep. */
     atomic_thread_fence(memory_order_seq_cst);
-    chan__lock(&sched.lock);
-    if (sched.runqsize > 0) {
+    chan__lock(&sched__state.lock);
+    if (sched__state.runqsize > 0) {
         sched__p_t *pp = pidleget_spinning_locked();
         if (pp) {
             acquirep(mp, pp);
-            sched_g *gp = globrunqget_locked(pp, 0);
-            chan__unlock(&sched.lock);
+            sched_g *gp = sched__globrunqget_locked(pp, 0);
+            chan__unlock(&sched__state.lock);
             become_spinning(mp);
             return gp;
         }
     }
-    chan__unlock(&sched.lock);
+    chan__unlock(&sched__state.lock);
     sched__p_t *pp = check_runqs_no_p();
     if (pp) {
         acquirep(mp, pp);
@@ -715,9 +611,9 @@ static void end_spent_slice(sched__p_t *pp)
                                                  memory_order_acquire,
                                                  memory_order_relaxed))
         return; /* stolen meanwhile */
-    chan__lock(&sched.lock);
-    globrunqput_locked(next);
-    chan__unlock(&sched.lock);
+    chan__lock(&sched__state.lock);
+    sched__globrunqput_locked(next);
+    chan__unlock(&sched__state.lock);
 }
 
 /* Go's findRunnable: blocks until there is a goroutine to run; the M holds a
@@ -739,11 +635,12 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
         if (sched__globrunqsize() > 0 && (gp = sched__globrunqget(pp, 0)))
             return gp;
         /* Steal, if not too many Ms are at it already. */
-        int32_t busy = gomaxprocs - atomic_load_explicit(&sched.npidle,
-                                                         memory_order_relaxed);
-        if (mp->spinning ||
-            2 * atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) <
-                busy) {
+        int32_t busy =
+            sched__nprocs -
+            atomic_load_explicit(&sched__state.npidle, memory_order_relaxed);
+        if (mp->spinning || 2 * atomic_load_explicit(&sched__state.nmspinning,
+                                                     memory_order_relaxed) <
+                                busy) {
             if (!mp->spinning)
                 become_spinning(mp);
             if ((gp = stealwork(mp)))
@@ -778,7 +675,7 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
     atomic_store_explicit(
         &pp->ticks, atomic_load_explicit(&pp->ticks, memory_order_relaxed) + 1,
         memory_order_relaxed);
-    casgstatus(gp, SCHED__Grunnable, SCHED__Grunning);
+    sched__casgstatus(gp, SCHED__Grunnable, SCHED__Grunning);
     gp->m = mp;
     mp->curg = gp;
     p_to_user(mp, pp);
@@ -793,15 +690,15 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
 static sched_g *exitsyscall(sched__m_t *mp, sched_g *gp)
 {
     if (gp) {
-        chan__lock(&sched.lock);
+        chan__lock(&sched__state.lock);
         sched__p_t *pp = pidleget_locked();
         if (pp) {
             acquirep(mp, pp);
-            chan__unlock(&sched.lock);
+            chan__unlock(&sched__state.lock);
             return gp;
         }
-        globrunqput_locked(gp);
-        chan__unlock(&sched.lock);
+        sched__globrunqput_locked(gp);
+        chan__unlock(&sched__state.lock);
     }
     stopm(mp);
     return NULL;
@@ -832,7 +729,7 @@ static void schedule(sched__m_t *mp)
 
 /* Go's mcall: switches from the running goroutine gp to its M's g0, which
  * calls fn(m, gp). Returns when gp is next run, possibly on another M. */
-static void mcall(sched_g *gp, sched_g *(*fn)(sched__m_t *, sched_g *))
+void sched__mcall(sched_g *gp, sched_g *(*fn)(sched__m_t *, sched_g *))
 {
     sched__m_t *mp = gp->m;
     mp->mcall_fn = fn;
@@ -848,11 +745,11 @@ static sched_g *park_m(sched__m_t *mp, sched_g *gp)
     void *arg = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    casgstatus(gp, SCHED__Grunning, SCHED__Gwaiting);
+    sched__casgstatus(gp, SCHED__Grunning, SCHED__Gwaiting);
     /* From here on, once unlockf has published gp, another thread may ready
      * and run it: touch gp only if unlockf refused. */
     if (unlockf && !unlockf(gp, arg)) {
-        casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
+        sched__casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
         return gp; /* resume at once, in the same time slice */
     }
     return NULL;
@@ -861,7 +758,7 @@ static sched_g *park_m(sched__m_t *mp, sched_g *gp)
 void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
                   int wait_reason)
 {
-    sched__m_t *mp = getm();
+    sched__m_t *mp = sched__getm();
     sched_g *gp = mp ? mp->curg : NULL;
     chan__invariant(gp != NULL, "sched_gopark: not on a goroutine");
     if (!gp)
@@ -869,7 +766,7 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
     gp->wait_reason = wait_reason;
     mp->waitunlockf = unlockf;
     mp->waitlock = arg;
-    mcall(gp, park_m);
+    sched__mcall(gp, park_m);
 }
 
 /* On g0 for a goroutine whose M lost its P: exitsyscall (in schedule) finds
@@ -877,14 +774,14 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
 static sched_g *lostp_m(sched__m_t *mp, sched_g *gp)
 {
     (void)mp;
-    casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
+    sched__casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
     return gp;
 }
 
 /* The P a scheduler call may use for a moment: on a goroutine, its M's, taken
  * out of sysmon's reach (end with p_leave); on g0, the M's; NULL on a plain
  * pthread or when sysmon took the goroutine's P. */
-static sched__p_t *p_enter(sched__m_t *mp)
+sched__p_t *sched__p_enter(sched__m_t *mp)
 {
     if (!mp)
         return NULL;
@@ -894,338 +791,52 @@ static sched__p_t *p_enter(sched__m_t *mp)
 /* Ends p_enter. On a goroutine, its P goes back within sysmon's reach, or,
  * when sysmon took it, the goroutine waits for one (exitsyscall): it may then
  * resume on another M, so callers must not use mp after this. */
-static void p_leave(sched__m_t *mp, sched__p_t *pp)
+void sched__p_leave(sched__m_t *mp, sched__p_t *pp)
 {
     if (!mp || !mp->curg)
         return;
     if (pp)
         p_to_user(mp, pp);
     else
-        mcall(mp->curg, lostp_m);
+        sched__mcall(mp->curg, lostp_m);
 }
 
 void sched_goready(sched_g *gp)
 {
-    casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
-    sched__m_t *mp = getm();
-    sched__p_t *pp = p_enter(mp);
+    sched__casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
+    sched__m_t *mp = sched__getm();
+    sched__p_t *pp = sched__p_enter(mp);
     if (pp) {
         sched__runqput(pp, gp, true);
-        wakep();
+        sched__wakep();
     } else {
-        inject(gp);
+        sched__inject(gp);
     }
-    p_leave(mp, pp);
+    sched__p_leave(mp, pp);
 }
 
 static sched_g *gosched_m(sched__m_t *mp, sched_g *gp)
 {
     (void)mp;
-    casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
-    chan__lock(&sched.lock);
-    globrunqput_locked(gp);
-    chan__unlock(&sched.lock);
-    wakep();
+    sched__casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
+    chan__lock(&sched__state.lock);
+    sched__globrunqput_locked(gp);
+    chan__unlock(&sched__state.lock);
+    sched__wakep();
     return NULL;
 }
 
 void sched_gosched(void)
 {
-    sched__m_t *mp = getm();
+    sched__m_t *mp = sched__getm();
     if (!mp || !mp->curg) {
         sched_yield();
         return;
     }
-    mcall(mp->curg, gosched_m);
-}
-
-/* ---- free gs ------------------------------------------------------------- */
-
-static void gfput_global(sched_g *gp)
-{
-    chan__lock(&sched.gflock);
-    gp->schedlink = sched.gfree;
-    sched.gfree = gp;
-    sched.ngfree++;
-    chan__unlock(&sched.gflock);
-}
-
-/* Go's gfput: a dead g (without its stack) onto pp's free list, half of
- * which moves to the global one when it grows long. */
-static void gfput(sched__p_t *pp, sched_g *gp)
-{
-    chan__invariant(sched__gstatus(gp) == SCHED__Gdead, "gfput: g not dead");
-    if (!pp) {
-        gfput_global(gp);
-        return;
-    }
-    gp->schedlink = pp->gfree;
-    pp->gfree = gp;
-    if (++pp->gfree_n < GFREE_LOCAL_MAX)
-        return;
-    chan__lock(&sched.gflock);
-    while (pp->gfree_n > GFREE_BATCH) {
-        sched_g *g1 = pp->gfree;
-        pp->gfree = g1->schedlink;
-        pp->gfree_n--;
-        g1->schedlink = sched.gfree;
-        sched.gfree = g1;
-        sched.ngfree++;
-    }
-    chan__unlock(&sched.gflock);
-}
-
-/* Go's gfget: a free g from pp's list, refilled from the global one. */
-static sched_g *gfget(sched__p_t *pp)
-{
-    if (pp && pp->gfree) {
-        sched_g *gp = pp->gfree;
-        pp->gfree = gp->schedlink;
-        pp->gfree_n--;
-        return gp;
-    }
-    chan__lock(&sched.gflock);
-    sched_g *gp = sched.gfree;
-    if (gp) {
-        sched.gfree = gp->schedlink;
-        sched.ngfree--;
-    }
-    while (pp && sched.gfree && pp->gfree_n < GFREE_BATCH) {
-        sched_g *g1 = sched.gfree;
-        sched.gfree = g1->schedlink;
-        sched.ngfree--;
-        g1->schedlink = pp->gfree;
-        pp->gfree = g1;
-        pp->gfree_n++;
-    }
-    chan__unlock(&sched.gflock);
-    return gp;
-}
-
-static sched_g *allocg(void)
-{
-    sched_g *gp = calloc(1, sizeof *gp);
-    if (!gp)
-        return NULL;
-    atomic_init(&gp->status, SCHED__Gidle);
-    casgstatus(gp, SCHED__Gidle, SCHED__Gdead);
-    chan__lock(&sched.allglock);
-    gp->alllink = sched.allgs;
-    sched.allgs = gp;
-    chan__unlock(&sched.allglock);
-    return gp;
-}
-
-void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
-{
-    chan__lock(&sched.allglock);
-    for (sched_g *gp = sched.allgs; gp; gp = gp->alllink)
-        fn(gp, arg);
-    chan__unlock(&sched.allglock);
-}
-
-/* ---- sysmon: blocking C code (see the top) ------------------------------- */
-
-/* Go's sysmon: its sleep between rounds (20 us, doubling after 50 idle rounds
- * up to 10 ms), and how long a P may run one goroutine's code before sysmon
- * looks at its M (Go's forcePreemptNS). */
-enum { SYSMON_DELAY_MIN_US = 20, SYSMON_DELAY_MAX_US = 10000 };
-enum { SYSMON_IDLE_ROUNDS = 50 };
-#define SYSMON_RETAKE_NS (10 * 1000 * 1000)
-
-static atomic_bool sysmon_running;
-
-static int64_t nanotime(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Whether mp's thread sleeps in the kernel: its state in /proc (field 3 of
- * /proc/self/task/TID/stat) is anything but R (running or runnable). False
- * when it cannot tell. */
-static bool m_blocked(const sched__m_t *mp)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "/proc/self/task/%d/stat", mp->tid);
-    int fd = open(buf, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    /* "tid (comm) S ...": comm may hold spaces and parentheses. */
-    const char *end = strrchr(buf, ')');
-    if (!end || end[1] != ' ' || end[2] == '\0')
-        return false;
-    return end[2] != 'R';
-}
-
-/* Goroutines wait for pp: in its own queue, or in the global one while no
- * P is idle to take them. */
-static bool p_has_waiting_work(sched__p_t *pp)
-{
-    return !sched__runqempty(pp) ||
-           (sched__globrunqsize() > 0 &&
-            atomic_load_explicit(&sched.npidle, memory_order_relaxed) == 0);
-}
-
-/* Go's handoffp: sysmon took pp from its M. An M runs it if there is work;
- * if no M spins and no P is idle, a spinning M takes it to look for some;
- * otherwise it goes idle. Nobody adds to pp's queue meanwhile: only a holder
- * does. */
-static void handoffp(sched__p_t *pp)
-{
-    if (!sched__runqempty(pp) || sched__globrunqsize() > 0) {
-        startm(pp, false, false);
-        return;
-    }
-    int32_t none = 0;
-    if (atomic_load_explicit(&sched.nmspinning, memory_order_relaxed) +
-                atomic_load_explicit(&sched.npidle, memory_order_relaxed) ==
-            0 &&
-        atomic_compare_exchange_strong_explicit(&sched.nmspinning, &none, 1,
-                                                memory_order_seq_cst,
-                                                memory_order_relaxed)) {
-        atomic_store_explicit(&sched.needspinning, 0, memory_order_relaxed);
-        startm(pp, true, false);
-        return;
-    }
-    chan__lock(&sched.lock);
-    if (sched.runqsize > 0)
-        startm(pp, false, true);
-    else
-        pidleput_locked(pp);
-    chan__unlock(&sched.lock);
-}
-
-/* Go's retake: takes each P whose M has run one goroutine's code for
- * SYSMON_RETAKE_NS, when that M sleeps in the kernel or goroutines wait for
- * the P, and hands it off. True if it took any. */
-static bool retake(int64_t now)
-{
-    bool took = false;
-    for (int i = 0; i < gomaxprocs; i++) {
-        sched__p_t *pp = allp[i];
-        /* acquire: pairs with p_to_user; the M's tid is visible. */
-        uintptr_t st = atomic_load_explicit(&pp->status, memory_order_acquire);
-        uint32_t ticks = atomic_load_explicit(&pp->ticks, memory_order_relaxed);
-        if (st != pp->sysmon_status || ticks != pp->sysmon_ticks) {
-            pp->sysmon_status = st;
-            pp->sysmon_ticks = ticks;
-            pp->sysmon_when = now;
-            continue;
-        }
-        if (PSTATE_STATE(st) != SCHED__Puser ||
-            now - pp->sysmon_when < SYSMON_RETAKE_NS)
-            continue;
-        if (!p_has_waiting_work(pp) && !m_blocked(PSTATE_M(st)))
-            continue; /* it computes, and nobody waits: let it */
-        /* acquire: what the M wrote to pp before p_to_user is ours. */
-        if (!atomic_compare_exchange_strong_explicit(
-                &pp->status, &st, SCHED__Pidle, memory_order_acquire,
-                memory_order_relaxed))
-            continue; /* it came back into the scheduler */
-        pp->sysmon_status = SCHED__Pidle;
-        pp->sysmon_when = now;
-        handoffp(pp);
-        took = true;
-    }
-    return took;
-}
-
-/* While every P is idle, sysmon sleeps until one is taken (pidleget). True
- * if it slept. */
-static bool sysmon_wait(void)
-{
-    if (atomic_load_explicit(&sched.npidle, memory_order_relaxed) != gomaxprocs)
-        return false;
-    chan__lock(&sched.lock);
-    bool wait = sched.npidle == gomaxprocs;
-    if (wait) {
-        sched__noteclear(&sched.sysmonnote);
-        sched.sysmonwait = true;
-    }
-    chan__unlock(&sched.lock);
-    if (wait) {
-        /* Nothing runs: return the pool's excess stacks before sleeping. */
-        sched__stack_trim(SIZE_MAX);
-        sched__notesleep(&sched.sysmonnote);
-    }
-    return wait;
-}
-
-static void *sysmon(void *arg)
-{
-    (void)arg;
-    long delay = 0;
-    int idle = 0;
-    for (;;) {
-        if (idle == 0)
-            delay = SYSMON_DELAY_MIN_US;
-        else if (idle > SYSMON_IDLE_ROUNDS)
-            delay *= 2;
-        if (delay > SYSMON_DELAY_MAX_US)
-            delay = SYSMON_DELAY_MAX_US;
-        nanosleep(&(struct timespec){0, delay * 1000}, NULL);
-        if (sysmon_wait()) {
-            idle = 0;
-            continue;
-        }
-        if (retake(nanotime()))
-            idle = 0;
-        else
-            idle++;
-        sched__stack_trim(SCHED__STACK_TRIM_BATCH);
-    }
-    return NULL;
-}
-
-/* Starts sysmon once; a failure (no thread) is retried at the next
- * sched_go. Without it, goroutines still run, but a blocked one keeps its P.
- */
-static void sysmon_start(void)
-{
-    if (atomic_load_explicit(&sysmon_running, memory_order_relaxed))
-        return;
-    chan__lock(&start_lock);
-    if (!atomic_load_explicit(&sysmon_running, memory_order_relaxed) &&
-        chan__thread_start(sysmon, NULL) == 0)
-        atomic_store_explicit(&sysmon_running, true, memory_order_relaxed);
-    chan__unlock(&start_lock);
+    sched__mcall(mp->curg, gosched_m);
 }
 
 /* ---- starting and ending goroutines -------------------------------------- */
-
-static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
-{
-    casgstatus(gp, SCHED__Grunning, SCHED__Gdead);
-    sched__fiber_destroy(&gp->fiber);
-    sched__stack_put(&gp->stack);
-    gp->stack = (sched__stack_t){0};
-    gp->fn = NULL;
-    gp->arg = NULL;
-    gfput(mp->p, gp);
-    /* release: a thread that sees the count drop sees the stack and g back
-     * in their pools. */
-    atomic_fetch_sub_explicit(&ngoroutines, 1, memory_order_release);
-    return NULL;
-}
-
-/* Every goroutine's first frame. */
-static void goroutine_main(void *arg)
-{
-    sched__fiber_started();
-    sched_g *gp = arg;
-    gp->fn(gp->arg);
-    /* Go's goexit1: g0 frees the stack we are standing on. */
-    sched__m_t *mp = gp->m;
-    mp->mcall_fn = goexit0;
-    sched__fiber_exit(&gp->fiber, &mp->g0);
-}
 
 static int maxprocs_default(void)
 {
@@ -1252,9 +863,9 @@ void sched__p_init(sched__p_t *pp, int id)
 static void free_allp(int n)
 {
     for (int i = 0; i < n; i++)
-        free(allp[i]);
-    free(allp);
-    allp = NULL;
+        free(sched__allp[i]);
+    free(sched__allp);
+    sched__allp = NULL;
 }
 
 /* Makes the Ps (all idle) and the first M (idle, asleep): 0, ENOMEM or
@@ -1262,50 +873,51 @@ static void free_allp(int n)
 static int start_locked(void)
 {
     int n = maxprocs_wanted ? maxprocs_wanted : maxprocs_default();
-    allp = calloc((size_t)n, sizeof *allp);
-    if (!allp)
+    sched__allp = calloc((size_t)n, sizeof *sched__allp);
+    if (!sched__allp)
         return ENOMEM;
     for (int i = 0; i < n; i++) {
-        if (!(allp[i] = malloc(sizeof *allp[i]))) {
+        if (!(sched__allp[i] = malloc(sizeof *sched__allp[i]))) {
             free_allp(i);
             return ENOMEM;
         }
-        sched__p_init(allp[i], i);
+        sched__p_init(sched__allp[i], i);
     }
-    gomaxprocs = n;
+    sched__nprocs = n;
     sched__m_t *m0 = allocm();
     if (!m0) {
         free_allp(n);
         return ENOMEM;
     }
-    chan__lock(&sched.lock);
+    chan__lock(&sched__state.lock);
     for (int i = n - 1; i >= 0; i--)
-        pidleput_locked(allp[i]);
+        sched__pidleput_locked(sched__allp[i]);
     mput_locked(m0); /* before it runs: startm can find it at once */
-    sched.mcount = 1;
-    chan__unlock(&sched.lock);
+    sched__state.mcount = 1;
+    chan__unlock(&sched__state.lock);
     int err = newm(m0, NULL, false);
     if (!err)
         (void)sched__signal_install(); /* a nicety: best effort */
     if (err) {
-        chan__lock(&sched.lock);
-        sched.midle = NULL;
-        sched.nmidle = 0;
-        sched.mcount = 0;
-        sched.pidle = NULL;
-        atomic_store_explicit(&sched.npidle, 0, memory_order_relaxed);
-        chan__unlock(&sched.lock);
+        chan__lock(&sched__state.lock);
+        sched__state.midle = NULL;
+        sched__state.nmidle = 0;
+        sched__state.mcount = 0;
+        sched__state.pidle = NULL;
+        atomic_store_explicit(&sched__state.npidle, 0, memory_order_relaxed);
+        chan__unlock(&sched__state.lock);
         free(m0);
         free_allp(n);
-        gomaxprocs = 0;
+        sched__nprocs = 0;
         return EAGAIN;
     }
     return 0;
 }
 
-static int sched_start(void)
+int sched__start(void)
 {
-    /* acquire: pairs with the release below; allp and gomaxprocs are set. */
+    /* acquire: pairs with the release below; sched__allp and sched__nprocs are
+     * set. */
     if (!atomic_load_explicit(&started, memory_order_acquire)) {
         chan__lock(&start_lock);
         int err = 0;
@@ -1318,7 +930,7 @@ static int sched_start(void)
         if (err)
             return err;
     }
-    sysmon_start();
+    sched__sysmon_start();
     return 0;
 }
 
@@ -1336,89 +948,14 @@ int sched__set_maxprocs(int n)
 
 int sched__gomaxprocs(void)
 {
-    return atomic_load_explicit(&started, memory_order_acquire) ? gomaxprocs
+    return atomic_load_explicit(&started, memory_order_acquire) ? sched__nprocs
                                                                 : 0;
 }
 
 int sched__mcount(void)
 {
-    chan__lock(&sched.lock);
-    int n = sched.mcount;
-    chan__unlock(&sched.lock);
+    chan__lock(&sched__state.lock);
+    int n = sched__state.mcount;
+    chan__unlock(&sched__state.lock);
     return n;
-}
-
-/* A dead g with a fresh stack, ready to run fn(arg); *err on failure. */
-static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg, int *err)
-{
-    sched_g *gp = gfget(pp);
-    if (!gp && !(gp = allocg())) {
-        *err = ENOMEM;
-        return NULL;
-    }
-    if ((*err = sched__stack_get(&gp->stack)) != 0) {
-        gfput(pp, gp);
-        return NULL;
-    }
-    gp->fn = fn;
-    gp->arg = arg;
-    gp->wait_reason = SCHED_WAIT_ZERO;
-    /* relaxed: ids need only be unique. */
-    gp->goid = atomic_fetch_add_explicit(&goidgen, 1, memory_order_relaxed) + 1;
-    sched__fiber_make(&gp->fiber, &gp->stack, goroutine_main, gp);
-    return gp;
-}
-
-int sched_go(void (*fn)(void *arg), void *arg)
-{
-    if (!fn)
-        return EINVAL;
-    int err = sched_start();
-    if (err)
-        return err;
-    sched__m_t *mp = getm();
-    sched__p_t *pp = p_enter(mp);
-    sched_g *gp = newg(pp, fn, arg, &err);
-    if (gp) {
-        /* relaxed: a count; the queues order the goroutine's start. */
-        atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
-        casgstatus(gp, SCHED__Gdead, SCHED__Grunnable);
-        if (pp) {
-            sched__runqput(pp, gp, true); /* Go's newproc: runs next here */
-            wakep();
-        } else {
-            inject(gp);
-        }
-    }
-    p_leave(mp, pp);
-    return err;
-}
-
-int sched_go_locked(void (*fn)(void *arg), void *arg)
-{
-    return fn ? chan__thread_go(fn, arg) : EINVAL;
-}
-
-/* ---- queries ------------------------------------------------------------- */
-
-sched_g *sched_getg(void)
-{
-    sched__m_t *mp = getm();
-    return mp ? mp->curg : NULL;
-}
-
-int64_t sched_num_goroutine(void)
-{
-    /* acquire: pairs with goexit0's release. */
-    return atomic_load_explicit(&ngoroutines, memory_order_acquire);
-}
-
-uint64_t sched_goid(sched_g *gp)
-{
-    return gp->goid;
-}
-
-int sched_wait_reason(sched_g *gp)
-{
-    return gp->wait_reason;
 }

@@ -176,4 +176,70 @@ int sched__mcount(void);
 void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg);
 uint32_t sched__gstatus(sched_g *gp);
 
+/* The P's holder and what it does (see proc.h); PSTATE_M is NULL when idle. */
+#define PSTATE(mp, state) ((uintptr_t)(mp) | (uintptr_t)(state))
+#define PSTATE_M(st)      ((sched__m_t *)((st) & ~(uintptr_t)SCHED__PSTATE_MASK))
+#define PSTATE_STATE(st)  ((st) & (uintptr_t)SCHED__PSTATE_MASK)
+
+/* Go's schedt: the scheduler's global state (proc.c). Fields under lock
+ * unless said otherwise. */
+typedef struct sched__schedt {
+    chan__lock_t lock;
+
+    sched_g *runqhead, *runqtail; /* the global run queue, via schedlink */
+    _Atomic int32_t runqsize;     /* written under lock; peeked without */
+
+    sched__p_t *pidle;      /* idle Ps, via link */
+    _Atomic int32_t npidle; /* written under lock; peeked without */
+    sched__m_t *midle;      /* idle Ms, via schedlink */
+    int32_t nmidle;
+    int32_t mcount;                /* Ms started */
+    _Atomic int32_t nmspinning;    /* spinning Ms; see wakep */
+    _Atomic uint32_t needspinning; /* a submitter found no idle P */
+
+    bool sysmonwait;          /* sysmon sleeps on sysmonnote: every P idle */
+    sched__note_t sysmonnote; /* where; pidleget wakes it */
+
+    chan__lock_t gflock; /* the global free gs */
+    sched_g *gfree;
+    int32_t ngfree;
+
+    chan__lock_t allglock; /* every g ever allocated */
+    sched_g *allgs;
+} sched__schedt_t;
+
+extern sched__schedt_t sched__state;
+/* Set once, under proc.c's start lock, before the scheduler is published as
+ * started (release); read after an acquire load of that. */
+extern sched__p_t **sched__allp;
+extern int sched__nprocs; /* GOMAXPROCS */
+
+/* For sysmon.c: proc.c's startm and pidleput (sched__state.lock held). */
+void sched__startm(sched__p_t *pp, bool spinning, bool lock_held);
+void sched__pidleput_locked(sched__p_t *pp);
+
+/* runq.c: the global run queue, under sched__state.lock: put one at the
+ * tail, pop the head, and take a batch for pp (up to max; 0: Go's share). */
+void sched__globrunqput_locked(sched_g *gp);
+sched_g *sched__globrunqpop_locked(void);
+sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max);
+
+/* proc.c's scheduling, for goroutine.c: the calling thread's M (NULL on a
+ * plain thread), a goroutine's status change (checked), waking an idle M for
+ * new work, readying onto the global queue, switching to g0 (Go's mcall),
+ * holding and leaving the M's P around a call from a goroutine, and starting
+ * the scheduler (0 or an errno). */
+sched__m_t *sched__getm(void);
+void sched__casgstatus(sched_g *gp, uint32_t oldval, uint32_t newval);
+void sched__wakep(void);
+void sched__inject(sched_g *gp);
+void sched__mcall(sched_g *gp, sched_g *(*fn)(sched__m_t *, sched_g *));
+sched__p_t *sched__p_enter(sched__m_t *mp);
+void sched__p_leave(sched__m_t *mp, sched__p_t *pp);
+int sched__start(void);
+
+/* sysmon.c: starts the monitor once (a failure is retried at the next
+ * sched_go). */
+void sched__sysmon_start(void);
+
 #endif /* GOCHAN_SCHED_PROC_H */

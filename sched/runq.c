@@ -1,5 +1,5 @@
-/* runq.c: the per-P run queues, lock-free (Go's runqput, runqget, runqgrab,
- * runqsteal; see proc.h).
+/* runq.c: the run queues: per P, lock-free (Go's runqput, runqget, runqgrab,
+ * runqsteal), and the global one under sched__state.lock (globrunqput...).
  *
  * A ring of SCHED__RUNQ_SIZE slots with free-running 32-bit head and tail:
  * the queue holds tail - head entries, at ring[head % size] ... Only the P's
@@ -210,4 +210,82 @@ bool sched__runqempty(sched__p_t *pp)
         if (atomic_load_explicit(&pp->runqtail, memory_order_acquire) == t)
             return h == t && next == NULL;
     }
+}
+
+/* ---- the global run queue (sched__state.lock)
+ * ----------------------------------- */
+
+void sched__globrunqput_locked(sched_g *gp)
+{
+    gp->schedlink = NULL;
+    if (sched__state.runqtail)
+        sched__state.runqtail->schedlink = gp;
+    else
+        sched__state.runqhead = gp;
+    sched__state.runqtail = gp;
+    /* relaxed: peekers take the lock before they use the queue. */
+    atomic_store_explicit(&sched__state.runqsize, sched__state.runqsize + 1,
+                          memory_order_relaxed);
+}
+
+void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
+{
+    chan__lock(&sched__state.lock);
+    tail->schedlink = NULL;
+    if (sched__state.runqtail)
+        sched__state.runqtail->schedlink = head;
+    else
+        sched__state.runqhead = head;
+    sched__state.runqtail = tail;
+    atomic_store_explicit(&sched__state.runqsize, sched__state.runqsize + n,
+                          memory_order_relaxed);
+    chan__unlock(&sched__state.lock);
+}
+
+sched_g *sched__globrunqpop_locked(void)
+{
+    sched_g *gp = sched__state.runqhead;
+    sched__state.runqhead = gp->schedlink;
+    if (!sched__state.runqhead)
+        sched__state.runqtail = NULL;
+    gp->schedlink = NULL;
+    return gp;
+}
+
+/* Go's globrunqget: a fair share (runqsize / GOMAXPROCS + 1), at most max
+ * when max > 0, and at most half a ring. pp's ring must be empty enough to
+ * take them: callers pass a P whose ring they have just found empty. */
+sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max)
+{
+    int32_t size = sched__state.runqsize;
+    if (size == 0)
+        return NULL;
+    int32_t n = size / (sched__nprocs > 0 ? sched__nprocs : 1) + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > SCHED__RUNQ_SIZE / 2)
+        n = SCHED__RUNQ_SIZE / 2;
+    chan__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
+                    "globrunqget: no room in the local queue");
+    atomic_store_explicit(&sched__state.runqsize, size - n,
+                          memory_order_relaxed);
+    sched_g *gp = sched__globrunqpop_locked();
+    while (--n > 0)
+        sched__runqput(pp, sched__globrunqpop_locked(), false);
+    return gp;
+}
+
+sched_g *sched__globrunqget(sched__p_t *pp, int32_t max)
+{
+    chan__lock(&sched__state.lock);
+    sched_g *gp = sched__globrunqget_locked(pp, max);
+    chan__unlock(&sched__state.lock);
+    return gp;
+}
+
+int32_t sched__globrunqsize(void)
+{
+    return atomic_load_explicit(&sched__state.runqsize, memory_order_relaxed);
 }

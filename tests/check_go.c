@@ -25,6 +25,7 @@
 #include <gochan/timer.h>
 
 #include "chan/chan_test_hooks.h" /* chan__go_started */
+#include "sched/sanitizer.h"      /* SCHED__TSAN */
 #include "testutil.h"
 
 /* ---- chan_go ------------------------------------------------------------ */
@@ -446,10 +447,13 @@ static void torture_send_one(void *arg)
  * goroutines threaded together by unbuffered channels and torn down cleanly
  * by one value passed from the rightmost to the leftmost. On kernel threads
  * (GOCHAN_SCHED=0) the chain is 1,000 long, as a machine allows ~32,000
- * threads; under valgrind a tenth. */
+ * threads; under ThreadSanitizer 5,000 (its shadow stack per fiber), under
+ * valgrind a tenth. */
 START_TEST(test_go_goroutines_torture)
 {
     long n = chan__go_on_scheduler() ? 100000 : 1000;
+    if (SCHED__TSAN) /* a TSan fiber takes 512 KiB of shadow stack */
+        n = 5000;
     if (tu_short())
         n /= 10;
     chan_t **cs = malloc((size_t)(n + 1) * sizeof *cs);

@@ -1,0 +1,207 @@
+/* goroutine.c: a goroutine's life (Go's newproc, goexit and the free g
+ * lists): making its g and stack, starting it, ending it, and the queries on
+ * goroutines. The scheduling itself is proc.c's.
+ */
+#include "proc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invariant.h"
+#include "thread.h"
+
+static _Atomic int64_t ngoroutines; /* sched_go'ed and not yet returned */
+static _Atomic uint64_t goidgen;
+
+/* Free gs kept per P before half go to the global list (Go: 64 and 32). */
+enum { GFREE_LOCAL_MAX = 64, GFREE_BATCH = 32 };
+
+/* ---- free gs ------------------------------------------------------------- */
+
+static void gfput_global(sched_g *gp)
+{
+    chan__lock(&sched__state.gflock);
+    gp->schedlink = sched__state.gfree;
+    sched__state.gfree = gp;
+    sched__state.ngfree++;
+    chan__unlock(&sched__state.gflock);
+}
+
+/* Go's gfput: a dead g (without its stack) onto pp's free list, half of
+ * which moves to the global one when it grows long. */
+static void gfput(sched__p_t *pp, sched_g *gp)
+{
+    chan__invariant(sched__gstatus(gp) == SCHED__Gdead, "gfput: g not dead");
+    if (!pp) {
+        gfput_global(gp);
+        return;
+    }
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    if (++pp->gfree_n < GFREE_LOCAL_MAX)
+        return;
+    chan__lock(&sched__state.gflock);
+    while (pp->gfree_n > GFREE_BATCH) {
+        sched_g *g1 = pp->gfree;
+        pp->gfree = g1->schedlink;
+        pp->gfree_n--;
+        g1->schedlink = sched__state.gfree;
+        sched__state.gfree = g1;
+        sched__state.ngfree++;
+    }
+    chan__unlock(&sched__state.gflock);
+}
+
+/* Go's gfget: a free g from pp's list, refilled from the global one. */
+static sched_g *gfget(sched__p_t *pp)
+{
+    if (pp && pp->gfree) {
+        sched_g *gp = pp->gfree;
+        pp->gfree = gp->schedlink;
+        pp->gfree_n--;
+        return gp;
+    }
+    chan__lock(&sched__state.gflock);
+    sched_g *gp = sched__state.gfree;
+    if (gp) {
+        sched__state.gfree = gp->schedlink;
+        sched__state.ngfree--;
+    }
+    while (pp && sched__state.gfree && pp->gfree_n < GFREE_BATCH) {
+        sched_g *g1 = sched__state.gfree;
+        sched__state.gfree = g1->schedlink;
+        sched__state.ngfree--;
+        g1->schedlink = pp->gfree;
+        pp->gfree = g1;
+        pp->gfree_n++;
+    }
+    chan__unlock(&sched__state.gflock);
+    return gp;
+}
+
+static sched_g *allocg(void)
+{
+    sched_g *gp = calloc(1, sizeof *gp);
+    if (!gp)
+        return NULL;
+    atomic_init(&gp->status, SCHED__Gidle);
+    sched__casgstatus(gp, SCHED__Gidle, SCHED__Gdead);
+    chan__lock(&sched__state.allglock);
+    gp->alllink = sched__state.allgs;
+    sched__state.allgs = gp;
+    chan__unlock(&sched__state.allglock);
+    return gp;
+}
+
+void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
+{
+    chan__lock(&sched__state.allglock);
+    for (sched_g *gp = sched__state.allgs; gp; gp = gp->alllink)
+        fn(gp, arg);
+    chan__unlock(&sched__state.allglock);
+}
+
+/* ---- starting and ending goroutines ------------------------------------ */
+
+static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
+{
+    sched__casgstatus(gp, SCHED__Grunning, SCHED__Gdead);
+    sched__fiber_destroy(&gp->fiber);
+    sched__stack_put(&gp->stack);
+    gp->stack = (sched__stack_t){0};
+    gp->fn = NULL;
+    gp->arg = NULL;
+    gfput(mp->p, gp);
+    /* release: a thread that sees the count drop sees the stack and g back
+     * in their pools. */
+    atomic_fetch_sub_explicit(&ngoroutines, 1, memory_order_release);
+    return NULL;
+}
+
+/* Every goroutine's first frame. */
+static void goroutine_main(void *arg)
+{
+    sched__fiber_started();
+    sched_g *gp = arg;
+    gp->fn(gp->arg);
+    /* Go's goexit1: g0 frees the stack we are standing on. */
+    sched__m_t *mp = gp->m;
+    mp->mcall_fn = goexit0;
+    sched__fiber_exit(&gp->fiber, &mp->g0);
+}
+
+/* A dead g with a fresh stack, ready to run fn(arg); *err on failure. */
+static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg, int *err)
+{
+    sched_g *gp = gfget(pp);
+    if (!gp && !(gp = allocg())) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    if ((*err = sched__stack_get(&gp->stack)) != 0) {
+        gfput(pp, gp);
+        return NULL;
+    }
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->wait_reason = SCHED_WAIT_ZERO;
+    /* relaxed: ids need only be unique. */
+    gp->goid = atomic_fetch_add_explicit(&goidgen, 1, memory_order_relaxed) + 1;
+    sched__fiber_make(&gp->fiber, &gp->stack, goroutine_main, gp);
+    return gp;
+}
+
+int sched_go(void (*fn)(void *arg), void *arg)
+{
+    if (!fn)
+        return EINVAL;
+    int err = sched__start();
+    if (err)
+        return err;
+    sched__m_t *mp = sched__getm();
+    sched__p_t *pp = sched__p_enter(mp);
+    sched_g *gp = newg(pp, fn, arg, &err);
+    if (gp) {
+        /* relaxed: a count; the queues order the goroutine's start. */
+        atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
+        sched__casgstatus(gp, SCHED__Gdead, SCHED__Grunnable);
+        if (pp) {
+            sched__runqput(pp, gp, true); /* Go's newproc: runs next here */
+            sched__wakep();
+        } else {
+            sched__inject(gp);
+        }
+    }
+    sched__p_leave(mp, pp);
+    return err;
+}
+
+int sched_go_locked(void (*fn)(void *arg), void *arg)
+{
+    return fn ? chan__thread_go(fn, arg) : EINVAL;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+sched_g *sched_getg(void)
+{
+    sched__m_t *mp = sched__getm();
+    return mp ? mp->curg : NULL;
+}
+
+int64_t sched_num_goroutine(void)
+{
+    /* acquire: pairs with goexit0's release. */
+    return atomic_load_explicit(&ngoroutines, memory_order_acquire);
+}
+
+uint64_t sched_goid(sched_g *gp)
+{
+    return gp->goid;
+}
+
+int sched_wait_reason(sched_g *gp)
+{
+    return gp->wait_reason;
+}

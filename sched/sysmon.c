@@ -1,0 +1,189 @@
+/* sysmon.c: Go's sysmon for C code that blocks or computes without telling
+ * the scheduler (see "Blocking C code" at the top of proc.c): a monitor
+ * thread that retakes a P from such a goroutine and hands it to another M,
+ * and trims the stack pool while it is about it.
+ */
+#include "proc.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "invariant.h"
+#include "thread.h"
+
+/* Go's sysmon: its sleep between rounds (20 us, doubling after 50 idle rounds
+ * up to 10 ms), and how long a P may run one goroutine's code before sysmon
+ * looks at its M (Go's forcePreemptNS). */
+enum { SYSMON_DELAY_MIN_US = 20, SYSMON_DELAY_MAX_US = 10000 };
+enum { SYSMON_IDLE_ROUNDS = 50 };
+#define SYSMON_RETAKE_NS (10 * 1000 * 1000)
+
+static atomic_bool sysmon_running;
+static chan__lock_t sysmon_start_lock = CHAN__LOCK_INIT;
+
+static int64_t nanotime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether mp's thread sleeps in the kernel: its state in /proc (field 3 of
+ * /proc/self/task/TID/stat) is anything but R (running or runnable). False
+ * when it cannot tell. */
+static bool m_blocked(const sched__m_t *mp)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "/proc/self/task/%d/stat", mp->tid);
+    int fd = open(buf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    /* "tid (comm) S ...": comm may hold spaces and parentheses. */
+    const char *end = strrchr(buf, ')');
+    if (!end || end[1] != ' ' || end[2] == '\0')
+        return false;
+    return end[2] != 'R';
+}
+
+/* Goroutines wait for pp: in its own queue, or in the global one while no
+ * P is idle to take them. */
+static bool p_has_waiting_work(sched__p_t *pp)
+{
+    return !sched__runqempty(pp) ||
+           (sched__globrunqsize() > 0 &&
+            atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) == 0);
+}
+
+/* Go's handoffp: sysmon took pp from its M. An M runs it if there is work;
+ * if no M spins and no P is idle, a spinning M takes it to look for some;
+ * otherwise it goes idle. Nobody adds to pp's queue meanwhile: only a holder
+ * does. */
+static void handoffp(sched__p_t *pp)
+{
+    if (!sched__runqempty(pp) || sched__globrunqsize() > 0) {
+        sched__startm(pp, false, false);
+        return;
+    }
+    int32_t none = 0;
+    if (atomic_load_explicit(&sched__state.nmspinning, memory_order_relaxed) +
+                atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) ==
+            0 &&
+        atomic_compare_exchange_strong_explicit(&sched__state.nmspinning, &none, 1,
+                                                memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        atomic_store_explicit(&sched__state.needspinning, 0, memory_order_relaxed);
+        sched__startm(pp, true, false);
+        return;
+    }
+    chan__lock(&sched__state.lock);
+    if (sched__state.runqsize > 0)
+        sched__startm(pp, false, true);
+    else
+        sched__pidleput_locked(pp);
+    chan__unlock(&sched__state.lock);
+}
+
+/* Go's retake: takes each P whose M has run one goroutine's code for
+ * SYSMON_RETAKE_NS, when that M sleeps in the kernel or goroutines wait for
+ * the P, and hands it off. True if it took any. */
+static bool retake(int64_t now)
+{
+    bool took = false;
+    for (int i = 0; i < sched__nprocs; i++) {
+        sched__p_t *pp = sched__allp[i];
+        /* acquire: pairs with p_to_user; the M's tid is visible. */
+        uintptr_t st = atomic_load_explicit(&pp->status, memory_order_acquire);
+        uint32_t ticks = atomic_load_explicit(&pp->ticks, memory_order_relaxed);
+        if (st != pp->sysmon_status || ticks != pp->sysmon_ticks) {
+            pp->sysmon_status = st;
+            pp->sysmon_ticks = ticks;
+            pp->sysmon_when = now;
+            continue;
+        }
+        if (PSTATE_STATE(st) != SCHED__Puser ||
+            now - pp->sysmon_when < SYSMON_RETAKE_NS)
+            continue;
+        if (!p_has_waiting_work(pp) && !m_blocked(PSTATE_M(st)))
+            continue; /* it computes, and nobody waits: let it */
+        /* acquire: what the M wrote to pp before p_to_user is ours. */
+        if (!atomic_compare_exchange_strong_explicit(
+                &pp->status, &st, SCHED__Pidle, memory_order_acquire,
+                memory_order_relaxed))
+            continue; /* it came back into the scheduler */
+        pp->sysmon_status = SCHED__Pidle;
+        pp->sysmon_when = now;
+        handoffp(pp);
+        took = true;
+    }
+    return took;
+}
+
+/* While every P is idle, sysmon sleeps until one is taken (pidleget). True
+ * if it slept. */
+static bool sysmon_wait(void)
+{
+    if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) != sched__nprocs)
+        return false;
+    chan__lock(&sched__state.lock);
+    bool wait = sched__state.npidle == sched__nprocs;
+    if (wait) {
+        sched__noteclear(&sched__state.sysmonnote);
+        sched__state.sysmonwait = true;
+    }
+    chan__unlock(&sched__state.lock);
+    if (wait) {
+        /* Nothing runs: return the pool's excess stacks before sleeping. */
+        sched__stack_trim(SIZE_MAX);
+        sched__notesleep(&sched__state.sysmonnote);
+    }
+    return wait;
+}
+
+static void *sysmon(void *arg)
+{
+    (void)arg;
+    long delay = 0;
+    int idle = 0;
+    for (;;) {
+        if (idle == 0)
+            delay = SYSMON_DELAY_MIN_US;
+        else if (idle > SYSMON_IDLE_ROUNDS)
+            delay *= 2;
+        if (delay > SYSMON_DELAY_MAX_US)
+            delay = SYSMON_DELAY_MAX_US;
+        nanosleep(&(struct timespec){0, delay * 1000}, NULL);
+        if (sysmon_wait()) {
+            idle = 0;
+            continue;
+        }
+        if (retake(nanotime()))
+            idle = 0;
+        else
+            idle++;
+        sched__stack_trim(SCHED__STACK_TRIM_BATCH);
+    }
+    return NULL;
+}
+
+/* Starts sysmon once; a failure (no thread) is retried at the next
+ * sched_go. Without it, goroutines still run, but a blocked one keeps its P.
+ */
+void sched__sysmon_start(void)
+{
+    if (atomic_load_explicit(&sysmon_running, memory_order_relaxed))
+        return;
+    chan__lock(&sysmon_start_lock);
+    if (!atomic_load_explicit(&sysmon_running, memory_order_relaxed) &&
+        chan__thread_start(sysmon, NULL) == 0)
+        atomic_store_explicit(&sysmon_running, true, memory_order_relaxed);
+    chan__unlock(&sysmon_start_lock);
+}
+
