@@ -6,6 +6,12 @@
  * release frees the channel. A thread blocked in an operation holds its own
  * reference, so releasing a channel others are blocked on is safe.
  *
+ * Values live in the channel as bytes: a send copies elem_size bytes in, a
+ * receive copies them out, so the sender's variable may go (or be reused)
+ * as soon as the send returns. If a value is a pointer, what it points to is
+ * the program's: releasing a channel frees its buffer but never what buffered
+ * values point to (it cannot know), so drain it first when they own memory.
+ *
  * Every function may be called from any thread. Status codes are returned as
  * int; where Go panics, gochan returns a code and changes nothing.
  */
