@@ -59,7 +59,8 @@ static bool p_has_waiting_work(sched__p_t *pp)
 {
     return !sched__runqempty(pp) ||
            (sched__globrunqsize() > 0 &&
-            atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) == 0);
+            atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) ==
+                0);
 }
 
 /* Go's handoffp: sysmon took pp from its M. An M runs it if there is work;
@@ -74,12 +75,14 @@ static void handoffp(sched__p_t *pp)
     }
     int32_t none = 0;
     if (atomic_load_explicit(&sched__state.nmspinning, memory_order_relaxed) +
-                atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) ==
+                atomic_load_explicit(&sched__state.npidle,
+                                     memory_order_relaxed) ==
             0 &&
-        atomic_compare_exchange_strong_explicit(&sched__state.nmspinning, &none, 1,
-                                                memory_order_seq_cst,
+        atomic_compare_exchange_strong_explicit(&sched__state.nmspinning, &none,
+                                                1, memory_order_seq_cst,
                                                 memory_order_relaxed)) {
-        atomic_store_explicit(&sched__state.needspinning, 0, memory_order_relaxed);
+        atomic_store_explicit(&sched__state.needspinning, 0,
+                              memory_order_relaxed);
         sched__startm(pp, true, false);
         return;
     }
@@ -130,7 +133,8 @@ static bool retake(int64_t now)
  * if it slept. */
 static bool sysmon_wait(void)
 {
-    if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) != sched__nprocs)
+    if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) !=
+        sched__nprocs)
         return false;
     chan__lock(&sched__state.lock);
     bool wait = sched__state.npidle == sched__nprocs;
@@ -186,4 +190,3 @@ void sched__sysmon_start(void)
         atomic_store_explicit(&sysmon_running, true, memory_order_relaxed);
     chan__unlock(&sysmon_start_lock);
 }
-
