@@ -339,10 +339,14 @@ int chan_close(chan_t *c)
         "a closed channel has no waiters");
     chan__unlock(&c->lock);
 
+    /* Goroutines are readied in batches (one scheduler lock each), as Go's
+     * closechan readies a whole list. */
+    chan__wakeups_t batch = {.n = 0};
     while (wake) {
         w = wake;
         wake = w->next; /* read before the wake-up: w dies with it */
-        chan__ready(w->parker);
+        chan__ready_batched(w->parker, &batch);
     }
+    chan__wakeups_flush(&batch);
     return CHAN_OK;
 }

@@ -120,7 +120,9 @@ static void park_wait(chan__parker_t *p)
         chan__futex_wait(&p->state, CHAN__PARK_SLEEPING);
 }
 
-static void ready_wake(chan__parker_t *p)
+/* Wakes p: a sleeping thread at once; returns the goroutine that must be
+ * readied (its stack, p on it, lives until it runs), or NULL. */
+static struct sched_g *ready_take(chan__parker_t *p)
 {
     /* release: publishes everything written into the waiter. acquire: a
      * goroutine's park_commit (SLEEPING) happened after its M saved it, so
@@ -131,14 +133,40 @@ static void ready_wake(chan__parker_t *p)
     struct sched_g *g = p->g; /* read first: p may die with the exchange */
     if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
                                  memory_order_acq_rel) != CHAN__PARK_SLEEPING)
-        return;
+        return NULL;
+    if (!g)
+        chan__futex_wake(&p->state, 1);
+    return g;
+}
+
+static void ready_wake(chan__parker_t *p)
+{
+    struct sched_g *g = ready_take(p);
 #ifdef GOCHAN_HAVE_SCHED
-    if (g) {
-        sched_goready(g); /* its stack, p on it, lives until it runs */
-        return;
-    }
+    if (g)
+        sched_goready(g);
+#else
+    (void)g;
 #endif
-    chan__futex_wake(&p->state, 1);
+}
+
+void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w)
+{
+    chan__race_release(p);
+    struct sched_g *g = ready_take(p);
+    if (!g)
+        return;
+    w->g[w->n++] = g;
+    if (w->n == CHAN__WAKEUPS_MAX)
+        chan__wakeups_flush(w);
+}
+
+void chan__wakeups_flush(chan__wakeups_t *w)
+{
+#ifdef GOCHAN_HAVE_SCHED
+    sched_goready_list(w->g, w->n);
+#endif
+    w->n = 0;
 }
 
 #else /* portable fallback: a mutex and condition variable per parker */
@@ -177,6 +205,17 @@ static void ready_wake(chan__parker_t *p)
     atomic_store_explicit(&p->state, CHAN__PARK_WOKEN, memory_order_release);
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->mu);
+}
+
+void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w)
+{
+    (void)w;
+    chan__ready(p); /* no goroutines here: nothing to batch */
+}
+
+void chan__wakeups_flush(chan__wakeups_t *w)
+{
+    w->n = 0;
 }
 #endif
 

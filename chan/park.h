@@ -16,6 +16,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lock.h"
@@ -67,6 +68,19 @@ bool chan__on_goroutine(void);
 
 /* The running goroutine's id (Go's goid: 1, 2, ...), or 0 on a thread. */
 uint64_t chan__goid(void);
+
+/* Wake-ups made in a batch (close wakes every waiter): threads are woken at
+ * once, goroutines readied together by chan__wakeups_flush, one scheduler
+ * lock for a whole batch as Go's injectglist. Start with n = 0; flush before
+ * the batch goes out of scope. Same rule as chan__ready on touching p. */
+#define CHAN__WAKEUPS_MAX 64
+typedef struct chan__wakeups {
+    struct sched_g *g[CHAN__WAKEUPS_MAX];
+    size_t n;
+} chan__wakeups_t;
+
+void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w);
+void chan__wakeups_flush(chan__wakeups_t *w);
 
 /* Sleeps forever: Go's block() for nil channels and select {}. */
 _Noreturn void chan__block_forever(void);

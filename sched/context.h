@@ -39,8 +39,8 @@ typedef struct sched__stack {
 /* Free stacks are pooled without bound when goroutines end, so that ending
  * 100,000 of them costs no munmap each; sysmon trims the pool back to
  * SCHED__STACK_POOL_KEEP in the background (Go's scavenger), at most
- * SCHED__STACK_TRIM_BATCH a round while goroutines run, all of the excess
- * when every P goes idle. */
+ * SCHED__STACK_TRIM_BATCH a round once the pool has been quiet for a round,
+ * all of the excess when every P goes idle. */
 #define SCHED__STACK_POOL_KEEP 1024
 #define SCHED__STACK_MAP_BATCH                                                 \
     16 /* stacks mapped at once when none is free                              \
@@ -58,6 +58,11 @@ void sched__stack_put(sched__stack_t *s);
 /* Unmaps up to max pooled stacks beyond SCHED__STACK_POOL_KEEP (the most
  * recently freed ones: the pool is LIFO); returns how many. For sysmon. */
 size_t sched__stack_trim(size_t max);
+
+/* sched__stack_trim, but only if no stack was taken or given back since the
+ * last call: trimming while goroutines start and end would put munmaps (and
+ * their TLB shootdowns) in their way. */
+size_t sched__stack_trim_if_quiet(size_t max);
 
 /* The size of new stacks: GOCHAN_STACK_SIZE (bytes, rounded up to pages) if
  * it is set and between SCHED__STACK_MIN and SCHED__STACK_MAX, else

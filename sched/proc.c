@@ -815,6 +815,30 @@ void sched_goready(sched_g *gp)
     sched__p_leave(mp, pp);
 }
 
+void sched_goready_list(sched_g *const *gs, size_t n)
+{
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
+    sched__m_t *mp = sched__getm();
+    sched__p_t *pp = sched__p_enter(mp);
+    if (pp) {
+        for (size_t i = 0; i < n; i++)
+            sched__runqput(pp, gs[i], false);
+        sched__wakep();
+    } else {
+        chan__lock(&sched__state.lock);
+        for (size_t i = 0; i < n; i++)
+            sched__globrunqput_locked(gs[i]);
+        sched__p_t *idle;
+        for (size_t i = 0; i < n && (idle = pidleget_spinning_locked()); i++)
+            sched__startm(idle, false, true);
+        chan__unlock(&sched__state.lock);
+    }
+    sched__p_leave(mp, pp);
+}
+
 static sched_g *gosched_m(sched__m_t *mp, sched_g *gp)
 {
     (void)mp;

@@ -23,6 +23,7 @@
 #define GOCHAN_SCHED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct sched_g sched_g; /* Go's g: one goroutine */
@@ -80,6 +81,11 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
  * pthread it goes to the global run queue and an idle M is woken (Go's
  * injectglist). gp must be parked, and readied only once per park. */
 void sched_goready(sched_g *gp);
+
+/* sched_goready for n goroutines at once (Go's injectglist): on a goroutine
+ * into its P's queue, else onto the global queue under one lock, with as
+ * many idle Ms woken as there is work and idle Ps. */
+void sched_goready_list(sched_g *const *gs, size_t n);
 
 /* runtime.Gosched: yields the processor; the running goroutine goes to the
  * global run queue and runs again later. On a plain pthread: sched_yield(). */

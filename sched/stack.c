@@ -58,6 +58,7 @@ static atomic_bool guard_by_mprotect;
 static chan__lock_t pool_lock = CHAN__LOCK_INIT;
 static sched__stack_t *pool; /* pool_cap slots, pool_len used; pool_lock */
 static size_t pool_len, pool_cap;
+static uint64_t pool_ops; /* gets and puts so far; pool_lock */
 
 static size_t page_size(void)
 {
@@ -225,6 +226,7 @@ static bool pool_pop(sched__stack_t *s, size_t size)
 {
     bool found = false;
     chan__lock(&pool_lock);
+    pool_ops++;
     while (pool_len > 0 && !found) {
         *s = pool[--pool_len];
         if (s->size == size)
@@ -262,11 +264,22 @@ void sched__stack_put(sched__stack_t *s)
         bool kept = pool_len < pool_cap || pool_grow_locked();
         if (kept)
             pool[pool_len++] = *s;
+        pool_ops++;
         chan__unlock(&pool_lock);
         if (kept)
             return;
     }
     stack_unmap(s);
+}
+
+size_t sched__stack_trim_if_quiet(size_t max)
+{
+    static uint64_t seen; /* pool_ops at the last call; sysmon's own */
+    chan__lock(&pool_lock);
+    bool quiet = pool_ops == seen;
+    seen = pool_ops;
+    chan__unlock(&pool_lock);
+    return quiet ? sched__stack_trim(max) : 0;
 }
 
 size_t sched__stack_trim(size_t max)

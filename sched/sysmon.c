@@ -172,7 +172,7 @@ static void *sysmon(void *arg)
             idle = 0;
         else
             idle++;
-        sched__stack_trim(SCHED__STACK_TRIM_BATCH);
+        sched__stack_trim_if_quiet(SCHED__STACK_TRIM_BATCH);
     }
     return NULL;
 }
