@@ -424,6 +424,47 @@ START_TEST(test_go_locked_keeps_its_thread)
 }
 END_TEST
 
+typedef struct {
+    chan_t *gate;
+    chan_waitgroup_t *wg;
+} closer_t;
+
+static void wait_gate_done(void *arg)
+{
+    closer_t *c = arg;
+    if (chan_recv(c->gate, NULL) == CHAN_CLOSED)
+        chan_waitgroup_done(c->wg);
+}
+
+static void close_gate(void *arg)
+{
+    chan_close(((closer_t *)arg)->gate);
+}
+
+/* close wakes every waiter, in batches of goroutines readied at once (Go's
+ * closechan readies a list): 1,000 goroutines on one channel, closed from
+ * a goroutine (onto its processor's queue) and, in a second round, from the
+ * test's plain thread (onto the global queue), all finish. */
+START_TEST(test_go_close_wakes_many_goroutines)
+{
+    enum { N = 1000 };
+    for (int round = 0; round < 2; round++) {
+        chan_waitgroup_t wg = CHAN_WAITGROUP_INIT;
+        closer_t c = {chan_make(0, 0), &wg};
+        ck_assert_int_eq(chan_waitgroup_add(&wg, N), CHAN_OK);
+        for (int i = 0; i < N; i++)
+            ck_assert_int_eq(chan_go(wait_gate_done, &c), CHAN_OK);
+        tu_wait_waiters(c.gate, N, 0);
+        if (round == 0)
+            ck_assert_int_eq(chan_go(close_gate, &c), CHAN_OK);
+        else
+            ck_assert_int_eq(chan_close(c.gate), CHAN_OK);
+        chan_waitgroup_wait(&wg);
+        chan_release(c.gate);
+    }
+}
+END_TEST
+
 /* test/chan/goroutines.go's f: left <- <-right. */
 typedef struct {
     chan_t *left, *right;
@@ -684,6 +725,7 @@ Suite *go_suite(void)
     tcase_add_test(tc, test_go_1000_threads);
     tcase_add_test(tc, test_go_chain);
     tcase_add_test(tc, test_go_goroutines_torture);
+    tcase_add_test(tc, test_go_close_wakes_many_goroutines);
 
     tc = tu_tcase(s, "waitgroup", 10);
     tcase_add_test(tc, test_go_waitgroup_add_done_wait);
