@@ -769,15 +769,6 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
     sched__mcall(gp, park_m);
 }
 
-/* On g0 for a goroutine whose M lost its P: exitsyscall (in schedule) finds
- * it one. */
-static sched_g *lostp_m(sched__m_t *mp, sched_g *gp)
-{
-    (void)mp;
-    sched__casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
-    return gp;
-}
-
 /* The P a scheduler call may use for a moment: on a goroutine, its M's, taken
  * out of sysmon's reach (end with p_leave); on g0, the M's; NULL on a plain
  * pthread or when sysmon took the goroutine's P. */
@@ -788,17 +779,16 @@ sched__p_t *sched__p_enter(sched__m_t *mp)
     return mp->curg ? p_from_user(mp) : mp->p;
 }
 
-/* Ends p_enter. On a goroutine, its P goes back within sysmon's reach, or,
- * when sysmon took it, the goroutine waits for one (exitsyscall): it may then
- * resume on another M, so callers must not use mp after this. */
+/* Ends p_enter. On a goroutine, its P goes back within sysmon's reach. When
+ * sysmon took it, the goroutine goes on without one, as it ran since the
+ * retake, until its next park, yield or return finds a P (exitsyscall, in
+ * schedule). It must not give up its thread here: goready and go are called
+ * with locks held (a cancel closes Done under the context's lock), and a
+ * goroutine descheduled holding one would stall every thread that needs it. */
 void sched__p_leave(sched__m_t *mp, sched__p_t *pp)
 {
-    if (!mp || !mp->curg)
-        return;
-    if (pp)
+    if (mp && mp->curg && pp)
         p_to_user(mp, pp);
-    else
-        sched__mcall(mp->curg, lostp_m);
 }
 
 void sched_goready(sched_g *gp)

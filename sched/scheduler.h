@@ -12,12 +12,12 @@
  *
  * Caveat for code that runs on goroutines: a goroutine may resume on another
  * thread after any call that can park it (sched_gopark, sched_gosched, or
- * anything built on them), and after sched_goready and sched_go too: when
- * sysmon has taken its P meanwhile (a goroutine that blocked in the kernel
- * or computed for 10 ms while others waited), it waits there for a P, maybe
- * on another M. Thread-local state, errno included, must not be carried
- * across such a call; pthread_self() may differ after it. Code that must
- * keep its thread runs under sched_go_locked.
+ * anything built on them). sched_goready and sched_go never give up the
+ * thread, so they may be called with locks held; when sysmon has taken the
+ * caller's P meanwhile, they use the global queue and the caller finds a P
+ * at its next park, yield or return. Thread-local state, errno included,
+ * must not be carried across a call that can park; pthread_self() may differ
+ * after it. Code that must keep its thread runs under sched_go_locked.
  */
 #ifndef GOCHAN_SCHED_H
 #define GOCHAN_SCHED_H
