@@ -49,6 +49,17 @@ static bool go_on_scheduler(void)
 #endif
 }
 
+/* chan_go's and chan_go_locked's answer for a start that returned err. */
+static int go_started(int err)
+{
+    if (err) {
+        errno = err;
+        return CHAN_NOMEM;
+    }
+    atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
+    return CHAN_OK;
+}
+
 int chan_go(void (*fn)(void *arg), void *arg)
 {
     if (!fn)
@@ -58,12 +69,7 @@ int chan_go(void (*fn)(void *arg), void *arg)
 #else
     int err = chan__thread_go(fn, arg);
 #endif
-    if (err) {
-        errno = err;
-        return CHAN_NOMEM;
-    }
-    atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
-    return CHAN_OK;
+    return go_started(err);
 }
 
 int chan_go_locked(void (*fn)(void *arg), void *arg)
@@ -75,12 +81,7 @@ int chan_go_locked(void (*fn)(void *arg), void *arg)
 #else
     int err = chan__thread_go(fn, arg);
 #endif
-    if (err) {
-        errno = err;
-        return CHAN_NOMEM;
-    }
-    atomic_fetch_add_explicit(&threads_started, 1, memory_order_relaxed);
-    return CHAN_OK;
+    return go_started(err);
 }
 
 void chan_gosched(void)
@@ -112,13 +113,27 @@ uint64_t chan__go_started(void)
 }
 
 /* sync.WaitGroup: a counter and the Waits parked on it, under gochan's
- * runtime lock (the first field of the public struct). Each Wait parks on a
- * parker of its own stack, as a blocked channel operation does; the Add that
- * takes the counter to zero unlinks them all and readies each after dropping
- * the lock. */
+ * runtime lock. Each Wait parks on a parker of its own stack, as a blocked
+ * channel operation does; the Add that takes the counter to zero unlinks them
+ * all and readies each after dropping the lock. With futexes the lock is the
+ * public struct's first word; elsewhere (a pthread mutex, which a zeroed word
+ * cannot hold) it is one of a fixed set of locks chosen by the WaitGroup's
+ * address, so that CHAN_WAITGROUP_INIT stays a plain zero initializer. */
+#ifdef GOCHAN_FUTEX
 _Static_assert(sizeof(chan__lock_t) == sizeof(uint32_t) &&
                    _Alignof(chan__lock_t) == _Alignof(uint32_t),
                "the runtime lock fits chan_waitgroup_t's lock_");
+#else
+#define WG_LOCKS 64
+static chan__lock_t wg_locks[WG_LOCKS];
+static pthread_once_t wg_locks_once = PTHREAD_ONCE_INIT;
+
+static void wg_locks_init(void)
+{
+    for (int i = 0; i < WG_LOCKS; i++)
+        chan__lock_init(&wg_locks[i]);
+}
+#endif
 
 struct wg_waiter {
     struct wg_waiter *next;
@@ -127,19 +142,30 @@ struct wg_waiter {
 
 static chan__lock_t *wg_lock(chan_waitgroup_t *wg)
 {
+#ifdef GOCHAN_FUTEX
     return (chan__lock_t *)(void *)&wg->lock_;
+#else
+    pthread_once(&wg_locks_once, wg_locks_init);
+    return &wg_locks[((uintptr_t)wg >> 4) % WG_LOCKS];
+#endif
 }
 
 void chan_waitgroup_init(chan_waitgroup_t *wg)
 {
+#ifdef GOCHAN_FUTEX
     chan__lock_init(wg_lock(wg));
+#endif
     wg->count_ = 0;
     wg->waiters_ = NULL;
 }
 
 void chan_waitgroup_destroy(chan_waitgroup_t *wg)
 {
+#ifdef GOCHAN_FUTEX
     chan__lock_destroy(wg_lock(wg));
+#else
+    (void)wg; /* the shared locks live on */
+#endif
 }
 
 int chan_waitgroup_add(chan_waitgroup_t *wg, int64_t delta)

@@ -17,7 +17,7 @@
 
 #include "race.h"
 
-#if defined(__linux__)
+#if defined(__linux__) && !defined(GOCHAN_NO_FUTEX)
 #define GOCHAN_FUTEX 1
 #else
 #include <pthread.h>
@@ -62,11 +62,18 @@ typedef struct chan__lock {
 #endif
 } chan__lock_t;
 
-/* A statically initialised lock (futex builds; the scheduler's own locks). */
+/* A statically initialised lock. */
+#ifdef GOCHAN_FUTEX
 #define CHAN__LOCK_INIT                                                        \
     {                                                                          \
         0                                                                      \
     }
+#else
+#define CHAN__LOCK_INIT                                                        \
+    {                                                                          \
+        PTHREAD_MUTEX_INITIALIZER                                              \
+    }
+#endif
 
 void chan__lock_init(chan__lock_t *l);
 void chan__lock_destroy(chan__lock_t *l);
