@@ -4,6 +4,7 @@
 
 #include <gochan/chan.h>
 #include <gochan/go.h>
+#include <gochan/sync.h>
 #include <gochan/timer.h>
 #include <gochan/select.h>
 #include <gochan/context.h>

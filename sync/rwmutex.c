@@ -1,0 +1,102 @@
+/* rwmutex.c: sync.RWMutex, after sync/rwmutex.go.
+ *
+ * reader_count_ counts the readers in; a writer subtracts MAX_READERS from
+ * it, which both announces it (new readers see a negative count and wait on
+ * reader_sem_) and tells it how many readers are still in. Those it waits
+ * for are in reader_wait_; the last of them to leave wakes the writer on
+ * writer_sem_. Writers exclude each other with the mutex w_. On Unlock the
+ * writer adds MAX_READERS back and wakes as many readers as queued behind it.
+ */
+#include "sema.h"
+
+#include <stdatomic.h>
+
+#include "invariant.h"
+
+#define MAX_READERS (1 << 30)
+
+int chan_rwmutex_rlock(chan_rwmutex_t *rw)
+{
+    if (!rw)
+        return CHAN_INVALID;
+    /* Negative: a writer is in or waiting; wait until it leaves. */
+    if (atomic_fetch_add(sync__a32(&rw->reader_count_), 1) + 1 < 0)
+        sync__semacquire(&rw->reader_sem_, false);
+    return CHAN_OK;
+}
+
+bool chan_rwmutex_tryrlock(chan_rwmutex_t *rw)
+{
+    if (!rw)
+        return false;
+    _Atomic int32_t *count = sync__a32(&rw->reader_count_);
+    int32_t c = atomic_load(count);
+    while (c >= 0)
+        if (atomic_compare_exchange_weak(count, &c, c + 1))
+            return true;
+    return false; /* a writer holds it or waits for it */
+}
+
+int chan_rwmutex_runlock(chan_rwmutex_t *rw)
+{
+    if (!rw)
+        return CHAN_INVALID;
+    _Atomic int32_t *count = sync__a32(&rw->reader_count_);
+    int32_t c = atomic_load(count);
+    /* No reader is in when the count is 0, or -MAX_READERS with a writer
+     * waiting: Go throws "sync: RUnlock of unlocked RWMutex". */
+    do {
+        if (c == 0 || c == -MAX_READERS)
+            return CHAN_INVALID;
+    } while (!atomic_compare_exchange_weak(count, &c, c - 1));
+    /* A writer waits: the last reader it waits for wakes it. */
+    if (c - 1 < 0 && atomic_fetch_sub(sync__a32(&rw->reader_wait_), 1) == 1)
+        sync__semrelease(&rw->writer_sem_, false);
+    return CHAN_OK;
+}
+
+int chan_rwmutex_lock(chan_rwmutex_t *rw)
+{
+    if (!rw)
+        return CHAN_INVALID;
+    chan_mutex_lock(&rw->w_); /* first, against other writers */
+    /* Announce ourselves; r is the number of readers still in. */
+    int32_t r = atomic_fetch_sub(sync__a32(&rw->reader_count_), MAX_READERS);
+    if (r != 0 && atomic_fetch_add(sync__a32(&rw->reader_wait_), r) + r != 0)
+        sync__semacquire(&rw->writer_sem_, false);
+    return CHAN_OK;
+}
+
+bool chan_rwmutex_trylock(chan_rwmutex_t *rw)
+{
+    if (!rw || !chan_mutex_trylock(&rw->w_))
+        return false;
+    int32_t zero = 0;
+    if (!atomic_compare_exchange_strong(sync__a32(&rw->reader_count_), &zero,
+                                        -MAX_READERS)) {
+        chan_mutex_unlock(&rw->w_); /* readers are in */
+        return false;
+    }
+    return true;
+}
+
+int chan_rwmutex_unlock(chan_rwmutex_t *rw)
+{
+    if (!rw)
+        return CHAN_INVALID;
+    _Atomic int32_t *count = sync__a32(&rw->reader_count_);
+    int32_t c = atomic_load(count);
+    /* Not write-locked: the count is not below zero. Go throws "sync:
+     * Unlock of unlocked RWMutex" after the fact; we refuse before. */
+    do {
+        if (c >= 0)
+            return CHAN_INVALID;
+    } while (!atomic_compare_exchange_weak(count, &c, c + MAX_READERS));
+    int32_t readers = c + MAX_READERS; /* queued behind us */
+    chan__invariant(readers >= 0 && readers < MAX_READERS,
+                    "sync: inconsistent RWMutex reader count");
+    for (int32_t i = 0; i < readers; i++)
+        sync__semrelease(&rw->reader_sem_, false);
+    chan_mutex_unlock(&rw->w_);
+    return CHAN_OK;
+}
