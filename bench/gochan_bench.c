@@ -27,6 +27,7 @@
 #include <gochan/context.h>
 #include <gochan/go.h>
 #include <gochan/select.h>
+#include <gochan/sync.h>
 #include <gochan/timer.h>
 
 #include <dirent.h>
@@ -994,6 +995,121 @@ static void gscale_daisy(void)
     emit("gscale_daisy", daisy("gscale_daisy", scaled(10000), false), "ms");
 }
 
+/* ---- S1 - S4: Go's sync, every row inside a goroutine ------------------- */
+
+#define S_WORKERS 4 /* goroutines of the contended rows, as Go's twin */
+
+/* S1: Lock + Unlock of an uncontended Mutex, one goroutine. */
+static double s1_once(int64_t n)
+{
+    chan_mutex_t m = CHAN_MUTEX_INIT;
+    int64_t start = now_ns();
+    for (int64_t i = 0; i < n; i++) {
+        chan_mutex_lock(&m);
+        chan_mutex_unlock(&m);
+    }
+    return (double)(now_ns() - start) / (double)n;
+}
+
+typedef struct s_shared {
+    chan_mutex_t m;
+    chan_rwmutex_t rw;
+    int64_t counter; /* protected by m, resp. rw */
+    int64_t per_worker;
+    atomic_llong sink;
+} s_shared_t;
+
+static void s2_worker(void *p)
+{
+    s_shared_t *s = p;
+    for (int64_t i = 0; i < s->per_worker; i++) {
+        chan_mutex_lock(&s->m);
+        s->counter++;
+        chan_mutex_unlock(&s->m);
+    }
+}
+
+/* S3's worker: one write in 100, else a read (Go's BenchmarkRWMutexWrite100
+ * shape, without the local work). */
+static void s3_worker(void *p)
+{
+    s_shared_t *s = p;
+    int64_t seen = 0;
+    for (int64_t i = 0; i < s->per_worker; i++) {
+        if (i % 100 == 0) {
+            chan_rwmutex_lock(&s->rw);
+            s->counter++;
+            chan_rwmutex_unlock(&s->rw);
+        } else {
+            chan_rwmutex_rlock(&s->rw);
+            seen += s->counter;
+            chan_rwmutex_runlock(&s->rw);
+        }
+    }
+    atomic_fetch_add(&s->sink, seen);
+}
+
+/* S2 and S3: S_WORKERS goroutines share one lock; ns per operation. */
+static double s_contended(int64_t n, void (*worker)(void *))
+{
+    s_shared_t s = {.m = CHAN_MUTEX_INIT,
+                    .rw = CHAN_RWMUTEX_INIT,
+                    .per_worker = n / S_WORKERS};
+    chan_waitgroup_t wg = CHAN_WAITGROUP_INIT;
+    int64_t start = now_ns();
+    for (int i = 0; i < S_WORKERS; i++)
+        check(chan_waitgroup_go(&wg, worker, &s) == CHAN_OK, "chan_go");
+    chan_waitgroup_wait(&wg);
+    int64_t elapsed = now_ns() - start;
+    int64_t writes =
+        worker == s2_worker ? s.per_worker : (s.per_worker + 99) / 100;
+    check(s.counter == S_WORKERS * writes, "s counter");
+    return (double)elapsed / (double)(S_WORKERS * s.per_worker);
+}
+
+static double s2_once(int64_t n)
+{
+    return s_contended(n, s2_worker);
+}
+
+static double s3_once(int64_t n)
+{
+    return s_contended(n, s3_worker);
+}
+
+static void s_nothing(void *arg)
+{
+    (void)arg;
+}
+
+/* S4: Once.Do after the first call (the fast path). */
+static double s4_once(int64_t n)
+{
+    chan_once_t once = CHAN_ONCE_INIT;
+    chan_once_do(&once, s_nothing, NULL);
+    int64_t start = now_ns();
+    for (int64_t i = 0; i < n; i++)
+        chan_once_do(&once, s_nothing, NULL);
+    return (double)(now_ns() - start) / (double)n;
+}
+
+static void s1(void)
+{
+    g_row("s1", s1_once, scaled(20000000), "ns/op");
+}
+static void s2(void)
+{
+    g_row("s2", s2_once, scaled(4000000), "ns/op");
+}
+static void s3(void)
+{
+    g_row("s3", s3_once, scaled(8000000), "ns/op");
+}
+static void s4(void)
+{
+    g_row("s4", s4_once, scaled(50000000), "ns/op");
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const struct {
@@ -1026,6 +1142,10 @@ static const struct {
     {"gscale_100k", gscale_100k},
     {"gscale_daisy", gscale_daisy},
     {"gscale_1m", gscale_1m},
+    {"s1", s1},
+    {"s2", s2},
+    {"s3", s3},
+    {"s4", s4},
 };
 
 int main(int argc, char **argv)

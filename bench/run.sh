@@ -88,8 +88,12 @@ gscale_close_10k|10k goroutines blocked on one channel: close until all done|ms|
 gscale_start_100k|100k goroutines block on one channel: start until all blocked|ms|gscale_100k
 gscale_close_100k|100k goroutines blocked on one channel: close until all done|ms|gscale_100k
 gscale_daisy|daisy chain of 10k goroutines, create + pass|ms
-gscale_start_1m|1M goroutines block on one channel: start until all blocked|ms|gscale_1m'
-all_workloads="b1 b2 b3 b4 g1 g2 g3 g4 b5 b6 b7 b8 b9 b10 b11 b12 mem_chan mem_cancel mem_timeout mem_timer scale_close scale_daisy gscale_10k gscale_100k gscale_daisy gscale_1m"
+gscale_start_1m|1M goroutines block on one channel: start until all blocked|ms|gscale_1m
+s1|S1 sync.Mutex Lock+Unlock, uncontended, one goroutine|ns/op
+s2|S2 sync.Mutex shared by 4 goroutines, Lock+count+Unlock|ns/op
+s3|S3 sync.RWMutex, 4 goroutines, 1 write in 100|ns/op
+s4|S4 sync.Once.Do after the first call|ns/op'
+all_workloads="b1 b2 b3 b4 g1 g2 g3 g4 b5 b6 b7 b8 b9 b10 b11 b12 mem_chan mem_cancel mem_timeout mem_timer scale_close scale_daisy gscale_10k gscale_100k gscale_daisy gscale_1m s1 s2 s3 s4"
 workloads=$all_workloads
 # --only takes workload ids or row ids (a row id stands for its workload).
 [ -n "$only" ] && workloads=$(for w in $only; do

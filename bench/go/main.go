@@ -723,6 +723,90 @@ func gscaleDaisy() {
 	emit("gscale_daisy", daisy(scaled(10000), false), "ms")
 }
 
+// ---- S1 - S4: sync, every row inside a goroutine ---------------------------
+
+const sWorkers = 4 // goroutines of the contended rows, as the C twin
+
+func s1Once(n int64) float64 {
+	var m sync.Mutex
+	start := time.Now()
+	for i := int64(0); i < n; i++ {
+		m.Lock()
+		m.Unlock()
+	}
+	return perOp(time.Since(start), n)
+}
+
+type sShared struct {
+	m         sync.Mutex
+	rw        sync.RWMutex
+	counter   int64
+	perWorker int64
+	sink      atomic.Int64
+}
+
+func s2Worker(s *sShared) {
+	for i := int64(0); i < s.perWorker; i++ {
+		s.m.Lock()
+		s.counter++
+		s.m.Unlock()
+	}
+}
+
+func s3Worker(s *sShared) {
+	seen := int64(0)
+	for i := int64(0); i < s.perWorker; i++ {
+		if i%100 == 0 {
+			s.rw.Lock()
+			s.counter++
+			s.rw.Unlock()
+		} else {
+			s.rw.RLock()
+			seen += s.counter
+			s.rw.RUnlock()
+		}
+	}
+	s.sink.Add(seen)
+}
+
+func sContended(n int64, worker func(*sShared), writesPerWorker func(int64) int64) float64 {
+	s := &sShared{perWorker: n / sWorkers}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < sWorkers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); worker(s) }()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	check(s.counter == sWorkers*writesPerWorker(s.perWorker), "s counter")
+	return perOp(elapsed, sWorkers*s.perWorker)
+}
+
+func s2Once(n int64) float64 {
+	return sContended(n, s2Worker, func(k int64) int64 { return k })
+}
+
+func s3Once(n int64) float64 {
+	return sContended(n, s3Worker, func(k int64) int64 { return (k + 99) / 100 })
+}
+
+func s4Once(n int64) float64 {
+	var once sync.Once
+	nothing := func() {}
+	once.Do(nothing)
+	start := time.Now()
+	for i := int64(0); i < n; i++ {
+		once.Do(nothing)
+	}
+	return perOp(time.Since(start), n)
+}
+
+func s1() { gRow("s1", s1Once, scaled(20000000), "ns/op") }
+func s2() { gRow("s2", s2Once, scaled(4000000), "ns/op") }
+func s3() { gRow("s3", s3Once, scaled(8000000), "ns/op") }
+func s4() { gRow("s4", s4Once, scaled(50000000), "ns/op") }
+
 // ---- main -------------------------------------------------------------------
 
 var workloads = []struct {
@@ -755,6 +839,10 @@ var workloads = []struct {
 	{"gscale_100k", gscale100k},
 	{"gscale_daisy", gscaleDaisy},
 	{"gscale_1m", gscale1m},
+	{"s1", s1},
+	{"s2", s2},
+	{"s3", s3},
+	{"s4", s4},
 }
 
 func main() {

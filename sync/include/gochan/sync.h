@@ -140,6 +140,41 @@ GOCHAN_API int chan_cond_wait(chan_cond_t *c);
 GOCHAN_API int chan_cond_signal(chan_cond_t *c);
 GOCHAN_API int chan_cond_broadcast(chan_cond_t *c);
 
+/* The fast paths inline, as Go inlines those of Lock, Unlock and Once.Do:
+ * one atomic instruction when uncontended, else the call above. (Compilers
+ * without GNU atomics builtins simply call the functions.) */
+#if defined(__GNUC__) && !defined(GOCHAN_BUILDING)
+static inline int chan__mutex_lock_inline(chan_mutex_t *m)
+{
+    int32_t unlocked = 0;
+    if (m && __atomic_compare_exchange_n(&m->state_, &unlocked, 1, false,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return CHAN_OK;
+    return (chan_mutex_lock)(m);
+}
+
+static inline int chan__mutex_unlock_inline(chan_mutex_t *m)
+{
+    int32_t locked = 1;
+    if (m && __atomic_compare_exchange_n(&m->state_, &locked, 0, false,
+                                         __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        return CHAN_OK;
+    return (chan_mutex_unlock)(m);
+}
+
+static inline int chan__once_do_inline(chan_once_t *once, void (*f)(void *),
+                                       void *arg)
+{
+    if (once && f && __atomic_load_n(&once->done_, __ATOMIC_ACQUIRE))
+        return CHAN_OK;
+    return (chan_once_do)(once, f, arg);
+}
+
+#define chan_mutex_lock(m)         chan__mutex_lock_inline(m)
+#define chan_mutex_unlock(m)       chan__mutex_unlock_inline(m)
+#define chan_once_do(once, f, arg) chan__once_do_inline(once, f, arg)
+#endif
+
 #ifdef __cplusplus
 }
 #endif
