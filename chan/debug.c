@@ -97,6 +97,10 @@ static const char *const wait_reason_names[] = {
     [CHAN__WAIT_CHAN_RECEIVE_NIL] = "chan receive (nil chan)",
     [CHAN__WAIT_SELECT] = "select",
     [CHAN__WAIT_SELECT_NO_CASES] = "select (no cases)",
+    [CHAN__WAIT_SYNC_MUTEX_LOCK] = "sync.Mutex.Lock",
+    [CHAN__WAIT_SYNC_RWMUTEX_RLOCK] = "sync.RWMutex.RLock",
+    [CHAN__WAIT_SYNC_RWMUTEX_LOCK] = "sync.RWMutex.Lock",
+    [CHAN__WAIT_SYNC_COND_WAIT] = "sync.Cond.Wait",
 };
 
 static void dump_chan(FILE *out, chan_t *c)
@@ -130,6 +134,12 @@ static void dump_one(FILE *out, const chan__blocked_t *b, int64_t now)
         break;
     case CHAN__WAIT_SELECT_NO_CASES:
         fprintf(out, "no cases (select {})");
+        break;
+    case CHAN__WAIT_SYNC_MUTEX_LOCK:
+    case CHAN__WAIT_SYNC_RWMUTEX_RLOCK:
+    case CHAN__WAIT_SYNC_RWMUTEX_LOCK:
+    case CHAN__WAIT_SYNC_COND_WAIT:
+        fprintf(out, "%p", b->sync_obj);
         break;
     default:
         dump_chan(out, b->c);

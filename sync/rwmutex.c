@@ -21,7 +21,7 @@ int chan_rwmutex_rlock(chan_rwmutex_t *rw)
         return CHAN_INVALID;
     /* Negative: a writer is in or waiting; wait until it leaves. */
     if (atomic_fetch_add(sync__a32(&rw->reader_count_), 1) + 1 < 0)
-        sync__semacquire(&rw->reader_sem_, false);
+        sync__semacquire(&rw->reader_sem_, false, SYNC__WAIT_RWMUTEX_READ, rw);
     return CHAN_OK;
 }
 
@@ -63,7 +63,7 @@ int chan_rwmutex_lock(chan_rwmutex_t *rw)
     /* Announce ourselves; r is the number of readers still in. */
     int32_t r = atomic_fetch_sub(sync__a32(&rw->reader_count_), MAX_READERS);
     if (r != 0 && atomic_fetch_add(sync__a32(&rw->reader_wait_), r) + r != 0)
-        sync__semacquire(&rw->writer_sem_, false);
+        sync__semacquire(&rw->writer_sem_, false, SYNC__WAIT_RWMUTEX_WRITE, rw);
     return CHAN_OK;
 }
 

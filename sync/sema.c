@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "blocked.h"
 #include "invariant.h"
 #include "lock.h"
 #include "park.h"
@@ -50,6 +51,25 @@ static semaroot_t *semroot(const void *addr)
 {
     pthread_once(&semtable_once, semtable_init);
     return &semtable[((uintptr_t)addr >> 3) % SEMTABLE_SIZE];
+}
+
+/* Sleeps on p, recorded for the dump while it does when that is on. */
+static void park_as(chan__parker_t *p, sync__wait_t reason, const void *obj)
+{
+    static const chan__wait_reason_t reasons[] = {
+        [SYNC__WAIT_MUTEX] = CHAN__WAIT_SYNC_MUTEX_LOCK,
+        [SYNC__WAIT_RWMUTEX_READ] = CHAN__WAIT_SYNC_RWMUTEX_RLOCK,
+        [SYNC__WAIT_RWMUTEX_WRITE] = CHAN__WAIT_SYNC_RWMUTEX_LOCK,
+        [SYNC__WAIT_COND] = CHAN__WAIT_SYNC_COND_WAIT,
+    };
+    if (!chan__debug_enabled()) {
+        chan__park(p);
+        return;
+    }
+    chan__blocked_t record = {.reason = reasons[reason], .sync_obj = obj};
+    chan__debug_block(&record);
+    chan__park(p);
+    chan__debug_unblock(&record);
 }
 
 /* ---- the root's list ---- */
@@ -118,7 +138,8 @@ static bool cansemacquire(uint32_t *addr)
     return false;
 }
 
-void sync__semacquire(uint32_t *addr, bool lifo)
+void sync__semacquire(uint32_t *addr, bool lifo, sync__wait_t reason,
+                      const void *obj)
 {
     if (cansemacquire(addr))
         return;
@@ -139,7 +160,7 @@ void sync__semacquire(uint32_t *addr, bool lifo)
         else
             list_push_back(r, &s);
         chan__unlock(&r->lock);
-        chan__park(&s.parker); /* the releaser dequeued us */
+        park_as(&s.parker, reason, obj); /* the releaser dequeued us */
         chan__parker_destroy(&s.parker);
         if (s.ticket != 0 || cansemacquire(addr))
             return;
@@ -202,7 +223,7 @@ void sync__notify_list_wait(chan_cond_t *c, uint32_t ticket)
         c->head_ = &s;
     c->tail_ = &s;
     chan__unlock(&r->lock);
-    chan__park(&s.parker);
+    park_as(&s.parker, SYNC__WAIT_COND, c);
     chan__parker_destroy(&s.parker);
 }
 

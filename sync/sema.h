@@ -37,9 +37,21 @@ static inline _Atomic uint32_t *sync__au32(uint32_t *p)
     return (_Atomic uint32_t *)p;
 }
 
+/* What a sleeper waits in, for the dump (<gochan/debug.h>): Go's wait
+ * reasons "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+ * "sync.Cond.Wait". */
+typedef enum sync__wait {
+    SYNC__WAIT_MUTEX,
+    SYNC__WAIT_RWMUTEX_READ,
+    SYNC__WAIT_RWMUTEX_WRITE,
+    SYNC__WAIT_COND,
+} sync__wait_t;
+
 /* Go's semacquire: waits until *addr > 0, then decrements it. lifo queues
- * the caller at the front (a Mutex waiter that has waited before). */
-void sync__semacquire(uint32_t *addr, bool lifo);
+ * the caller at the front (a Mutex waiter that has waited before). The dump
+ * shows the wait as reason, on obj (the Mutex, RWMutex or Cond). */
+void sync__semacquire(uint32_t *addr, bool lifo, sync__wait_t reason,
+                      const void *obj);
 
 /* Go's semrelease: increments *addr and wakes one waiter, if any. handoff
  * (starvation mode) gives the count straight to that waiter and lets it run

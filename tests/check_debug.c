@@ -5,6 +5,7 @@
 #include <gochan/debug.h>
 #include <gochan/go.h>
 #include <gochan/select.h>
+#include <gochan/sync.h>
 
 #include <check.h>
 #include <fcntl.h>
@@ -186,6 +187,60 @@ START_TEST(test_debug_dump_names_goroutines)
 }
 END_TEST
 
+static void go_locker(void *m)
+{
+    chan_mutex_lock(m);
+    chan_mutex_unlock(m);
+}
+
+static void go_reader(void *rw)
+{
+    chan_rwmutex_rlock(rw);
+    chan_rwmutex_runlock(rw);
+}
+
+static void go_cond_waiter(void *c)
+{
+    chan_cond_t *cond = c;
+    chan_mutex_lock(cond->l);
+    chan_cond_wait(cond);
+    chan_mutex_unlock(cond->l);
+}
+
+/* GR-10: waits in sync show Go's wait reasons ("sync.Mutex.Lock",
+ * "sync.RWMutex.RLock", "sync.Cond.Wait") and the object waited on. */
+START_TEST(test_debug_dump_names_sync_waits)
+{
+    chan_debug_enable(true);
+    chan_mutex_t m = CHAN_MUTEX_INIT, cm = CHAN_MUTEX_INIT;
+    chan_rwmutex_t rw = CHAN_RWMUTEX_INIT;
+    chan_cond_t cond = CHAN_COND_INIT(&cm);
+    chan_mutex_lock(&m);
+    chan_rwmutex_lock(&rw);
+    ck_assert_int_eq(chan_go(go_locker, &m), CHAN_OK);
+    ck_assert_int_eq(chan_go(go_reader, &rw), CHAN_OK);
+    ck_assert_int_eq(chan_go(go_cond_waiter, &cond), CHAN_OK);
+    ck_assert(wait_for_blocked(3));
+    size_t n;
+    char *text = dump_to_string(&n);
+    char want[64];
+    snprintf(want, sizeof want, "sync.Mutex.Lock, blocked");
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+    snprintf(want, sizeof want, "s: %p", (void *)&m);
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "sync.RWMutex.RLock, blocked") != NULL, "%s",
+                  text);
+    ck_assert_msg(strstr(text, "sync.Cond.Wait, blocked") != NULL, "%s", text);
+    free(text);
+    chan_mutex_unlock(&m);
+    chan_rwmutex_unlock(&rw);
+    chan_mutex_lock(&cm);
+    chan_cond_signal(&cond);
+    chan_mutex_unlock(&cm);
+    ck_assert(wait_for_blocked(0));
+}
+END_TEST
+
 /* A pipe whose buffer is full, so that a blocking write to it waits until
  * someone reads. fds[0] is the read end, fds[1] the (blocking) write end. */
 static void full_pipe(int fds[2])
@@ -350,6 +405,7 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, test_debug_disabled_records_nothing);
     tcase_add_test(tc, test_debug_sigquit_prints_dump);
     tcase_add_test(tc, test_debug_dump_names_goroutines);
+    tcase_add_test(tc, test_debug_dump_names_sync_waits);
     tcase_add_test(tc, test_debug_stuck_dump_blocks_nobody_else);
     tcase_add_test(tc, test_debug_sigquit_never_blocks);
     suite_add_tcase(s, tc);
