@@ -205,3 +205,13 @@ int sched_wait_reason(sched_g *gp)
 {
     return gp->wait_reason;
 }
+
+bool sched_canspin(void)
+{
+    sched__m_t *mp = sched__getm();
+    if (!mp || !mp->curg || !mp->p)
+        return true; /* a plain thread: the kernel runs the owner elsewhere */
+    int32_t busy_elsewhere = sched__nprocs - atomic_load(&sched__state.npidle) -
+                             atomic_load(&sched__state.nmspinning) - 1;
+    return busy_elsewhere > 0 && sched__runqempty(mp->p);
+}

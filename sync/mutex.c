@@ -22,13 +22,16 @@
 
 #include "invariant.h"
 #include "lock.h"
+#ifdef GOCHAN_HAVE_SCHED
+#include "scheduler.h"
+#endif
 
 #define STARVATION_THRESHOLD_NS 1000000 /* 1 ms, as Go */
 #define ACTIVE_SPIN             4       /* spins before queueing, as Go */
 #define ACTIVE_SPIN_CNT         30      /* pause instructions per spin */
 
 /* Go's runtime_canSpin: spinning pays only where another CPU can be running
- * the owner, and only for a few rounds. */
+ * the owner, and only for a few rounds (see sched_canspin). */
 static bool can_spin(int iter)
 {
     static atomic_long ncpu; /* 0: not yet read */
@@ -37,7 +40,13 @@ static bool can_spin(int iter)
         n = sysconf(_SC_NPROCESSORS_ONLN);
         atomic_store_explicit(&ncpu, n > 0 ? n : 1, memory_order_relaxed);
     }
-    return iter < ACTIVE_SPIN && n > 1;
+    if (iter >= ACTIVE_SPIN || n <= 1)
+        return false;
+#ifdef GOCHAN_HAVE_SCHED
+    return sched_canspin();
+#else
+    return true;
+#endif
 }
 
 static void do_spin(void)
