@@ -2,9 +2,9 @@
  * goroutines doing work for it. Twin of context.go (Go by Example's context
  * chapter serves HTTP; this twin keeps the idea without a network).
  *
- * Rule: exact. The quick worker needs 10ms of a 100ms budget; the slow one
- * and the cancelled one would need a second, and are stopped at 100ms and
- * 10ms: the margins are 90ms and more.
+ * Rule: exact. The quick worker needs 10ms of a 200ms budget; the slow one
+ * and the cancelled one would need a second, and are stopped at 200ms and
+ * 10ms: the margins are 190ms and more.
  */
 #include <gochan/chan.h>
 #include <gochan/context.h>
@@ -73,10 +73,10 @@ int main(void)
     chan_t *result = chan_make(sizeof(const context_error_t *), 0);
     const context_error_t *err;
 
-    /* ctx, cancel := context.WithTimeout(context.Background(), 100ms) */
+    /* ctx, cancel := context.WithTimeout(context.Background(), 200ms) */
     context_cancel_t *cancel;
     context_t *ctx = context_with_timeout(context_background(),
-                                          100 * CHAN_MILLISECOND, &cancel);
+                                          200 * CHAN_MILLISECOND, &cancel);
 
     go_worker(ctx, "quick", 10 * CHAN_MILLISECOND, result);
     chan_recv(result, &err);

@@ -28,9 +28,9 @@ func worker(ctx context.Context, name string, d time.Duration,
 func main() {
 	result := make(chan error)
 
-	// Everything under ctx must be done within 100ms.
+	// Everything under ctx must be done within 200ms.
 	ctx, cancel := context.WithTimeout(context.Background(),
-		100*time.Millisecond)
+		200*time.Millisecond)
 	defer cancel()
 
 	go worker(ctx, "quick", 10*time.Millisecond, result)

@@ -4,8 +4,9 @@
  * Rule: masked. The tick times vary by a few milliseconds, so every
  * "N.NNNs" (the regex [0-9]+[.][0-9]+s) is masked in both outputs; what is
  * checked is that exactly three ticks come before "ticker stopped". The
- * ticks are due at 100, 200 and 300ms and the ticker stops at 350ms: 50ms
- * margins either side.
+ * ticks are due at 200, 400 and 600ms and the ticker stops at 700ms, timed
+ * by a timer made with the ticker (so a slow start of the goroutine does
+ * not move it): 100ms margins either side.
  */
 #include <gochan/chan.h>
 #include <gochan/go.h>
@@ -42,7 +43,9 @@ static void print_ticks(void *arg)
 int main(void)
 {
     int64_t start = chan_now(); /* time.Now() */
-    chan_ticker_t *ticker = chan_ticker_new(100 * CHAN_MILLISECOND);
+    chan_ticker_t *ticker = chan_ticker_new(200 * CHAN_MILLISECOND);
+    /* Three ticks come (at 200, 400 and 600ms) before this timer fires. */
+    chan_timer_t *stop = chan_timer_new(700 * CHAN_MILLISECOND);
     chan_t *done = chan_make(sizeof(bool), 0);
 
     /* The goroutine holds references to ticker.C and done of its own. */
@@ -50,7 +53,9 @@ int main(void)
                          chan_retain(done)};
     chan_go(print_ticks, &tk);
 
-    chan_sleep(350 * CHAN_MILLISECOND);
+    /* <-stop.C: wait for the timer; then stop the ticker and the
+     * goroutine. */
+    chan_recv(chan_timer_chan(stop), NULL);
     chan_ticker_stop(ticker);
     /* done <- true: unbuffered, so it returns once the goroutine took it
      * and no longer touches tk. */
@@ -58,6 +63,7 @@ int main(void)
     printf("ticker stopped\n");
 
     chan_ticker_release(ticker);
+    chan_timer_release(stop);
     chan_release(done);
     return 0;
 }

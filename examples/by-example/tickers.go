@@ -8,7 +8,9 @@ import (
 
 func main() {
 	start := time.Now()
-	ticker := time.NewTicker(100 * time.Millisecond)
+	ticker := time.NewTicker(200 * time.Millisecond)
+	// Three ticks come (at 200, 400 and 600ms) before this timer fires.
+	stop := time.NewTimer(700 * time.Millisecond)
 	done := make(chan bool)
 
 	go func() {
@@ -22,8 +24,8 @@ func main() {
 		}
 	}()
 
-	// Three ticks come in 350ms; then stop the ticker and the goroutine.
-	time.Sleep(350 * time.Millisecond)
+	// Wait for the timer; then stop the ticker and the goroutine.
+	<-stop.C
 	ticker.Stop()
 	done <- true
 	fmt.Println("ticker stopped")

@@ -1,7 +1,7 @@
 /* timers.c: time.NewTimer fires once; Stop cancels it before it fires.
  * Twin of timers.go.
  *
- * Rule: exact. Timer 2 is stopped right after it is made, 100ms before it
+ * Rule: exact. Timer 2 is stopped right after it is made, 200ms before it
  * would fire: no scheduling delay comes near that.
  */
 #include <gochan/chan.h>
@@ -42,7 +42,7 @@ int main(void)
     chan_recv(chan_timer_chan(timer1), NULL);
     printf("timer 1 fired\n");
 
-    chan_timer_t *timer2 = chan_timer_new(100 * CHAN_MILLISECOND);
+    chan_timer_t *timer2 = chan_timer_new(200 * CHAN_MILLISECOND);
     chan_t *quit = chan_make(0, 0);     /* make(chan struct{}) */
     chan_t *finished = chan_make(0, 0); /* element size 0: struct{} */
     /* The goroutine takes references to the channels (Go's collector keeps
@@ -55,7 +55,7 @@ int main(void)
         printf("timer 2 stopped\n");
 
     /* Wait past the time timer 2 would have fired. */
-    chan_sleep(200 * CHAN_MILLISECOND);
+    chan_sleep(300 * CHAN_MILLISECOND);
     chan_close(quit);
     chan_recv(finished, NULL); /* <-finished */
 

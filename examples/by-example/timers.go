@@ -14,7 +14,7 @@ func main() {
 	fmt.Println("timer 1 fired")
 
 	// A goroutine waits for timer 2, or for main to tell it to give up.
-	timer2 := time.NewTimer(100 * time.Millisecond)
+	timer2 := time.NewTimer(200 * time.Millisecond)
 	quit := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -33,7 +33,7 @@ func main() {
 	}
 
 	// Wait past the time timer 2 would have fired.
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	close(quit)
 	<-finished
 }
