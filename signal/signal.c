@@ -71,6 +71,7 @@ static bool running;                 /* the delivery thread is started */
 static unsigned long handled;        /* caught count fully delivered */
 
 /* Shared with the handler: lock-free atomics only. */
+static atomic_int wanted[NSIG];  /* 1: some channel wants it (ref > 0) */
 static atomic_int pending[NSIG]; /* 1: arrived, not yet delivered */
 static atomic_ulong caught;      /* arrivals counted by the handler */
 static atomic_int inflight;      /* handlers running now */
@@ -147,13 +148,27 @@ static bool mask_empty(const handler *h)
 
 /* ---- the handler and the delivery thread ---- */
 
-/* Async-signal-safe: atomics that are lock-free and write(); errno is the
- * interrupted code's. The pending flag is set before `caught` counts it, so
- * the delivery thread, having read caught, sees the flag. */
+/* Async-signal-safe: atomics that are lock-free, write() and raise(); errno
+ * is the interrupted code's. The pending flag is set before `caught` counts
+ * it, so the delivery thread, having read caught, sees the flag.
+ *
+ * A signal nobody wants any more (Stop or Reset cleared `wanted`, and is
+ * giving the saved disposition back, or has) is raised again: it is blocked
+ * while its handler runs, so it comes back once this returns, and keeps
+ * coming back until the saved disposition is in place, which then acts on it
+ * (Go's handler likewise falls back to the default action). With inflight
+ * counted first, Stop either sees this handler running and waits for it, or
+ * had cleared wanted before it began (both are sequentially consistent). */
 static void on_signal(int sig)
 {
     int saved_errno = errno;
     atomic_fetch_add(&inflight, 1);
+    if (!atomic_load(&wanted[sig])) {
+        raise(sig);
+        atomic_fetch_sub(&inflight, 1);
+        errno = saved_errno;
+        return;
+    }
     atomic_store_explicit(&pending[sig], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&caught, 1, memory_order_release);
     char byte = 0;
@@ -232,6 +247,7 @@ fail:
  * for sig, saving the disposition it replaces if none is saved yet. */
 static void take_over(int sig, void (*fn)(int))
 {
+    atomic_store(&wanted[sig], fn == on_signal);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = fn;
@@ -244,6 +260,7 @@ static void take_over(int sig, void (*fn)(int))
 /* Go's disableSignal: the saved disposition back, if gochan replaced one. */
 static void give_back(int sig)
 {
+    atomic_store(&wanted[sig], 0);
     if (has_saved[sig]) {
         sigaction(sig, &saved[sig], NULL);
         has_saved[sig] = false;
