@@ -698,7 +698,8 @@ START_TEST(test_signal_all_set)
 {
     chan_t *c = sig_chan(4);
     sighandler_fn before = disposition(SIGINT);
-    int in[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGRTMIN, SIGRTMAX};
+    /* Not SIGRTMAX: valgrind keeps it for itself and refuses a handler. */
+    int in[] = {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGRTMIN, SIGRTMAX - 1};
     int out[] = {SIGABRT, SIGTRAP, SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
     sighandler_fn in_before[6];
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
