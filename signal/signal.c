@@ -117,8 +117,8 @@ bool chan__signal_list_valid(const int *sigs, size_t nsigs)
     return true;
 }
 
-/* The signals a call names, into list (NSIG entries): sigs, or the "all" set
- * when nsigs is 0. The list was validated. */
+/* The signals a call names, each once, into list (NSIG entries): sigs, or
+ * the "all" set when nsigs is 0. The list was validated. */
 static size_t expand(const int *sigs, size_t nsigs, int *list)
 {
     size_t n = 0;
@@ -128,8 +128,12 @@ static size_t expand(const int *sigs, size_t nsigs, int *list)
                 list[n++] = sig;
         return n;
     }
-    for (size_t i = 0; i < nsigs && n < NSIG; i++)
-        list[n++] = sigs[i];
+    bool seen[NSIG] = {false};
+    for (size_t i = 0; i < nsigs; i++)
+        if (!seen[sigs[i]]) {
+            seen[sigs[i]] = true;
+            list[n++] = sigs[i];
+        }
     return n;
 }
 
@@ -210,12 +214,43 @@ static void *delivery_thread(void *unused)
     return NULL;
 }
 
-/* The pipe and the delivery thread, once; mu is held. 0, or -1 when either
- * cannot be made (then nothing is left behind and a later Notify retries). */
+/* fork(): the child has no delivery thread. mu is taken around the fork so
+ * that the child's copy of the state is consistent; the child forgets the
+ * thread and its pipe (signals caught there stay pending), so that its next
+ * Notify starts a thread of its own and its Stop does not wait for one. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&mu);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&mu);
+}
+
+static void fork_child(void)
+{
+    if (running) {
+        close(atomic_exchange(&wake_fd, -1));
+        close(read_fd);
+        read_fd = -1;
+        running = false;
+        handled = atomic_load(&caught);
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+/* The pipe and the delivery thread, once per process; mu is held. 0, or -1
+ * when either cannot be made (then nothing is left behind and a later Notify
+ * retries). */
 static int start_delivery(void)
 {
+    static bool atfork;
     if (running)
         return 0;
+    if (!atfork && pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
+        return -1;
+    atfork = true;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
@@ -334,7 +369,7 @@ static void wait_until_idle(void)
         sched_yield(); /* a few instructions of a handler on another CPU */
     unsigned long target = atomic_load_explicit(&caught, memory_order_acquire);
     bool park = chan__on_goroutine();
-    while (handled < target) {
+    while (running && handled < target) {
         if (!park) {
             pthread_cond_wait(&idle, &mu);
             continue;

@@ -420,6 +420,38 @@ START_TEST(test_signal_atomic_stop)
 }
 END_TEST
 
+/* fork(): the child has no delivery thread; its Stop must not wait for one,
+ * and its next Notify starts its own (regression: without the atfork reset,
+ * the child's Stop could wait forever). */
+START_TEST(test_signal_fork_child)
+{
+    chan_t *c = sig_chan(1);
+    notify1(c, SIGUSR1);
+    kill_self(SIGUSR1);
+    ck_assert(wait_sig(c, SIGUSR1, false));
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm((unsigned)(10 * tu_scale())); /* the child's own bound */
+        raise(SIGUSR1); /* caught, with no thread to deliver it */
+        chan_signal_stop(c);
+        chan_t *c2 = chan_make(sizeof(int), 1);
+        int sig = SIGUSR2, got = 0;
+        if (!c2 || chan_signal_notify(c2, &sig, 1) != CHAN_OK)
+            _exit(4);
+        raise(SIGUSR2);
+        _exit(chan_recv(c2, &got) == CHAN_OK && got == SIGUSR2 ? 0 : 5);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child status %#x", status);
+    chan_signal_stop(c);
+    chan_release(c);
+}
+END_TEST
+
 /* ---- NotifyContext ---- */
 
 static void *kill_sigint(void *unused)
@@ -765,6 +797,7 @@ static Suite *signal_suite(void)
         {"ignore", test_signal_ignore},
         {"ignored", test_signal_ignored},
         {"atomic_stop", test_signal_atomic_stop},
+        {"fork_child", test_signal_fork_child},
         {"notify_context_stop", test_signal_notify_context_stop},
         {"notify_context_cancel_parent",
          test_signal_notify_context_cancel_parent},

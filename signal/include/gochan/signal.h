@@ -25,6 +25,10 @@
  * more (Stop, Reset) that saved disposition comes back. Ignore sets SIG_IGN;
  * Reset restores the saved disposition, undoing Ignore too.
  *
+ * fork(): the child inherits the registrations and dispositions but not the
+ * delivery thread; its next chan_signal_notify starts one, and relays what
+ * was caught meanwhile.
+ *
  * Every function may be called from any thread or goroutine, never from a
  * signal handler. Statuses are those of enum chan_status.
  */
