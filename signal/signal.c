@@ -118,13 +118,14 @@ bool chan__signal_list_valid(const int *sigs, size_t nsigs)
 }
 
 /* The signals a call names, each once, into list (NSIG entries): sigs, or
- * the "all" set when nsigs is 0. The list was validated. */
-static size_t expand(const int *sigs, size_t nsigs, int *list)
+ * when nsigs is 0 the "all" set, or with every (Reset) every valid signal,
+ * since giving back touches only what gochan took. The list was validated. */
+static size_t expand(const int *sigs, size_t nsigs, bool every, int *list)
 {
     size_t n = 0;
     if (nsigs == 0) {
         for (int sig = 1; sig < NSIG; sig++)
-            if (sig_in_all(sig))
+            if (every ? sig_valid(sig) : sig_in_all(sig))
                 list[n++] = sig;
         return n;
     }
@@ -318,7 +319,7 @@ int chan_signal_notify(chan_t *c, const int *sigs, size_t nsigs)
         !chan__signal_list_valid(sigs, nsigs))
         return CHAN_INVALID;
     int list[NSIG];
-    size_t n = expand(sigs, nsigs, list);
+    size_t n = expand(sigs, nsigs, false, list);
     pthread_mutex_lock(&mu);
     handler *h = find(c);
     bool fresh = !h;
@@ -411,7 +412,7 @@ static int cancel(const int *sigs, size_t nsigs, bool ignore)
     if (!chan__signal_list_valid(sigs, nsigs))
         return CHAN_INVALID;
     int list[NSIG];
-    size_t n = expand(sigs, nsigs, list);
+    size_t n = expand(sigs, nsigs, !ignore, list);
     handler *gone = NULL;
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < n; i++) {

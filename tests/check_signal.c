@@ -357,8 +357,15 @@ START_TEST(test_signal_ignored)
     int sig = SIGWINCH;
     ck_assert_int_eq(chan_signal_ignore(&sig, 1), CHAN_OK);
     ck_assert(disposition(SIGWINCH) == SIG_IGN);
+    /* Reset() also gives back a signal outside "all", named explicitly. */
+    int abrt = SIGABRT;
+    sighandler_fn abrt_before = disposition(SIGABRT);
+    ck_assert_int_eq(chan_signal_notify(c, &abrt, 1), CHAN_OK);
+    ck_assert(disposition(SIGABRT) != abrt_before);
     ck_assert_int_eq(chan_signal_reset(NULL, 0), CHAN_OK);
     ck_assert(disposition(SIGWINCH) == SIG_DFL);
+    ck_assert(disposition(SIGABRT) == abrt_before);
+    ck_assert_int_eq(chan_signal_stop(c), CHAN_OK); /* Reset removed it */
     chan_release(c);
 }
 END_TEST

@@ -64,8 +64,9 @@ GOCHAN_API int chan_signal_notify(chan_t *c, const int *sigs, size_t nsigs);
  * not registered), CHAN_INVALID for NULL. */
 GOCHAN_API int chan_signal_stop(chan_t *c);
 
-/* signal.Reset(sigs...): no channel receives these signals any more (all
- * accepted signals when nsigs is 0), and each gets back the disposition
+/* signal.Reset(sigs...): no channel receives these signals any more (every
+ * accepted signal, SIGABRT, SIGTRAP and SIGSYS included, when nsigs is 0),
+ * and each gets back the disposition
  * gochan saved when it first took it over (a signal gochan never touched is
  * left alone). Returns CHAN_OK, or CHAN_INVALID (a bad signal or NULL sigs
  * with nsigs > 0; nothing changed). Never blocks. */
