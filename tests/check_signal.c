@@ -465,6 +465,7 @@ START_TEST(test_signal_fork_child)
         alarm((unsigned)(10 * tu_scale()));
         raise(SIGUSR1); /* caught, with no thread to deliver it */
         chan_signal_stop(c);
+        chan_release(c); /* the child's copy of the test's reference */
         if (TU_FORK_NO_THREADS)
             _exit(0);
         chan_t *c2 = chan_make(sizeof(int), 1);
@@ -472,7 +473,10 @@ START_TEST(test_signal_fork_child)
         if (!c2 || chan_signal_notify(c2, &sig, 1) != CHAN_OK)
             _exit(4);
         raise(SIGUSR2);
-        _exit(chan_recv(c2, &got) == CHAN_OK && got == SIGUSR2 ? 0 : 5);
+        bool ok = chan_recv(c2, &got) == CHAN_OK && got == SIGUSR2;
+        chan_signal_stop(c2);
+        chan_release(c2);
+        _exit(ok ? 0 : 5);
     }
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
