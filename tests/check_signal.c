@@ -45,6 +45,19 @@ typedef void (*sighandler_fn)(int);
 #define TU_FORK_NO_THREADS 0
 #endif
 
+/* ThreadSanitizer defers a handler to the interrupted thread's next
+ * intercepted call and drops it if that thread ends first. */
+#if defined(__SANITIZE_THREAD__)
+#define TU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TU_TSAN 1
+#endif
+#endif
+#ifndef TU_TSAN
+#define TU_TSAN 0
+#endif
+
 /* 10 s, scaled: the bound of every wait for something that must happen. */
 static int64_t patience(void)
 {
@@ -406,9 +419,18 @@ static void atomic_stop_program(void)
         int sig = SIGINT;
         if (!cs || chan_signal_notify(cs, &sig, 1) != CHAN_OK)
             _exit(4);
+        /* Under TSan the short-lived Stop thread must not be the one that
+         * takes SIGINT (see TU_TSAN); it inherits this mask. */
+        sigset_t intr, old;
+        sigemptyset(&intr);
+        sigaddset(&intr, SIGINT);
+        if (TU_TSAN)
+            pthread_sigmask(SIG_BLOCK, &intr, &old);
         pthread_t t;
         if (pthread_create(&t, NULL, stop_thread, cs) != 0)
             _exit(4);
+        if (TU_TSAN)
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
         kill(getpid(), SIGINT);
         /* Polled, not a blocking select: ThreadSanitizer runs a handler only
          * when the thread it interrupted next enters an intercepted call,
