@@ -10,7 +10,8 @@
  * channel a buffer (cap 1 for one kind of signal). As in Go, arrivals of one
  * signal that the thread has not yet sent are merged into one.
  *
- * Which signals. A number is accepted if sigaction accepts it and it is not
+ * Which signals. A number is accepted if it is 1..31 or SIGRTMIN..SIGRTMAX and
+ * not
  * SIGKILL or SIGSTOP (which cannot be caught) or a synchronous fault signal,
  * SIGSEGV, SIGBUS, SIGFPE and SIGILL (a handler that returns from a real
  * fault faults again; Go turns these into panics). An empty list (nsigs 0)
