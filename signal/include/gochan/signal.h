@@ -10,11 +10,10 @@
  * channel a buffer (cap 1 for one kind of signal). As in Go, arrivals of one
  * signal that the thread has not yet sent are merged into one.
  *
- * Which signals. A number is accepted if it is 1..31 or SIGRTMIN..SIGRTMAX and
- * not
- * SIGKILL or SIGSTOP (which cannot be caught) or a synchronous fault signal,
- * SIGSEGV, SIGBUS, SIGFPE and SIGILL (a handler that returns from a real
- * fault faults again; Go turns these into panics). An empty list (nsigs 0)
+ * Which signals. A number is accepted if it is 1..31 or SIGRTMIN..SIGRTMAX
+ * and not SIGKILL or SIGSTOP (which cannot be caught) or a synchronous fault
+ * signal, SIGSEGV, SIGBUS, SIGFPE and SIGILL (a handler that returns from a
+ * real fault faults again; Go turns these into panics). An empty list (nsigs 0)
  * means "all": every accepted signal except SIGABRT (abort() must still end
  * the process), SIGTRAP (debuggers) and SIGSYS (seccomp), which may still be
  * named explicitly. glibc's own two real-time signals are never accepted;
