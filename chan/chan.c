@@ -12,6 +12,7 @@
  */
 #include "chan_impl.h"
 #include "blocked.h"
+#include "internal/chan_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -109,6 +110,12 @@ size_t chan_cap(chan_t *c)
     if (!c || c->hide_len)
         return 0;
     return c->dataqsiz;
+}
+
+/* chan_internal.h: elemsize is immutable, so no lock is needed. */
+size_t chan__elem_size(chan_t *c)
+{
+    return c ? c->elemsize : 0;
 }
 
 /* Go's full(): a send could not proceed now. Read without the lock, each

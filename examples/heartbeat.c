@@ -1,6 +1,6 @@
 /* heartbeat.c: a worker that sends heartbeats on a ticker, watched by a
- * monitor, and a graceful shutdown on SIGINT (Ctrl-C) through a channel, as
- * Go programs do with signal.NotifyContext / signal.Notify:
+ * monitor, and a graceful shutdown on SIGINT (Ctrl-C) through a context, as
+ * Go programs do with signal.NotifyContext:
  *
  *     ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
  *     defer stop()
@@ -37,22 +37,24 @@
  *     }
  *
  * The monitor (main) reads heartbeats and results, and declares the worker
- * unhealthy if no heartbeat comes within a few pulses. Go's signal package
- * turns SIGINT into a channel send; C must do it by hand, and safely: the
- * handler only write()s a byte to a pipe (async-signal-safe), and a thread
- * reading that pipe calls chan_close(done). The worker sees done, stops its
- * tickers and closes its channels; main sees them closed and exits.
+ * unhealthy if no heartbeat comes within a few pulses. context_signal_notify
+ * is signal.NotifyContext: SIGINT cancels the context, whose Done channel is
+ * the worker's done. The worker sees done, stops its tickers and closes its
+ * channels; main sees them closed, calls stop (which gives SIGINT its default
+ * effect back) and exits.
  *
  * Run with no argument (as CTest does), the program sends SIGINT to itself
  * after a few heartbeats, so it ends by itself and checks that it shut down
  * gracefully. Run with --forever, it waits for your Ctrl-C.
  */
-#define _POSIX_C_SOURCE 200809L /* sigaction, kill, pipe */
+#define _POSIX_C_SOURCE 200809L /* kill, sigaction */
 
 #include <gochan/chan.h>
+#include <gochan/context.h>
 #include <gochan/debug.h>
 #include <gochan/go.h>
 #include <gochan/select.h>
+#include <gochan/signal.h>
 #include <gochan/timer.h>
 
 #include <errno.h>
@@ -67,40 +69,6 @@ enum { SELF_SIGNAL_AFTER = 4 }; /* heartbeats before the self-sent SIGINT */
 
 static int64_t pulse = 20 * CHAN_MILLISECOND;
 static chan_waitgroup_t threads = CHAN_WAITGROUP_INIT;
-
-/* ---- SIGINT to a channel, safely
- * ------------------------------------------------ */
-
-static int signal_pipe[2] = {-1, -1};
-
-/* The handler may only call async-signal-safe functions: write() is one,
- * chan_close (a mutex, a futex wake) is not. errno is saved for the thread
- * the signal interrupted. */
-static void on_sigint(int sig)
-{
-    (void)sig;
-    int saved = errno;
-    char byte = 'I';
-    ssize_t ignored = write(signal_pipe[1], &byte, 1);
-    (void)ignored;
-    errno = saved;
-}
-
-/* signal.Notify's goroutine: turns the pipe's first byte into close(done).
- * An 'S' byte (from main) ends it without closing done. */
-static void signal_watcher(void *arg)
-{
-    chan_t *done = arg;
-    char byte = 0;
-    ssize_t n;
-    do
-        n = read(signal_pipe[0], &byte, 1);
-    while (n < 0 && errno == EINTR);
-    if (n == 1 && byte == 'I') {
-        printf("SIGINT: shutting down\n");
-        chan_close(done);
-    }
-}
 
 /* ---- the worker
  * ---------------------------------------------------------------- */
@@ -151,18 +119,15 @@ int main(int argc, char **argv)
         pulse *= 5; /* valgrind or a sanitizer: slower pulses */
     chan_debug_enable(true);
 
-    /* signal.Notify(c, os.Interrupt), by hand. */
-    chan_t *done = chan_make(0, 0);
-    if (!done || pipe(signal_pipe) != 0)
-        return 1;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGINT, &sa, &old_sa) != 0)
-        return 1;
-    if (chan_waitgroup_go(&threads, signal_watcher, done) != CHAN_OK)
+    /* ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt) */
+    struct sigaction before;
+    sigaction(SIGINT, NULL, &before);
+    int interrupt = SIGINT;
+    context_cancel_t *stop;
+    context_t *ctx =
+        context_signal_notify(context_background(), &interrupt, 1, &stop);
+    chan_t *done = ctx ? context_done(ctx) : NULL; /* borrowed from ctx */
+    if (!done)
         return 1;
 
     struct worker w = {done, chan_make(0, 1), chan_make(sizeof(int), 0)};
@@ -214,27 +179,28 @@ int main(int argc, char **argv)
         }
     }
 
-    /* Graceful shutdown: end the watcher if no signal came, wait for every
-     * thread, restore SIGINT. */
-    bool stopped_by_signal = chan_try_recv(done, NULL) == CHAN_CLOSED;
-    if (!stopped_by_signal) {
-        chan_close(done); /* the worker, if still running, stops too */
-        ssize_t ignored = write(signal_pipe[1], "S", 1);
-        (void)ignored;
-    }
+    /* Graceful shutdown: only SIGINT can have ended ctx so far (its parent
+     * is Background); then stop (the worker, if still running, stops too),
+     * wait for every thread and give SIGINT back. */
+    bool stopped_by_signal = context_err(ctx) != NULL;
+    if (stopped_by_signal)
+        printf("SIGINT: shut down\n");
+    context_cancel(stop); /* defer stop() */
     chan_waitgroup_wait(&threads);
-    sigaction(SIGINT, &old_sa, NULL);
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
+    context_release(ctx);
+    struct sigaction after;
+    sigaction(SIGINT, NULL, &after);
+    bool restored = after.sa_handler == before.sa_handler;
     size_t blocked = chan_debug_dump(stdout);
     chan_release(w.heartbeat);
     chan_release(w.results);
-    chan_release(done);
 
     bool ok = healthy && stopped_by_signal && beats >= SELF_SIGNAL_AFTER &&
-              in_order && blocked == 0;
-    printf("%s: %d heartbeats, %d results, stopped by %s, %zu blocked\n",
+              in_order && blocked == 0 && restored;
+    printf("%s: %d heartbeats, %d results, stopped by %s, %zu blocked, "
+           "SIGINT %s\n",
            ok ? "ok" : "FAIL", beats, results,
-           stopped_by_signal ? "SIGINT" : "something else", blocked);
+           stopped_by_signal ? "SIGINT" : "something else", blocked,
+           restored ? "given back" : "still diverted");
     return ok ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 #define GOCHAN_CHAN_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <gochan/timer.h>
 
@@ -22,5 +23,9 @@ chan_timer_t *chan__after_func_on_timer_thread(int64_t d, void (*f)(void *arg),
 /* Whether the caller runs on a goroutine of the scheduler, where a wait must
  * park (or yield), never block the thread. */
 bool chan__on_goroutine(void);
+
+/* The element size c was made with (0 for NULL), for signal/, which checks
+ * that a channel carries ints. */
+size_t chan__elem_size(chan_t *c);
 
 #endif /* GOCHAN_CHAN_INTERNAL_H */

@@ -1,4 +1,8 @@
-/* gochan.h: everything gochan offers, in one include. */
+/* gochan.h: everything gochan offers, in one include.
+ *
+ * It lives with context/, yet names signal.h of the layer above: it is for
+ * programs, which see every layer's headers; no library source includes it,
+ * so the layering rule (no upward include inside the library) holds. */
 #ifndef GOCHAN_H
 #define GOCHAN_H
 
@@ -10,5 +14,6 @@
 #include <gochan/context.h>
 #include <gochan/errgroup.h>
 #include <gochan/debug.h>
+#include <gochan/signal.h>
 
 #endif /* GOCHAN_H */
