@@ -100,6 +100,13 @@ static const char *signal_name(int sig, char tmp[32])
     return tmp;
 }
 
+size_t chan_signal_string(int sig, char *buf, size_t n)
+{
+    char tmp[32];
+    int len = snprintf(buf, n, "%s", signal_name(sig, tmp));
+    return len < 0 ? 0 : (size_t)len;
+}
+
 /* ---- the wrapper's methods ---- */
 
 static bool sigctx_deadline(context_t *self, int64_t *deadline)

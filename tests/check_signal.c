@@ -642,6 +642,26 @@ START_TEST(test_signal_notify_context_simultaneous_stop)
 }
 END_TEST
 
+/* Go's Signal.String (syscall.Signal), as fmt.Println(sig) prints it. */
+START_TEST(test_signal_string)
+{
+    char buf[64];
+    ck_assert_uint_eq(chan_signal_string(SIGINT, buf, sizeof buf), 9);
+    ck_assert_str_eq(buf, "interrupt");
+    chan_signal_string(SIGTERM, buf, sizeof buf);
+    ck_assert_str_eq(buf, "terminated");
+    chan_signal_string(SIGHUP, buf, sizeof buf);
+    ck_assert_str_eq(buf, "hangup");
+    chan_signal_string(SIGUSR1, buf, sizeof buf);
+    ck_assert_str_eq(buf, "user defined signal 1");
+    chan_signal_string(200, buf, sizeof buf);
+    ck_assert_str_eq(buf, "signal 200");
+    ck_assert_uint_eq(chan_signal_string(SIGTERM, NULL, 0), 10);
+    ck_assert_uint_eq(chan_signal_string(SIGTERM, buf, 4), 10);
+    ck_assert_str_eq(buf, "ter");
+}
+END_TEST
+
 /* TestNotifyContextStringer (SG-4), plus no brackets for "all", a signal
  * Go has no name for, a child's name and snprintf-style truncation. */
 START_TEST(test_signal_notify_context_stringer)
@@ -858,6 +878,7 @@ static Suite *signal_suite(void)
         {"notify_context_simultaneous_stop",
          test_signal_notify_context_simultaneous_stop},
         {"notify_context_stringer", test_signal_notify_context_stringer},
+        {"string", test_signal_string},
         {"notify_context_signal", test_signal_notify_context_signal},
         {"invalid_arguments", test_signal_invalid_arguments},
         {"all_set", test_signal_all_set},

@@ -97,6 +97,12 @@ GOCHAN_API context_t *context_signal_notify(context_t *parent, const int *sigs,
                                             size_t nsigs,
                                             context_cancel_t **stop);
 
+/* Go's Signal.String(), as fmt.Println(sig) prints it: Linux's names in
+ * Go's words ("interrupt", "terminated", "hangup", ...), "signal N" for a
+ * number without one. Writes it into buf as snprintf does (n may be 0) and
+ * returns its length. Any thread; never fails. */
+GOCHAN_API size_t chan_signal_string(int sig, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
