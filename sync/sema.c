@@ -72,27 +72,43 @@ static void park_as(chan__parker_t *p, sync__wait_t reason, const void *obj)
     chan__debug_unblock(&record);
 }
 
-/* ---- the root's list ---- */
+/* ---- waiter lists: a root's, and a Cond's own ---- */
 
-static void list_push_back(semaroot_t *r, sync__sudog_t *s)
+/* A doubly linked list of waiters, given by its two ends: a root's head and
+ * tail, or a Cond's head_ and tail_. */
+typedef struct sudog_list {
+    sync__sudog_t **head, **tail;
+} sudog_list_t;
+
+static sudog_list_t root_list(semaroot_t *r)
+{
+    return (sudog_list_t){&r->head, &r->tail};
+}
+
+static sudog_list_t cond_list(chan_cond_t *c)
+{
+    return (sudog_list_t){&c->head_, &c->tail_};
+}
+
+static void list_push_back(sudog_list_t l, sync__sudog_t *s)
 {
     s->next = NULL;
-    s->prev = r->tail;
-    if (r->tail)
-        r->tail->next = s;
+    s->prev = *l.tail;
+    if (*l.tail)
+        (*l.tail)->next = s;
     else
-        r->head = s;
-    r->tail = s;
+        *l.head = s;
+    *l.tail = s;
 }
 
 /* lifo: before the first waiter of the same address, so it is found first. */
-static void list_push_front_of_addr(semaroot_t *r, sync__sudog_t *s)
+static void list_push_front_of_addr(sudog_list_t l, sync__sudog_t *s)
 {
-    sync__sudog_t *at = r->head;
+    sync__sudog_t *at = *l.head;
     while (at && at->addr != s->addr)
         at = at->next;
     if (!at) {
-        list_push_back(r, s);
+        list_push_back(l, s);
         return;
     }
     s->next = at;
@@ -100,20 +116,20 @@ static void list_push_front_of_addr(semaroot_t *r, sync__sudog_t *s)
     if (at->prev)
         at->prev->next = s;
     else
-        r->head = s;
+        *l.head = s;
     at->prev = s;
 }
 
-static void list_remove(semaroot_t *r, sync__sudog_t *s)
+static void list_remove(sudog_list_t l, sync__sudog_t *s)
 {
     if (s->prev)
         s->prev->next = s->next;
     else
-        r->head = s->next;
+        *l.head = s->next;
     if (s->next)
         s->next->prev = s->prev;
     else
-        r->tail = s->prev;
+        *l.tail = s->prev;
     s->next = s->prev = NULL;
 }
 
@@ -156,9 +172,9 @@ void sync__semacquire(uint32_t *addr, bool lifo, sync__wait_t reason,
         s.ticket = 0;
         chan__parker_init(&s.parker);
         if (lifo)
-            list_push_front_of_addr(r, &s);
+            list_push_front_of_addr(root_list(r), &s);
         else
-            list_push_back(r, &s);
+            list_push_back(root_list(r), &s);
         chan__unlock(&r->lock);
         park_as(&s.parker, reason, obj); /* the releaser dequeued us */
         chan__parker_destroy(&s.parker);
@@ -177,7 +193,7 @@ void sync__semrelease(uint32_t *addr, bool handoff)
     chan__lock(&r->lock);
     sync__sudog_t *s = atomic_load(&r->nwait) ? list_find(r, addr) : NULL;
     if (s) {
-        list_remove(r, s);
+        list_remove(root_list(r), s);
         atomic_fetch_sub(&r->nwait, 1);
     }
     chan__unlock(&r->lock);
@@ -215,28 +231,10 @@ void sync__notify_list_wait(chan_cond_t *c, uint32_t ticket)
     }
     sync__sudog_t s = {.addr = c, .ticket = ticket};
     chan__parker_init(&s.parker);
-    /* The cond's own list: head_ and tail_ point to sudogs. */
-    s.prev = c->tail_;
-    if (c->tail_)
-        ((sync__sudog_t *)c->tail_)->next = &s;
-    else
-        c->head_ = &s;
-    c->tail_ = &s;
+    list_push_back(cond_list(c), &s);
     chan__unlock(&r->lock);
     park_as(&s.parker, SYNC__WAIT_COND, c);
     chan__parker_destroy(&s.parker);
-}
-
-static void cond_list_remove(chan_cond_t *c, sync__sudog_t *s)
-{
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        c->head_ = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        c->tail_ = s->prev;
 }
 
 void sync__notify_list_notify_one(chan_cond_t *c)
@@ -259,7 +257,7 @@ void sync__notify_list_notify_one(chan_cond_t *c)
     while (s && s->ticket != t)
         s = s->next;
     if (s)
-        cond_list_remove(c, s);
+        list_remove(cond_list(c), s);
     chan__unlock(&r->lock);
     if (s)
         chan__ready(&s->parker);

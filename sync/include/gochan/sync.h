@@ -117,8 +117,8 @@ typedef struct chan_cond {
     chan_mutex_t *l;  /* Go's L: the caller's mutex, held around Wait */
     uint32_t wait_;   /* private: the next ticket to hand a waiter */
     uint32_t notify_; /* private: the next ticket to wake */
-    void *head_;      /* private: parked waiters, oldest first */
-    void *tail_;      /* private */
+    struct sync__sudog *head_; /* private: parked waiters, oldest first */
+    struct sync__sudog *tail_; /* private */
 } chan_cond_t;
 
 #define CHAN_COND_INIT(mutex)                                                  \
