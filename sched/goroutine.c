@@ -206,8 +206,11 @@ int sched_wait_reason(sched_g *gp)
     return gp->wait_reason;
 }
 
-bool sched_canspin(void)
+bool sched_canspin(int iter)
 {
+    enum { ACTIVE_SPIN = 4 }; /* rounds, as Go's active_spin */
+    if (iter >= ACTIVE_SPIN || sched__ncpu() <= 1)
+        return false;
     sched__m_t *mp = sched__getm();
     if (!mp || !mp->curg || !mp->p)
         return true; /* a plain thread: the kernel runs the owner elsewhere */

@@ -852,6 +852,21 @@ void sched_gosched(void)
 
 /* ---- starting and ending goroutines -------------------------------------- */
 
+/* Go's ncpu: the CPUs this process may run on, read once. */
+int sched__ncpu(void)
+{
+    static atomic_int ncpu; /* 0: not yet read */
+    int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+    if (n == 0) {
+        cpu_set_t set;
+        n = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0
+                ? CPU_COUNT(&set)
+                : 1;
+        atomic_store_explicit(&ncpu, n, memory_order_relaxed);
+    }
+    return n;
+}
+
 static int maxprocs_default(void)
 {
     const char *env = getenv("GOCHAN_MAXPROCS");
@@ -861,11 +876,8 @@ static int maxprocs_default(void)
         if (*end == '\0' && n >= 1 && n <= SCHED__MAXPROCS_MAX)
             return (int)n;
     }
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set) < SCHED__MAXPROCS_MAX ? CPU_COUNT(&set)
-                                                     : SCHED__MAXPROCS_MAX;
-    return 1;
+    int n = sched__ncpu();
+    return n < SCHED__MAXPROCS_MAX ? n : SCHED__MAXPROCS_MAX;
 }
 
 void sched__p_init(sched__p_t *pp, int id)

@@ -167,6 +167,7 @@ int64_t sched__nanotime_coarse(void);
 #define SCHED__MAXPROCS_MAX 1024
 int sched__set_maxprocs(int n);
 int sched__gomaxprocs(void); /* 0 until the scheduler starts */
+int sched__ncpu(void);       /* CPUs this process may run on (affinity) */
 
 /* Worker threads started so far (0 until the first sched_go). */
 int sched__mcount(void);

@@ -95,11 +95,11 @@ void sched_gosched(void);
  * returned. */
 int64_t sched_num_goroutine(void);
 
-/* Go's sync_runtime_canSpin, less its "few rounds, several CPUs" part that
- * the caller checks: whether a lock waiter may spin rather than park. On a
- * goroutine, only while another P runs (the owner may be there) and its own
- * P has nothing else to run; on a plain thread, always. */
-bool sched_canspin(void);
+/* Go's sync_runtime_canSpin: whether a lock waiter in its iter-th round
+ * (from 0) may spin rather than park. Only for a few rounds, only with
+ * several CPUs, and on a goroutine only while another P runs (the owner may
+ * be there) and its own P has nothing else to run. */
+bool sched_canspin(int iter);
 
 /* gp's goroutine id, unique for the life of the process (1, 2, ...). */
 uint64_t sched_goid(sched_g *gp);
