@@ -215,30 +215,30 @@ bool sched__runqempty(sched__p_t *pp)
 /* ---- the global run queue (sched__state.lock)
  * ----------------------------------- */
 
-void sched__globrunqput_locked(sched_g *gp)
+/* Appends the n goroutines head..tail (linked by schedlink) to the global
+ * queue; sched__state.lock is held. */
+static void globrunqputbatch_locked(sched_g *head, sched_g *tail, int32_t n)
 {
-    gp->schedlink = NULL;
-    if (sched__state.runqtail)
-        sched__state.runqtail->schedlink = gp;
-    else
-        sched__state.runqhead = gp;
-    sched__state.runqtail = gp;
-    /* relaxed: peekers take the lock before they use the queue. */
-    atomic_store_explicit(&sched__state.runqsize, sched__state.runqsize + 1,
-                          memory_order_relaxed);
-}
-
-void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
-{
-    chan__lock(&sched__state.lock);
     tail->schedlink = NULL;
     if (sched__state.runqtail)
         sched__state.runqtail->schedlink = head;
     else
         sched__state.runqhead = head;
     sched__state.runqtail = tail;
+    /* relaxed: peekers take the lock before they use the queue. */
     atomic_store_explicit(&sched__state.runqsize, sched__state.runqsize + n,
                           memory_order_relaxed);
+}
+
+void sched__globrunqput_locked(sched_g *gp)
+{
+    globrunqputbatch_locked(gp, gp, 1);
+}
+
+void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
+{
+    chan__lock(&sched__state.lock);
+    globrunqputbatch_locked(head, tail, n);
     chan__unlock(&sched__state.lock);
 }
 
