@@ -1049,8 +1049,10 @@ static void s3_worker(void *p)
     atomic_fetch_add(&s->sink, seen);
 }
 
-/* S2 and S3: S_WORKERS goroutines share one lock; ns per operation. */
-static double s_contended(int64_t n, void (*worker)(void *))
+/* S2 and S3: S_WORKERS goroutines share one lock; ns per operation. Each
+ * worker writes once every `write_every` operations (S2: every one). */
+static double s_contended(int64_t n, void (*worker)(void *),
+                          int64_t write_every)
 {
     s_shared_t s = {.m = CHAN_MUTEX_INIT,
                     .rw = CHAN_RWMUTEX_INIT,
@@ -1061,20 +1063,19 @@ static double s_contended(int64_t n, void (*worker)(void *))
         check(chan_waitgroup_go(&wg, worker, &s) == CHAN_OK, "chan_go");
     chan_waitgroup_wait(&wg);
     int64_t elapsed = now_ns() - start;
-    int64_t writes =
-        worker == s2_worker ? s.per_worker : (s.per_worker + 99) / 100;
+    int64_t writes = (s.per_worker + write_every - 1) / write_every;
     check(s.counter == S_WORKERS * writes, "s counter");
     return (double)elapsed / (double)(S_WORKERS * s.per_worker);
 }
 
 static double s2_once(int64_t n)
 {
-    return s_contended(n, s2_worker);
+    return s_contended(n, s2_worker, 1);
 }
 
 static double s3_once(int64_t n)
 {
-    return s_contended(n, s3_worker);
+    return s_contended(n, s3_worker, 100);
 }
 
 static void s_nothing(void *arg)
