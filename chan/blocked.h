@@ -25,6 +25,8 @@ typedef enum chan__wait_reason {
     CHAN__WAIT_SYNC_RWMUTEX_RLOCK, /* "sync.RWMutex.RLock" */
     CHAN__WAIT_SYNC_RWMUTEX_LOCK,  /* "sync.RWMutex.Lock" */
     CHAN__WAIT_SYNC_COND_WAIT,     /* "sync.Cond.Wait" */
+    CHAN__WAIT_SEMACQUIRE,         /* "semacquire": net/'s fdMutex */
+    CHAN__WAIT_IO,                 /* "IO wait": net/, on descriptor fd */
 } chan__wait_reason_t;
 
 /* A select's case i, as the dump shows it: its channel (NULL for nil) and
@@ -43,6 +45,7 @@ typedef struct chan__blocked {
     const void *cases;        /* select: the caller's cases, opaque here */
     chan__case_at_fn case_at; /* select: reads one of cases */
     size_t ncases;
+    int fd;        /* IO wait: the descriptor */
     int64_t since; /* chan_now() when it blocked */
 } chan__blocked_t;
 

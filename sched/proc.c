@@ -109,6 +109,18 @@
  * of its own, outside the scheduler, where waits block the thread (the
  * layers above park plain threads on the futex); no M is wired to it.
  *
+ * The network poller (netpoll.c; Go's findRunnable and netpoll.go). A
+ * goroutine waiting for a descriptor parks on its poll descriptor, and the
+ * Ms find it when they look for work: an M with a P that found nothing in
+ * the queues polls epoll without blocking before it steals; the last M with
+ * nothing to do, having given up its P, blocks in epoll_wait (lastpoll 0
+ * says one does) for as long as goroutines wait there, and when woken takes
+ * an idle P and runs what it found, the rest going to that P's queue as one
+ * batch (or to the global queue when no P is idle). Work made meanwhile
+ * wakes another M as always; sysmon polls when nobody has for 10 ms, so a
+ * busy scheduler still notices ready descriptors. Plain threads wait on
+ * descriptors without the Ms (netpoll.c).
+ *
  * A goroutine that overflows its stack hits the guard page below it; the
  * SIGSEGV handler (overflow.c, on each M's alternate signal stack) reports
  * "gochan: goroutine N stack overflow" and aborts.
@@ -128,6 +140,7 @@
 #include <unistd.h>
 
 #include "invariant.h"
+#include "netpoll.h"
 #include "overflow.h"
 #include "thread.h"
 
@@ -616,6 +629,71 @@ static void end_spent_slice(sched__p_t *pp)
     chan__unlock(&sched__state.lock);
 }
 
+/* ---- the network poller (see "The network poller" at the top) ---------- */
+
+/* Readies what the poller found, on pp: the first to run now, the rest on
+ * pp's queue (Go's injectglist with a P). */
+static sched_g *netpoll_inject_local(sched__p_t *pp, sched_g **gs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
+    for (size_t i = 1; i < n; i++)
+        sched__runqput(pp, gs[i], false);
+    if (n > 1)
+        sched__wakep();
+    return gs[0];
+}
+
+/* Somebody waits on the poller and no M blocks in it. */
+static bool netpoll_unwatched(void)
+{
+    return sched_netpoll_waiters() > 0 &&
+           atomic_load_explicit(&sched__lastpoll, memory_order_relaxed) != 0;
+}
+
+/* findRunnable's poll without blocking, for an M with a P out of work. */
+static sched_g *netpoll_nonblocking(sched__m_t *mp)
+{
+    if (!netpoll_unwatched())
+        return NULL;
+    sched_g *gs[2 * SCHED__NETPOLL_EVENTS];
+    size_t n = sched__netpoll(0, gs);
+    return n ? netpoll_inject_local(mp->p, gs, n) : NULL;
+}
+
+/* findRunnable's last resort: an M without a P or work blocks in epoll_wait
+ * while goroutines wait on the poller and no other M does. When it wakes it
+ * takes an idle P, if there is one, and runs what it found (*retry: it
+ * found nothing but holds a P, so it looks again); without a P the found go
+ * to the global queue and the M sleeps. NULL and no retry: sleep. */
+static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
+{
+    *retry = false;
+    if (sched_netpoll_waiters() == 0 ||
+        atomic_exchange_explicit(&sched__lastpoll, 0, memory_order_seq_cst) ==
+            0)
+        return NULL;
+    sched_g *gs[2 * SCHED__NETPOLL_EVENTS];
+    size_t n = sched__netpoll(-1, gs);
+    atomic_store_explicit(&sched__lastpoll, sched__nanotime_coarse(),
+                          memory_order_seq_cst);
+    chan__lock(&sched__state.lock);
+    sched__p_t *pp = pidleget_locked();
+    for (size_t i = 0; !pp && i < n; i++) {
+        sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
+        sched__globrunqput_locked(gs[i]);
+    }
+    chan__unlock(&sched__state.lock);
+    if (!pp)
+        return NULL;
+    acquirep(mp, pp);
+    if (n == 0) {
+        *retry = true;
+        return NULL;
+    }
+    return netpoll_inject_local(pp, gs, n);
+}
+
 /* Go's findRunnable: blocks until there is a goroutine to run; the M holds a
  * P on return. *inherit: the goroutine continues the current time slice. */
 static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
@@ -633,6 +711,8 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
         if ((gp = sched__runqget(pp, inherit)))
             return gp;
         if (sched__globrunqsize() > 0 && (gp = sched__globrunqget(pp, 0)))
+            return gp;
+        if ((gp = netpoll_nonblocking(mp)))
             return gp;
         /* Steal, if not too many Ms are at it already. */
         int32_t busy =
@@ -657,6 +737,10 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
             if (retry)
                 continue;
         }
+        if ((gp = netpoll_blocking(mp, &retry)))
+            return gp;
+        if (retry)
+            continue;
         stopm(mp);
     }
 }

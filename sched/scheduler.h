@@ -39,6 +39,7 @@ enum {
     SCHED_WAIT_CHAN_NIL,
     SCHED_WAIT_SLEEP,
     SCHED_WAIT_SYNC, /* WaitGroup, mutex, semaphore */
+    SCHED_WAIT_IO,   /* Go's "IO wait": the network poller (netpoll.h) */
 };
 
 /* go fn(arg): starts a goroutine that runs fn(arg) on the scheduler. Returns

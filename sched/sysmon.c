@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "invariant.h"
+#include "netpoll.h"
 #include "thread.h"
 
 /* Go's sysmon: its sleep between rounds (20 us, doubling after 50 idle rounds
@@ -129,12 +130,33 @@ static bool retake(int64_t now)
     return took;
 }
 
+/* Go's sysmon polls the network when nobody has for 10 ms: goroutines whose
+ * descriptors are ready would otherwise wait for an M to run out of work. */
+#define SYSMON_NETPOLL_NS (10 * 1000 * 1000)
+
+static void sysmon_netpoll(void)
+{
+    int64_t last = atomic_load_explicit(&sched__lastpoll, memory_order_relaxed);
+    int64_t now = sched__nanotime_coarse();
+    if (last == 0 || now - last < SYSMON_NETPOLL_NS ||
+        sched_netpoll_waiters() == 0 ||
+        !atomic_compare_exchange_strong_explicit(&sched__lastpoll, &last, now,
+                                                 memory_order_seq_cst,
+                                                 memory_order_relaxed))
+        return;
+    sched_g *gs[2 * SCHED__NETPOLL_EVENTS];
+    size_t n = sched__netpoll(0, gs);
+    sched_goready_list(gs, n); /* from a plain thread: the global queue */
+}
+
 /* While every P is idle, sysmon sleeps until one is taken (pidleget). True
- * if it slept. */
+ * if it slept. Not while goroutines wait on a poller nobody blocks in. */
 static bool sysmon_wait(void)
 {
     if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) !=
-        sched__nprocs)
+            sched__nprocs ||
+        (sched_netpoll_waiters() > 0 &&
+         atomic_load_explicit(&sched__lastpoll, memory_order_relaxed) != 0))
         return false;
     chan__lock(&sched__state.lock);
     bool wait = sched__state.npidle == sched__nprocs;
@@ -172,6 +194,7 @@ static void *sysmon(void *arg)
             idle = 0;
         else
             idle++;
+        sysmon_netpoll();
         sched__stack_trim_if_quiet(SCHED__STACK_TRIM_BATCH);
     }
     return NULL;

@@ -45,6 +45,7 @@ typedef enum sync__wait {
     SYNC__WAIT_RWMUTEX_READ,
     SYNC__WAIT_RWMUTEX_WRITE,
     SYNC__WAIT_COND,
+    SYNC__WAIT_SEMA, /* "semacquire": a plain semaphore (net/'s fdMutex) */
 } sync__wait_t;
 
 /* Go's semacquire: waits until *addr > 0, then decrements it. lifo queues

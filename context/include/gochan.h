@@ -1,6 +1,6 @@
 /* gochan.h: everything gochan offers, in one include.
  *
- * It lives with context/, yet names signal.h of the layer above: it is for
+ * It lives with context/, yet names signal.h and net.h of the layers above: it is for
  * programs, which see every layer's headers; no library source includes it,
  * so the layering rule (no upward include inside the library) holds. */
 #ifndef GOCHAN_H
@@ -15,5 +15,6 @@
 #include <gochan/errgroup.h>
 #include <gochan/debug.h>
 #include <gochan/signal.h>
+#include <gochan/net.h>
 
 #endif /* GOCHAN_H */
