@@ -286,11 +286,11 @@ static int deadline_set_locked(chan_fd_t *f, int mode, int64_t t,
 static int set_deadlines(chan_fd_t *f, int64_t t, bool read, bool write)
 {
     int err = net__fd_incref(f, NULL);
-    if (!err && !f->pd)
+    if (!err && !f->pd) {
+        net__fd_decref(f);
         err = ENOTSUP; /* Go's ErrNoDeadline */
+    }
     if (err) {
-        if (err != EINVAL && err != EBADF && err != EOVERFLOW)
-            net__fd_decref(f);
         errno = err;
         return -1;
     }
@@ -393,10 +393,11 @@ int chan_fd_close_write(chan_fd_t *f)
 {
     int sysfd;
     int err = net__fd_incref(f, &sysfd);
-    if (!err && shutdown(sysfd, SHUT_WR) != 0)
-        err = errno;
-    if (f && err != EINVAL && err != EBADF && err != EOVERFLOW)
+    if (!err) {
+        if (shutdown(sysfd, SHUT_WR) != 0)
+            err = errno;
         net__fd_decref(f);
+    }
     if (err) {
         errno = err;
         return -1;
@@ -500,12 +501,14 @@ static int io_begin(chan_fd_t *f, int mode)
     return err;
 }
 
+/* Go's FD.Read: a read of nothing returns 0 once the lock is held, before
+ * the deadline is checked. */
 static ssize_t fd_read(chan_fd_t *f, void *buf, size_t n,
                        const _Atomic bool *cancel)
 {
     if (f && !buf && n > 0)
         f = NULL; /* EINVAL */
-    int err = io_begin(f, SCHED_POLL_READ);
+    int err = f && n == 0 ? fd_rwlock(f, true) : io_begin(f, SCHED_POLL_READ);
     if (err) {
         errno = err;
         return -1;
@@ -618,12 +621,12 @@ typedef ssize_t (*io_fn)(chan_fd_t *f, void *buf, size_t n,
 static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
                       int mode, io_fn io)
 {
-    if (!ctx || !f || !f->pd || !context_done(ctx))
-        return io(f, buf, n, NULL); /* nothing can stop it midway */
-    if (context_err(ctx)) {
+    if (ctx && context_err(ctx)) {
         errno = ctx_errno(ctx);
         return -1;
     }
+    if (!ctx || !f || !f->pd || !context_done(ctx))
+        return io(f, buf, n, NULL); /* nothing can stop it midway */
     struct io_cancel *c = malloc(sizeof *c);
     if (!c) {
         errno = ENOMEM;

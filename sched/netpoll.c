@@ -378,11 +378,15 @@ static bool goroutine_commit(sched_g *gp, void *arg)
         memory_order_relaxed);
 }
 
+/* Parks gp on the slot, counted in nwaiters meanwhile: the Ms poll while
+ * goroutines wait (threads poll for themselves). */
 static void goroutine_sleep(_Atomic uintptr_t *slot, sched_g *gp)
 {
     pollwaiter_t w = {.g = gp, .efd = -1};
     struct commit c = {slot, &w};
+    atomic_fetch_add_explicit(&nwaiters, 1, memory_order_seq_cst);
     sched_gopark(goroutine_commit, &c, SCHED_WAIT_IO);
+    atomic_fetch_sub_explicit(&nwaiters, 1, memory_order_relaxed);
 }
 
 /* ---- sleeping: plain threads --------------------------------------------- */
@@ -497,13 +501,11 @@ static bool netpollblock(sched_polldesc_t *pd, int mode,
             break;
     }
     if (pd_checkerr(pd, mode) == 0 && !cancelled(cancel)) {
-        atomic_fetch_add_explicit(&nwaiters, 1, memory_order_seq_cst);
         sched_g *gp = sched_getg();
         if (gp)
             goroutine_sleep(slot, gp);
         else
             thread_sleep(pd, mode, slot);
-        atomic_fetch_sub_explicit(&nwaiters, 1, memory_order_relaxed);
     }
     old = atomic_exchange_explicit(slot, PD_NIL, memory_order_acquire);
     chan__invariant(old <= PD_WAIT, "netpoll: a waiter left in its slot");

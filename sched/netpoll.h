@@ -62,7 +62,7 @@ void sched_netpoll_set_expired(sched_polldesc_t *pd, int mode, bool expired);
 /* netpollBreak: wakes the M blocked in epoll_wait, if any. */
 void sched_netpoll_break(void);
 
-/* Callers waiting in sched_netpoll_wait now (Go's netpollWaiters). */
+/* Goroutines parked in sched_netpoll_wait now (Go's netpollWaiters). */
 int32_t sched_netpoll_waiters(void);
 
 #endif /* GOCHAN_SCHED_NETPOLL_H */
