@@ -21,11 +21,13 @@ probe(layer_probe_chan_includes_sync FALSE "gochan/sync.h")
 probe(layer_probe_select_includes_context FALSE "gochan/context.h")
 probe(layer_probe_context_includes_park FALSE "park.h")
 probe(layer_probe_context_includes_signal FALSE "gochan/signal.h")
+probe(layer_probe_net_includes_signal FALSE "gochan/signal.h")
 
 # No library source reaches around the include path with a relative path.
 file(GLOB_RECURSE sources ${SOURCE_DIR}/sched/*.[ch] ${SOURCE_DIR}/chan/*.[ch]
      ${SOURCE_DIR}/sync/*.[ch] ${SOURCE_DIR}/select/*.[ch]
-     ${SOURCE_DIR}/context/*.[ch] ${SOURCE_DIR}/signal/*.[ch])
+     ${SOURCE_DIR}/context/*.[ch] ${SOURCE_DIR}/signal/*.[ch]
+     ${SOURCE_DIR}/net/*.[ch])
 foreach(src ${sources})
   file(STRINGS ${src} escapes REGEX "^[ \t]*#[ \t]*include[ \t]*\"\\.\\./")
   if(escapes)
