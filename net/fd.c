@@ -737,15 +737,20 @@ int chan_fd_pipe(chan_fd_t **r, chan_fd_t **w)
     return 0;
 }
 
-static void set_nodelay(int sysfd)
+/* What Go sets on every accepted TCP connection: no Nagle delay, and
+ * keep-alive probes every 15 s (net/tcpsock_posix.go, sockopt_linux.go). */
+static void tcp_accepted_options(int sysfd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(sysfd, (struct sockaddr *)&ss, &len) != 0 ||
         (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
         return;
-    int one = 1;
+    int one = 1, secs = 15;
     (void)setsockopt(sysfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    (void)setsockopt(sysfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    (void)setsockopt(sysfd, IPPROTO_TCP, TCP_KEEPINTVL, &secs, sizeof secs);
+    (void)setsockopt(sysfd, IPPROTO_TCP, TCP_KEEPIDLE, &secs, sizeof secs);
 }
 
 /* accept4 on ln's descriptor, waiting on the poller: the new descriptor, or
@@ -782,7 +787,7 @@ chan_fd_t *chan_fd_accept(chan_fd_t *ln)
         errno = err;
         return NULL;
     }
-    set_nodelay(s);
+    tcp_accepted_options(s);
     chan_fd_t *f = fd_make(s);
     if (!f) {
         err = errno;

@@ -26,7 +26,8 @@
  * passed (os.ErrDeadlineExceeded), ECANCELED when the context of a _ctx call
  * was canceled (ETIMEDOUT when its deadline passed), EINVAL for NULL or bad
  * arguments, or the system call's own errno (EPIPE, ECONNRESET, ...). EINTR
- * is retried and EAGAIN is never returned. SIGPIPE never kills the process:
+ * is retried and EAGAIN is never returned (but by chan_net_dial to a unix
+ * listener whose backlog is full, as Go). SIGPIPE never kills the process:
  * a write to a closed peer returns EPIPE, as in Go.
  *
  * Descriptors the poller cannot serve. chan_fd_new accepts any descriptor;
@@ -127,18 +128,23 @@ GOCHAN_API int chan_fd_wait_write(chan_fd_t *f);
 GOCHAN_API chan_fd_t *chan_net_listen(const char *network, const char *address);
 
 /* Listener.Accept: parks until a connection comes (within ln's read
- * deadline) and returns it, non-blocking and close-on-exec. NULL with errno:
+ * deadline) and returns it, non-blocking and close-on-exec (TCP: with
+ * TCP_NODELAY and 15 s keep-alives, as Go). NULL with errno:
  * ETIMEDOUT, EBADF once ln is closed, EMFILE or ENFILE (out of descriptors:
  * ln stays usable; wait and call again), EINVAL (not a listener), ... */
 GOCHAN_API chan_fd_t *chan_fd_accept(chan_fd_t *ln);
 
 /* Dialer.DialContext (net.Dial when ctx is NULL): connects to address on
- * network (as chan_net_listen's; a host name is looked up with getaddrinfo,
- * which blocks the caller's thread) trying each address in turn, without
- * blocking a thread while the connection is made. NULL with errno:
- * ECONNREFUSED, ENETUNREACH, EINVAL (as for listen, and an empty host or
- * port), ENOENT (a host name that does not resolve), ECANCELED or ETIMEDOUT
- * from ctx, leaving no descriptor behind. */
+ * network (as chan_net_listen's; ":port" is the local host; a host name is
+ * looked up with getaddrinfo, which blocks the caller's thread) trying each
+ * address in turn, each with a share of ctx's deadline (Go's dialSerial),
+ * without blocking a thread while the connection is made. TCP connections
+ * get TCP_NODELAY and 15 s keep-alives, as in Go. NULL with errno:
+ * ECONNREFUSED, ENETUNREACH, EINVAL (as for listen, and an empty address),
+ * ENOENT (a host name that does not resolve, for any reason), EAFNOSUPPORT
+ * (an address of the wrong family for "tcp4" or "tcp6"), EAGAIN (a unix
+ * listener's backlog is full), ECANCELED or ETIMEDOUT from ctx; it leaves no
+ * descriptor behind. */
 GOCHAN_API chan_fd_t *chan_net_dial(context_t *ctx, const char *network,
                                     const char *address);
 
