@@ -79,6 +79,14 @@ struct chan_fd {
     struct deadline rd, wd;
 };
 
+/* net_impl.h's errno: an opaque call, so no compiler keeps its result. */
+__attribute__((noinline)) int *net__errno_location(void)
+{
+    int *where = &(*__errno_location());
+    __asm__ __volatile__("" : "+r"(where)::"memory");
+    return where;
+}
+
 /* ---- making and destroying ----------------------------------------------- */
 
 static chan_fd_t *fd_alloc(int sysfd)

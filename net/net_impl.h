@@ -7,8 +7,19 @@
 
 #include <gochan/net.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+
+/* errno in net/ is looked up afresh at every use. A goroutine may resume on
+ * another thread after any call that parks (a wait on the poller, the
+ * fdMutex, a connect), and compilers keep errno's address (glibc's
+ * __errno_location is declared const) across such calls within a function:
+ * an errno set or read after a park would be another thread's. Every net/
+ * source includes this header first. */
+int *net__errno_location(void);
+#undef errno
+#define errno (*net__errno_location())
 
 /* Wraps sysfd, a socket made non-blocking and close-on-exec, registering it
  * with the poller. On failure NULL with errno, and sysfd is still the

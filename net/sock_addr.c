@@ -3,6 +3,7 @@
  * net/ip.go do to a network and an address string before any socket is
  * made, and how Addr().String() prints what the kernel reports.
  */
+#include "net_impl.h"
 #include "sock_addr.h"
 
 #include <arpa/inet.h>

@@ -63,7 +63,7 @@ GOCHAN_API chan_fd_t *chan_fd_new(int fd);
 GOCHAN_API chan_fd_t *chan_fd_retain(chan_fd_t *f);
 GOCHAN_API void chan_fd_release(chan_fd_t *f);
 
-/* Close: 0, or -1 with EBADF when already closed (or f is NULL). Every call
+/* Close: 0, or -1 with EBADF when already closed (EINVAL for NULL). Every call
  * blocked on f fails with EBADF; the descriptor is closed once the last of
  * them has returned. A listener made for a unix path removes the path. */
 GOCHAN_API int chan_fd_close(chan_fd_t *f);
