@@ -1,8 +1,8 @@
 /* gochan.h: everything gochan offers, in one include.
  *
- * It lives with context/, yet names signal.h and net.h of the layers above: it is for
- * programs, which see every layer's headers; no library source includes it,
- * so the layering rule (no upward include inside the library) holds. */
+ * It lives with context/, yet names signal.h and net.h of the layers above: it
+ * is for programs, which see every layer's headers; no library source includes
+ * it, so the layering rule (no upward include inside the library) holds. */
 #ifndef GOCHAN_H
 #define GOCHAN_H
 
