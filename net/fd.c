@@ -415,15 +415,36 @@ int chan_fd_close_write(chan_fd_t *f)
 
 /* ---- waiting on the poller ----------------------------------------------- */
 
+/* One _ctx call's cancellation: shared by the call and its AfterFunc,
+ * freed by whichever of the two is done last. */
+struct io_cancel {
+    _Atomic bool cancel; /* set by the AfterFunc, which then wakes the call */
+    _Atomic int refs;
+    context_t *ctx;
+    chan_fd_t *f;
+    int mode;
+};
+
+static int netpoll_wait(chan_fd_t *f, int mode, struct io_cancel *cancel)
+{
+    int err = sched_netpoll_wait(f->pd, mode, cancel ? &cancel->cancel : NULL);
+    /* The AfterFunc sets the flag a moment after the cancel: a call woken
+     * meanwhile (end of file came after the cancel) must see the cancel
+     * first, as it would a passed deadline. */
+    if (!err && cancel && context_err(cancel->ctx))
+        err = ECANCELED;
+    return err;
+}
+
 /* Waits for f's descriptor in mode, recorded for the dump as Go's "IO wait".
- * 0, EBADF, ETIMEDOUT or ECANCELED (cancel set). */
-static int fd_wait(chan_fd_t *f, int mode, const _Atomic bool *cancel)
+ * 0, EBADF, ETIMEDOUT or ECANCELED (cancel's context is done). */
+static int fd_wait(chan_fd_t *f, int mode, struct io_cancel *cancel)
 {
     if (!chan__debug_enabled())
-        return sched_netpoll_wait(f->pd, mode, cancel);
+        return netpoll_wait(f, mode, cancel);
     chan__blocked_t record = {.reason = CHAN__WAIT_IO, .fd = f->sysfd};
     chan__debug_block(&record);
-    int err = sched_netpoll_wait(f->pd, mode, cancel);
+    int err = netpoll_wait(f, mode, cancel);
     chan__debug_unblock(&record);
     return err;
 }
@@ -440,7 +461,7 @@ static void fd_poll_blocking(int sysfd, int mode)
 }
 
 /* After the system call said EAGAIN: 0 to try again, or an errno. */
-static int fd_wait_again(chan_fd_t *f, int mode, const _Atomic bool *cancel)
+static int fd_wait_again(chan_fd_t *f, int mode, struct io_cancel *cancel)
 {
     if (!f->pd) {
         fd_poll_blocking(f->sysfd, mode);
@@ -512,7 +533,7 @@ static int io_begin(chan_fd_t *f, int mode)
 /* Go's FD.Read: a read of nothing returns 0 once the lock is held, before
  * the deadline is checked. */
 static ssize_t fd_read(chan_fd_t *f, void *buf, size_t n,
-                       const _Atomic bool *cancel)
+                       struct io_cancel *cancel)
 {
     if (f && !buf && n > 0)
         f = NULL; /* EINVAL */
@@ -537,7 +558,7 @@ static ssize_t fd_read(chan_fd_t *f, void *buf, size_t n,
 }
 
 static ssize_t fd_write(chan_fd_t *f, const void *buf, size_t n,
-                        const _Atomic bool *cancel)
+                        struct io_cancel *cancel)
 {
     if (f && !buf && n > 0)
         f = NULL; /* EINVAL */
@@ -588,15 +609,6 @@ ssize_t chan_fd_write(chan_fd_t *f, const void *buf, size_t n)
 
 /* ---- contexts ------------------------------------------------------------ */
 
-/* One _ctx call's cancellation: shared by the call and its AfterFunc,
- * freed by whichever of the two is done last. */
-struct io_cancel {
-    _Atomic bool cancel;
-    _Atomic int refs;
-    chan_fd_t *f;
-    int mode;
-};
-
 static void io_cancel_put(struct io_cancel *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
@@ -624,7 +636,7 @@ static int ctx_errno(context_t *ctx)
 }
 
 typedef ssize_t (*io_fn)(chan_fd_t *f, void *buf, size_t n,
-                         const _Atomic bool *cancel);
+                         struct io_cancel *cancel);
 
 static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
                       int mode, io_fn io)
@@ -642,6 +654,7 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     }
     atomic_init(&c->cancel, false);
     atomic_init(&c->refs, 2);
+    c->ctx = ctx; /* the call keeps it alive: the AfterFunc does not read it */
     c->f = chan_fd_retain(f);
     c->mode = mode;
     context_after_func_t *stop = context_after_func(ctx, io_cancel_fire, c);
@@ -652,7 +665,7 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
         errno = err;
         return -1;
     }
-    ssize_t rc = io(f, buf, n, &c->cancel);
+    ssize_t rc = io(f, buf, n, c);
     int err = errno;
     if (rc < 0 && err == ECANCELED)
         err = ctx_errno(ctx);
@@ -664,13 +677,13 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
 }
 
 static ssize_t read_io(chan_fd_t *f, void *buf, size_t n,
-                       const _Atomic bool *cancel)
+                       struct io_cancel *cancel)
 {
     return fd_read(f, buf, n, cancel);
 }
 
 static ssize_t write_io(chan_fd_t *f, void *buf, size_t n,
-                        const _Atomic bool *cancel)
+                        struct io_cancel *cancel)
 {
     return fd_write(f, buf, n, cancel);
 }
@@ -690,7 +703,7 @@ ssize_t chan_fd_write_ctx(context_t *ctx, chan_fd_t *f, const void *buf,
 
 /* Waits without forgetting readiness that came since the library's EAGAIN:
  * the edge it left in the slot ends the wait at once. 0, or -1 with errno. */
-static int fd_wait_ready(chan_fd_t *f, int mode, const _Atomic bool *cancel)
+static int fd_wait_ready(chan_fd_t *f, int mode, struct io_cancel *cancel)
 {
     int err = f ? fd_rwlock(f, mode == SCHED_POLL_READ) : EINVAL;
     if (err) {
@@ -807,7 +820,7 @@ chan_fd_t *chan_fd_accept(chan_fd_t *ln)
 
 /* io_ctx's shape for a wait for writability (a connect in progress). */
 static ssize_t wait_write_io(chan_fd_t *f, void *buf, size_t n,
-                             const _Atomic bool *cancel)
+                             struct io_cancel *cancel)
 {
     (void)buf;
     (void)n;
