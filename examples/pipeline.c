@@ -13,13 +13,40 @@
  * that every stage thread ended, and says so.
  *
  * The second half runs the same pipeline with a context in place of done, as
- * Go code written after the context package does:
+ * Go code written after the context package does, and its numbers come from
+ * a pipe, as from a file or a socket: a writer at the other end writes the
+ * 10 numbers the consumer wants and then goes quiet without closing it, so
+ * the source stage is left waiting in a read when the consumer cancels.
  *
  *     ctx, cancel := context.WithCancel(context.Background())
- *     in := gen(ctx, nums...)
+ *     r, w, _ := os.Pipe()
+ *     go feed(ctx, w, 10)            // writes 1..10, one per line, then waits
+ *     in := readNums(ctx, r)         // the source: a number per line of r
  *     c1, c2, c3, c4 := sq(ctx, in), sq(ctx, in), sq(ctx, in), sq(ctx, in)
  *     out := merge(ctx, c1, c2, c3, c4)
  *     take 10 values from out, then cancel()
+ *
+ *     func readNums(ctx context.Context, r *os.File) <-chan int {
+ *         out := make(chan int)
+ *         go func() {
+ *             defer close(out)
+ *             input := bufio.NewScanner(r)
+ *             for input.Scan() {
+ *                 n, _ := strconv.Atoi(input.Text())
+ *                 select {
+ *                 case out <- n:
+ *                 case <-ctx.Done():
+ *                     return
+ *                 }
+ *             }
+ *         }()
+ *         return out
+ *     }
+ *
+ * Go's read cannot watch a context (Go code closes r, or sets a past
+ * deadline on it, when ctx is done); gochan's chan_fd_read_ctx(ctx, r, ...)
+ * returns -1 with ECANCELED when ctx is canceled, so the source ends, closes
+ * in, and the stages after it end in turn.
  *
  *     func sq(ctx context.Context, in <-chan int) <-chan int {
  *         out := make(chan int)
@@ -43,12 +70,15 @@
 #include <gochan/context.h>
 #include <gochan/debug.h>
 #include <gochan/go.h>
+#include <gochan/net.h>
 #include <gochan/select.h>
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { NUMS = 1000, WORKERS = 4, WANTED = 10 };
 
@@ -240,10 +270,15 @@ static int pipeline_with_done(void)
 struct ctx_stage {
     context_t *ctx;          /* a reference owned by the stage */
     chan_t *in, *out;        /* references owned by the stage */
+    chan_fd_t *pipe;         /* readNums: r; feed: w (owned by the stage) */
     long (*fn)(long);        /* sq: square; merge's forwarders: identity */
-    long count;              /* gen: how many numbers to emit */
+    long count;              /* feed: how many numbers to write */
     chan_waitgroup_t *merge; /* merge's forwarders: Done when they end */
 };
+
+/* How readNums's last read ended: its errno (ECANCELED), -1 at end of file.
+ */
+static atomic_int source_err;
 
 /* select { case out <- v: case <-ctx.Done(): return } */
 static bool send_or_cancel(context_t *ctx, chan_t *out, long v)
@@ -257,22 +292,66 @@ static void ctx_stage_end(struct ctx_stage *s)
 {
     if (s->merge)
         chan_waitgroup_done(s->merge); /* merge's wg.Done() */
-    else
+    else if (s->out)
         chan_close(s->out); /* defer close(out) */
     context_release(s->ctx);
     chan_release(s->in);
     chan_release(s->out);
+    chan_fd_release(s->pipe); /* closes the descriptor */
     free(s);
     atomic_fetch_sub(&running, 1);
 }
 
-/* gen(ctx, 1..count) */
-static void gen_ctx(void *arg)
+/* feed(ctx, w, count): the other end of the pipe, a writer (a process, a
+ * peer) that writes count numbers, one per line, and then goes quiet
+ * without hanging up: a read without a context would wait for it forever.
+ * It leaves when the pipeline is canceled, and main closes w only once every
+ * stage has ended, so that the source cannot take an end of file for the
+ * cancel. */
+static void feed(void *arg)
 {
     struct ctx_stage *s = arg;
-    for (long n = 1; n <= s->count; n++)
-        if (!send_or_cancel(s->ctx, s->out, n))
+    char line[32];
+    for (long n = 1; n <= s->count; n++) {
+        int len = snprintf(line, sizeof line, "%ld\n", n); /* Fprintln(w, n) */
+        if (chan_fd_write_ctx(s->ctx, s->pipe, line, (size_t)len) != len)
             break;
+    }
+    chan_recv(context_done(s->ctx), NULL); /* <-ctx.Done() */
+    ctx_stage_end(s);
+}
+
+/* readNums(ctx, r): the source. Splits what it reads into lines (Go's
+ * bufio.Scanner) and sends each number on; chan_fd_read_ctx returns -1 with
+ * ECANCELED once ctx is canceled, also while it waits for the quiet writer.
+ * Each pass of the loop sends a line or reads, so it ends with the pipe. */
+static void read_nums(void *arg)
+{
+    struct ctx_stage *s = arg;
+    char buf[64];
+    size_t len = 0; /* bytes in buf */
+    for (;;) {
+        char *nl = memchr(buf, '\n', len);
+        if (nl) { /* input.Scan() found a line: n, _ := strconv.Atoi */
+            long n = strtol(buf, NULL, 10);
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len);
+            if (!send_or_cancel(s->ctx, s->out, n))
+                break;
+            continue;
+        }
+        if (len == sizeof buf) { /* bufio.ErrTooLong */
+            atomic_store(&source_err, EMSGSIZE);
+            break;
+        }
+        ssize_t got =
+            chan_fd_read_ctx(s->ctx, s->pipe, buf + len, sizeof buf - len);
+        if (got <= 0) { /* end of file, or ECANCELED once ctx is canceled */
+            atomic_store(&source_err, got < 0 ? errno : -1);
+            break;
+        }
+        len += (size_t)got;
+    }
     ctx_stage_end(s);
 }
 
@@ -329,9 +408,14 @@ static int pipeline_with_context(void)
     context_cancel_t *cancel;
     context_t *ctx = context_with_cancel(context_background(), &cancel);
     chan_t *in = chan_make(sizeof(long), 0);
-    if (!ctx || !in)
+    chan_fd_t *r, *w;
+    if (!ctx || !in || chan_fd_pipe(&r, &w) != 0)
         return 1;
-    start_ctx(gen_ctx, ctx, NULL, in, (struct ctx_stage){.count = NUMS});
+    /* go feed(ctx, w, WANTED); in := readNums(ctx, r): readNums owns r,
+     * feed and main share w. */
+    start_ctx(feed, ctx, NULL, NULL,
+              (struct ctx_stage){.pipe = chan_fd_retain(w), .count = WANTED});
+    start_ctx(read_nums, ctx, NULL, in, (struct ctx_stage){.pipe = r});
 
     chan_t *squares[WORKERS];
     for (int i = 0; i < WORKERS; i++) {
@@ -343,6 +427,9 @@ static int pipeline_with_context(void)
     }
     chan_t *out = merge_ctx(ctx, squares, WORKERS);
 
+    /* The values are the squares of 1..WANTED, the numbers the writer
+     * wrote, each once, in any order. */
+    bool seen[WANTED + 1] = {false};
     long sum = 0;
     int bad = 0;
     for (int i = 0; i < WANTED; i++) {
@@ -354,7 +441,10 @@ static int pipeline_with_context(void)
         long root = 1;
         while (root * root < v)
             root++;
-        bad += root > NUMS || root * root != v;
+        if (root > WANTED || root * root != v || seen[root])
+            bad++;
+        else
+            seen[root] = true;
         sum += v;
         printf("%ld ", v);
     }
@@ -366,6 +456,12 @@ static int pipeline_with_context(void)
            context_err(ctx)->message, WANTED);
     chan_waitgroup_wait(&stages);
     int left = atomic_load(&running);
+    chan_fd_release(w); /* w.Close(): the last reference */
+    int err = atomic_load(&source_err);
+    printf("readNums's read of the quiet pipe returned %s\n",
+           err == ECANCELED ? "ECANCELED"
+           : err == -1      ? "end of file"
+                            : strerror(err));
 
     /* Go's goroutine dump: every thread blocked in gochan right now. */
     size_t blocked = chan_debug_dump(stdout);
@@ -376,13 +472,15 @@ static int pipeline_with_context(void)
     chan_release(in);
     context_release(ctx);
 
-    if (bad || left || blocked || sum <= 0) {
-        printf("FAIL: %d bad values, %d threads left, %zu blocked\n", bad, left,
-               blocked);
+    long want_sum = WANTED * (WANTED + 1) * (2 * WANTED + 1) / 6;
+    if (bad || left || blocked || sum != want_sum || err != ECANCELED) {
+        printf("FAIL: %d bad values, sum %ld (want %ld), %d threads left, "
+               "%zu blocked, readNums's read did not see the cancel\n",
+               bad, sum, want_sum, left, blocked);
         return 1;
     }
-    printf("ok: every stage saw ctx.Done() and exited, no thread left "
-           "blocked\n");
+    printf("ok: cancel woke the pipe read, every stage exited, no thread "
+           "left blocked\n");
     return 0;
 }
 
@@ -391,7 +489,7 @@ int main(void)
     chan_debug_enable(true); /* record blocked operations for the dump */
     printf("-- with a done channel --\n");
     int failed = pipeline_with_done();
-    printf("-- with a context --\n");
+    printf("-- with a context, reading a pipe --\n");
     failed |= pipeline_with_context();
     return failed;
 }
