@@ -427,6 +427,26 @@ static void newm_failed(sched__m_t *mp, sched__p_t *pp, bool spinning)
         nmspinning_dec();
 }
 
+/* startm found no idle M, but an M is in the poller (blocked in epoll_wait
+ * or on its way from there to take an idle P: npollm, under
+ * sched__state.lock): rather than start a thread, pp goes back on the idle
+ * list and the poller is broken out of epoll_wait; it takes an idle P when
+ * it wakes (netpoll_blocking), under the lock, so after our push. Keeps the
+ * Ms at GOMAXPROCS + 1 under network load. Returns with the lock released
+ * unless lock_held. */
+static bool netpoll_take_instead(sched__p_t *pp, bool spinning, bool lock_held)
+{
+    if (sched__state.npollm == 0)
+        return false;
+    pidlepush_locked(pp);
+    if (!lock_held)
+        chan__unlock(&sched__state.lock);
+    if (spinning)
+        nmspinning_dec();
+    sched_netpoll_break();
+    return true;
+}
+
 /* Go's startm: runs pp on an idle M, or a new one. With lock_held, the
  * caller holds sched__state.lock (released around thread creation). */
 void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
@@ -443,6 +463,8 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
         sched__notewakeup(&mp->park); /* release: mp sees nextp */
         return;
     }
+    if (netpoll_take_instead(pp, spinning, lock_held))
+        return;
     sched__state.mcount++;
     chan__unlock(&sched__state.lock);
     mp = allocm();
@@ -673,11 +695,15 @@ static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
         atomic_exchange_explicit(&sched__lastpoll, 0, memory_order_seq_cst) ==
             0)
         return NULL;
+    chan__lock(&sched__state.lock);
+    sched__state.npollm++;
+    chan__unlock(&sched__state.lock);
     sched_g *gs[2 * SCHED__NETPOLL_EVENTS];
     size_t n = sched__netpoll(-1, gs);
     atomic_store_explicit(&sched__lastpoll, sched__nanotime_coarse(),
                           memory_order_seq_cst);
     chan__lock(&sched__state.lock);
+    sched__state.npollm--;
     sched__p_t *pp = pidleget_locked();
     for (size_t i = 0; !pp && i < n; i++) {
         sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);

@@ -198,6 +198,9 @@ typedef struct sched__schedt {
     _Atomic int32_t nmspinning;    /* spinning Ms; see wakep */
     _Atomic uint32_t needspinning; /* a submitter found no idle P */
 
+    int32_t npollm; /* Ms in netpoll_blocking: in epoll_wait, or on their
+                       way from it to take an idle P */
+
     bool sysmonwait;          /* sysmon sleeps on sysmonnote: every P idle */
     sched__note_t sysmonnote; /* where; pidleget wakes it */
 
