@@ -18,8 +18,6 @@
  *
  * The first line on standard output is "listening on ADDR".
  */
-#define _POSIX_C_SOURCE 200809L /* kill() */
-
 #include <gochan.h>
 
 #include <errno.h>
@@ -29,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* One connection being served: a node of the server's set (Go's
  * map[net.Conn]struct{}). */
@@ -56,8 +53,8 @@ static void echo(chan_fd_t *c)
 {
     char buf[4096];
     for (;;) {
-        ssize_t n =
-            chan_fd_read(c, buf, sizeof buf); /* n, err := c.Read(buf) */
+        /* n, err := c.Read(buf): n > 0, 0 (io.EOF) or -1 (err, in errno) */
+        ssize_t n = chan_fd_read(c, buf, sizeof buf);
         if (n <= 0)
             return; /* 0 is io.EOF: the client is done; -1 an error */
         if (chan_fd_write(c, buf, (size_t)n) != n) /* c.Write(buf[:n]) */
@@ -97,8 +94,9 @@ static void serve(struct server *s)
             chan_mutex_lock(&s->mu);
             bool closing = s->closing;
             chan_mutex_unlock(&s->mu);
+            /* errors.Is(err, net.ErrClosed): shutdown closed the listener */
             if (err == EBADF || closing)
-                return; /* errors.Is(err, net.ErrClosed): shutdown */
+                return;
             if (err == EMFILE || err == ENFILE || err == ECONNABORTED ||
                 err == ENOBUFS || err == ENOMEM) {
                 chan_sleep(5 * CHAN_MILLISECOND); /* wait, retry */
@@ -123,8 +121,10 @@ static void serve(struct server *s)
         s->conns = c;
         chan_waitgroup_add(&s->wg, 1); /* s.wg.Add(1) */
         chan_mutex_unlock(&s->mu);
-        if (chan_go(handle, c) != CHAN_OK) /* go s.handle(c) */
-            handle(c); /* no goroutine to be had: closes c at once */
+        if (chan_go(handle, c) != CHAN_OK) { /* go s.handle(c) */
+            chan_fd_close(fd); /* no goroutine to be had: drop c at once */
+            handle(c);
+        }
     }
 }
 
@@ -197,14 +197,17 @@ struct client_args {
 };
 
 /* client dials addr, sends each message of sizes, checks its echo, then
- * half-closes and expects end of file from the server. 0, or a message. */
-static const char *client(struct selftest *t, int id)
+ * half-closes and expects end of file from the server. NULL, or what failed
+ * with its errno in *errp (Go's error value). */
+static const char *client(struct selftest *t, int id, int *errp)
 {
     /* c, err := d.DialContext(ctx, "tcp", addr); Go bounds the reads and
      * writes by ctx with c.SetDeadline; C passes ctx to each call. */
     chan_fd_t *c = chan_net_dial(t->ctx, "tcp", t->addr);
-    if (c == NULL)
+    if (c == NULL) {
+        *errp = errno;
         return "dial failed";
+    }
     const char *err = NULL;
     /* out, in := make([]byte, n), make([]byte, n), once for all messages */
     unsigned char *o = malloc(MAXSIZE), *i = malloc(MAXSIZE);
@@ -218,12 +221,16 @@ static const char *client(struct selftest *t, int id)
             err = "read failed"; /* io.ReadFull(c, in) */
         else if (memcmp(i, o, sizes[m]) != 0)
             err = "echo differs";
+        if (err != NULL)
+            *errp = errno;
     }
     if (err == NULL) {
         chan_fd_close_write(c); /* c.(*net.TCPConn).CloseWrite() */
         unsigned char b;
-        if (chan_fd_read_ctx(t->ctx, c, &b, 1) != 0) /* want io.EOF */
+        if (chan_fd_read_ctx(t->ctx, c, &b, 1) != 0) { /* want io.EOF */
+            *errp = errno;
             err = "no end of file after CloseWrite";
+        }
     }
     free(o);
     free(i);
@@ -235,9 +242,10 @@ static void client_main(void *arg)
 {
     struct client_args *a = arg;
     struct selftest *t = a->t;
-    const char *err = client(t, a->id);
+    int e = 0;
+    const char *err = client(t, a->id, &e);
     if (err != NULL) {
-        fprintf(stderr, "client %d: %s (%s)\n", a->id, err, strerror(errno));
+        fprintf(stderr, "client %d: %s (%s)\n", a->id, err, strerror(e));
         atomic_fetch_add(&t->failed, 1); /* failed.Add(1) */
     }
     free(a);
@@ -292,7 +300,12 @@ static void self_test(void *arg)
     }
     chan_waitgroup_wait(&t->wg); /* wg.Wait() */
     chan_recv(t->ready, NULL);   /* <-ready */
-    kill(getpid(), SIGTERM);     /* syscall.Kill(os.Getpid(), SIGTERM) */
+    /* syscall.Kill(os.Getpid(), syscall.SIGTERM). raise sends it to this
+     * thread: kill(getpid(), ...) works as well, but the kernel then gives
+     * it to main, parked in a futex, where ThreadSanitizer defers a handler
+     * until the thread's next libc call, which never comes (a hang in CI's
+     * TSan run). */
+    raise(SIGTERM);
     int err;
     chan_recv(t->idle, &err); /* if err := <-idle; err != nil */
     if (err != 0) {
