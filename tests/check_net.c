@@ -23,6 +23,7 @@
  * and compilers cache errno's address).
  */
 #include <gochan/context.h>
+#include <gochan/debug.h>
 #include <gochan/go.h>
 #include <gochan/net.h>
 #include <gochan/select.h>
@@ -3993,6 +3994,97 @@ END_TEST
 
 /* ==== the suite ==== */
 
+/* NP-10: a _ctx call whose context is canceled before anything else wakes
+ * it fails with ECANCELED, even when end of file comes right after the
+ * cancel (the AfterFunc that sets the call's flag runs a moment later). A
+ * goroutine blocks reading an empty pipe; this thread cancels, then closes
+ * the write end at once. Bounded: 50 rounds. */
+struct ctx_read {
+    context_t *ctx;
+    chan_fd_t *r;
+    _Atomic int done;
+    ssize_t rc;
+    int err;
+};
+
+static void ctx_read_once(void *p)
+{
+    struct ctx_read *c = p;
+    char b;
+    c->rc = chan_fd_read_ctx(c->ctx, c->r, &b, 1);
+    c->err = errno;
+    atomic_store(&c->done, 1);
+}
+
+START_TEST(test_read_ctx_cancel_before_eof)
+{
+    for (int round = 0; round < 50; round++) {
+        chan_fd_t *r, *w;
+        ck_assert_int_eq(chan_fd_pipe(&r, &w), 0);
+        context_cancel_t *cancel;
+        context_t *ctx = context_with_cancel(context_background(), &cancel);
+        ck_assert_ptr_nonnull(ctx);
+        struct ctx_read c = {.ctx = ctx, .r = r};
+        ck_assert_int_eq(chan_go(ctx_read_once, &c), CHAN_OK);
+        chan_sleep(2 * CHAN_MILLISECOND); /* most rounds: the read waits */
+        context_cancel(cancel);
+        ck_assert_int_eq(chan_fd_close(w), 0);
+        int64_t deadline = chan_now() + 10 * CHAN_SECOND;
+        while (!atomic_load(&c.done) && chan_now() < deadline)
+            chan_sleep(CHAN_MILLISECOND);
+        ck_assert_msg(atomic_load(&c.done), "round %d: read never returned",
+                      round);
+        ck_assert_msg(c.rc == -1 && c.err == ECANCELED,
+                      "round %d: read = %zd, errno %d; want ECANCELED", round,
+                      c.rc, c.err);
+        context_release(ctx);
+        chan_fd_release(r);
+        chan_fd_release(w);
+    }
+    wait_goroutines_done();
+}
+END_TEST
+
+/* The goroutine dump names a read parked on the poller with Go's wait
+ * reason "IO wait" and the descriptor. */
+START_TEST(test_dump_io_wait)
+{
+    chan_debug_enable(true);
+    chan_fd_t *r, *w;
+    ck_assert_int_eq(chan_fd_pipe(&r, &w), 0);
+    struct ctx_read c = {.ctx = NULL, .r = r};
+    ck_assert_int_eq(chan_go(ctx_read_once, &c), CHAN_OK);
+    char want[32];
+    snprintf(want, sizeof want, "IO wait, blocked");
+    char fdtext[32];
+    snprintf(fdtext, sizeof fdtext, "fd %d", chan_fd_fileno(r));
+    bool seen = false;
+    for (int i = 0; i < 1000 && !seen; i++) { /* bounded: about 10 s */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        ck_assert_ptr_nonnull(mem);
+        chan_debug_dump(mem);
+        fclose(mem);
+        seen = strstr(text, want) && strstr(text, fdtext);
+        free(text);
+        if (!seen)
+            chan_sleep(10 * CHAN_MILLISECOND);
+    }
+    ck_assert_msg(seen, "the dump never showed \"%s\" with \"%s\"", want,
+                  fdtext);
+    ck_assert_int_eq(chan_fd_write(w, "x", 1), 1);
+    int64_t deadline = chan_now() + 10 * CHAN_SECOND;
+    while (!atomic_load(&c.done) && chan_now() < deadline)
+        chan_sleep(CHAN_MILLISECOND);
+    ck_assert_int_eq(c.rc, 1);
+    chan_debug_enable(false);
+    chan_fd_release(r);
+    chan_fd_release(w);
+    wait_goroutines_done();
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -4091,6 +4183,9 @@ static Suite *net_suite(void)
         {"fd_flags", test_fd_flags, 0},
         {"fd_retain_release", test_fd_retain_release, 0},
         {"fd_eintr_retried", test_fd_eintr_retried, 0},
+        /* contexts and the dump */
+        {"read_ctx_cancel_before_eof", test_read_ctx_cancel_before_eof, 0},
+        {"dump_io_wait", test_dump_io_wait, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tu_tcase(s, cases[i].name, 60);
