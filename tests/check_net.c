@@ -56,20 +56,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Starting a thread in the child of a fork from a multi-threaded process is
- * not supported by ThreadSanitizer (it exits with 66), and AddressSanitizer
- * can deadlock there: test_fork_child_poller's child stays on one thread. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TU_FORK_NO_THREADS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TU_FORK_NO_THREADS 1
-#endif
-#endif
-#ifndef TU_FORK_NO_THREADS
-#define TU_FORK_NO_THREADS 0
-#endif
-
 #define MS CHAN_MILLISECOND
 
 /* ---- time ---- */

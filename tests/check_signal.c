@@ -30,21 +30,6 @@
 
 typedef void (*sighandler_fn)(int);
 
-/* Starting a thread in the child of a fork from a multi-threaded process
- * is not supported by ThreadSanitizer (it exits with 66), and
- * AddressSanitizer (clang 14) can deadlock it (its allocator lock held by a
- * parent thread at the fork): test_signal_fork_child skips that part there. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TU_FORK_NO_THREADS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TU_FORK_NO_THREADS 1
-#endif
-#endif
-#ifndef TU_FORK_NO_THREADS
-#define TU_FORK_NO_THREADS 0
-#endif
-
 /* ThreadSanitizer defers a handler to the interrupted thread's next
  * intercepted call, and drops a deferred signal whose disposition became
  * SIG_DFL meanwhile: a signal caught just before Stop gave SIG_DFL back can be

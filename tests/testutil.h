@@ -31,6 +31,22 @@ double tu_scale(void);
  * must stay blocked), before scaling. Helpers that wait (tu_flag_wait) scale
  * their argument themselves, so every caller passes unscaled times; only
  * tu_sleep_ms is a plain sleep. tu_quiet_sleep sleeps TU_QUIET_MS, scaled. */
+/* Starting a thread in the child of a fork from a multi-threaded process
+ * is not supported by ThreadSanitizer (it exits with 66), and
+ * AddressSanitizer (clang 14) can deadlock it (its allocator lock held by a
+ * parent thread at the fork): tests that fork keep the child on one thread
+ * there (test_signal_fork_child, test_fork_child_poller). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_FORK_NO_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_FORK_NO_THREADS 1
+#endif
+#endif
+#ifndef TU_FORK_NO_THREADS
+#define TU_FORK_NO_THREADS 0
+#endif
+
 #define TU_QUIET_MS 50
 void tu_quiet_sleep(void);
 
