@@ -73,6 +73,7 @@ struct chan_fd {
     _Atomic int fileno;   /* sysfd, or -1 once closed */
     sched_polldesc_t *pd; /* NULL: blocking mode (the poller refused) */
     bool is_socket;
+    bool made_nonblock;   /* chan_fd_new set O_NONBLOCK: cleared at close */
     uint32_t csema;       /* blocking mode: Close waits for destroy */
     char *unlink_path;    /* a unix listener's path */
     chan__lock_t dl_lock; /* rd, wd */
@@ -146,10 +147,13 @@ chan_fd_t *chan_fd_new(int fd)
     if (!f)
         return NULL;
     /* The poller serves it: its calls must never block the thread. */
-    if (f->pd && !(flags & O_NONBLOCK) &&
-        fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-        sched_netpoll_close(f->pd);
-        f->pd = NULL;
+    if (f->pd && !(flags & O_NONBLOCK)) {
+        if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0) {
+            f->made_nonblock = true;
+        } else {
+            sched_netpoll_close(f->pd);
+            f->pd = NULL;
+        }
     }
     return f;
 }
@@ -159,6 +163,13 @@ static void fd_destroy(chan_fd_t *f)
 {
     if (f->pd)
         sched_netpoll_close(f->pd);
+    /* The flag belongs to the open file description, which a parent shell
+     * may share (stdin): give it back as we found it. */
+    if (f->made_nonblock) {
+        int flags = fcntl(f->sysfd, F_GETFL);
+        if (flags >= 0)
+            (void)fcntl(f->sysfd, F_SETFL, flags & ~O_NONBLOCK);
+    }
     close(f->sysfd); /* Linux frees the number even on EINTR: never retry */
     if (f->unlink_path)
         (void)unlink(f->unlink_path);

@@ -4071,6 +4071,28 @@ START_TEST(test_dump_io_wait)
 }
 END_TEST
 
+/* chan_fd_new makes a blocking descriptor non-blocking for the poller; the
+ * flag belongs to the open file description (a dup, or a shell's stdin,
+ * shares it), so closing the handle gives it back. */
+START_TEST(test_fd_new_restores_blocking)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    int dup_fd = dup(p[0]);
+    ck_assert_int_ge(dup_fd, 0);
+    chan_fd_t *f = chan_fd_new(p[0]);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_msg(fcntl(dup_fd, F_GETFL) & O_NONBLOCK,
+                  "the poller serves the pipe: it is non-blocking");
+    ck_assert_int_eq(chan_fd_close(f), 0);
+    ck_assert_msg(!(fcntl(dup_fd, F_GETFL) & O_NONBLOCK),
+                  "closing the handle gave the description its flag back");
+    chan_fd_release(f);
+    close(dup_fd);
+    close(p[1]);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -4172,6 +4194,7 @@ static Suite *net_suite(void)
         /* contexts and the dump */
         {"read_ctx_cancel_before_eof", test_read_ctx_cancel_before_eof, 0},
         {"dump_io_wait", test_dump_io_wait, 0},
+        {"fd_new_restores_blocking", test_fd_new_restores_blocking, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tu_tcase(s, cases[i].name, 60);

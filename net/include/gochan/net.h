@@ -34,7 +34,9 @@
  * one that epoll refuses (a regular file, a directory: EPERM) is used in
  * blocking mode (a goroutine blocked on it holds its thread, as blocking C
  * code does), and deadlines on it fail with ENOTSUP (Go's ErrNoDeadline).
- * Descriptors the poller serves are switched to O_NONBLOCK.
+ * Descriptors the poller serves are switched to O_NONBLOCK, a flag of the
+ * open file description (shared with a dup, or a parent shell's stdin);
+ * chan_fd_new's descriptor gets its flag back when it is closed.
  *
  * Times are int64_t nanoseconds on chan_now()'s monotonic clock. Linux only.
  */
