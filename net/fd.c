@@ -109,9 +109,10 @@ static bool fd_is_socket(int sysfd)
     return fstat(sysfd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* Wraps sysfd, already non-blocking: NULL with errno. EPERM from the poller
- * (a regular file) means blocking mode, not failure. */
-static chan_fd_t *fd_make(int sysfd)
+/* Wraps sysfd, already non-blocking (a socket when is_socket): NULL with
+ * errno. EPERM from the poller (a regular file) means blocking mode, not
+ * failure. */
+static chan_fd_t *fd_make(int sysfd, bool is_socket)
 {
     chan_fd_t *f = fd_alloc(sysfd);
     if (!f) {
@@ -127,13 +128,13 @@ static chan_fd_t *fd_make(int sysfd)
         errno = err;
         return NULL;
     }
-    f->is_socket = fd_is_socket(sysfd);
+    f->is_socket = is_socket;
     return f;
 }
 
 chan_fd_t *net__fd_new_socket(int sysfd)
 {
-    return fd_make(sysfd);
+    return fd_make(sysfd, true);
 }
 
 chan_fd_t *chan_fd_new(int fd)
@@ -143,7 +144,7 @@ chan_fd_t *chan_fd_new(int fd)
         errno = EBADF;
         return NULL;
     }
-    chan_fd_t *f = fd_make(fd);
+    chan_fd_t *f = fd_make(fd, fd_is_socket(fd));
     if (!f)
         return NULL;
     /* The poller serves it: its calls must never block the thread. */
@@ -752,8 +753,8 @@ int chan_fd_pipe(chan_fd_t **r, chan_fd_t **w)
     }
     if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
         return -1;
-    chan_fd_t *rf = fd_make(p[0]);
-    chan_fd_t *wf = rf ? fd_make(p[1]) : NULL;
+    chan_fd_t *rf = fd_make(p[0], false);
+    chan_fd_t *wf = rf ? fd_make(p[1], false) : NULL;
     if (!wf) {
         int err = errno;
         if (rf)
@@ -820,7 +821,7 @@ chan_fd_t *chan_fd_accept(chan_fd_t *ln)
         return NULL;
     }
     tcp_accepted_options(s);
-    chan_fd_t *f = fd_make(s);
+    chan_fd_t *f = fd_make(s, true);
     if (!f) {
         err = errno;
         close(s);
