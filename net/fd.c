@@ -252,18 +252,24 @@ static void deadline_arg_done(struct deadline_arg *arg)
     chan_fd_release(f);
 }
 
-/* On the timer thread: the deadline passed, unless it changed meanwhile. */
+/* On the timer thread: the deadline passed, unless it changed meanwhile or
+ * the descriptor is closed (its poll descriptor may serve another one by
+ * now: the reference taken here keeps it ours while we use it). */
 static void deadline_fire(void *p)
 {
     struct deadline_arg *arg = p;
     chan_fd_t *f = arg->f;
+    bool open = net__fd_incref(f, NULL) == 0;
     chan__lock(&f->dl_lock);
     struct deadline *d = deadline_of(f, arg->mode);
     if (d->seq == arg->seq) {
         d->arg = NULL; /* ours to free now; the timer handle stays in d */
-        sched_netpoll_set_expired(f->pd, arg->mode, true);
+        if (open)
+            sched_netpoll_set_expired(f->pd, arg->mode, true);
     }
     chan__unlock(&f->dl_lock);
+    if (open)
+        net__fd_decref(f);
     deadline_arg_done(arg);
 }
 
@@ -629,13 +635,16 @@ static void io_cancel_put(struct io_cancel *c)
     }
 }
 
-/* The AfterFunc: ctx is done. */
+/* The AfterFunc: ctx is done. The call may have returned and the handle
+ * been closed: only an open one's poll descriptor is still its own. */
 static void io_cancel_fire(void *p)
 {
     struct io_cancel *c = p;
     atomic_store_explicit(&c->cancel, true, memory_order_seq_cst);
-    if (c->f->pd)
+    if (c->f->pd && net__fd_incref(c->f, NULL) == 0) {
         sched_netpoll_unblock(c->f->pd, c->mode);
+        net__fd_decref(c->f);
+    }
     io_cancel_put(c);
 }
 

@@ -4093,6 +4093,38 @@ START_TEST(test_fd_new_restores_blocking)
 }
 END_TEST
 
+/* NP-5: a deadline that fires as its handle is closed must not touch the
+ * poll descriptor, which the next descriptor may already have (they are
+ * reused): a short deadline on a pipe, closed at once, then a new pipe whose
+ * read of a byte already waiting must succeed. Bounded: 300 rounds. The
+ * window (between the close's destroy and its stop of the timers) is
+ * narrow: a guard more than a reliable reproduction. */
+START_TEST(test_deadline_fires_after_close)
+{
+    int stale = 0;
+    for (int round = 0; round < 300; round++) {
+        chan_fd_t *r, *w;
+        ck_assert_int_eq(chan_fd_pipe(&r, &w), 0);
+        ck_assert_int_eq(chan_fd_set_read_deadline(r, chan_now() + 20000), 0);
+        ck_assert_int_eq(chan_fd_close(r), 0);
+        chan_fd_release(r);
+        chan_fd_release(w);
+        ck_assert_int_eq(chan_fd_pipe(&r, &w), 0);
+        ck_assert_int_eq(chan_fd_write(w, "x", 1), 1);
+        chan_sleep(100000); /* the old deadline has fired by now */
+        char b;
+        if (chan_fd_read(r, &b, 1) != 1)
+            stale++;
+        chan_fd_release(r);
+        chan_fd_release(w);
+    }
+    ck_assert_msg(stale == 0,
+                  "%d reads failed: a closed handle's deadline "
+                  "expired the next descriptor",
+                  stale);
+}
+END_TEST
+
 static Suite *net_suite(void)
 {
     Suite *s = suite_create("net");
@@ -4195,6 +4227,7 @@ static Suite *net_suite(void)
         {"read_ctx_cancel_before_eof", test_read_ctx_cancel_before_eof, 0},
         {"dump_io_wait", test_dump_io_wait, 0},
         {"fd_new_restores_blocking", test_fd_new_restores_blocking, 0},
+        {"deadline_fires_after_close", test_deadline_fires_after_close, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tu_tcase(s, cases[i].name, 60);
