@@ -529,6 +529,7 @@ struct point {
 
 CHAN_OF(intch, int);
 CHAN_OF(pointch, struct point);
+CHAN_OF(strch, const char *); /* a pointer element: T const * is right */
 
 /* Values by value, FIFO, len and cap, close with drain, then zero values. */
 START_TEST(test_typed_values_and_close)
@@ -620,6 +621,23 @@ START_TEST(test_typed_select)
 }
 END_TEST
 
+/* A pointer element type, through every call that spells T differently. */
+START_TEST(test_typed_pointer_elements)
+{
+    strch_t *c = strch_make(1);
+    const char *hello = "hello", *got = NULL;
+    chan_case_t send[] = {strch_send_case(c, &hello)};
+    ck_assert_int_eq(chan_select(send, 1), 0);
+    chan_case_t recv[] = {strch_recv_case(c, &got)};
+    ck_assert_int_eq(chan_try_select(recv, 1), 0);
+    ck_assert_ptr_eq(got, hello);
+    ck_assert_int_eq(strch_send(c, "x"), CHAN_OK);
+    ck_assert_int_eq(strch_recv(c, &got), CHAN_OK);
+    ck_assert_str_eq(got, "x");
+    strch_release(c);
+}
+END_TEST
+
 static Suite *port_suite(void)
 {
     Suite *s = suite_create("port");
@@ -639,6 +657,7 @@ static Suite *port_suite(void)
     tcase_add_test(tc, test_typed_values_and_close);
     tcase_add_test(tc, test_typed_ownership_and_untyped);
     tcase_add_test(tc, test_typed_select);
+    tcase_add_test(tc, test_typed_pointer_elements);
     return s;
 }
 

@@ -11,8 +11,18 @@ struct point {
 
 CHAN_OF(intch, int);
 CHAN_OF(pointch, struct point);
+CHAN_OF(strch, const char *);
 
 int use(intch_t *ic, pointch_t *pc, chan_t *untyped);
+
+/* A pointer element type in every spelling of T (control only). */
+int use_str(strch_t *sc);
+int use_str(strch_t *sc)
+{
+    const char *s = "x";
+    chan_case_t cases[] = {strch_send_case(sc, &s), strch_recv_case(sc, &s)};
+    return chan_select(cases, 2) + strch_send(sc, "y") + strch_recv(sc, &s);
+}
 
 int use(intch_t *ic, pointch_t *pc, chan_t *untyped)
 {

@@ -42,10 +42,13 @@
  * programs that must not compile.
  *
  * T must be a complete object type that can be passed by value (not an
- * array: wrap one in a struct). Use each CHAN_OF(NAME, ...) once per
- * translation unit (in a header with an include guard when several files
- * share it). This header lives with select/ because NAME_recv_case and
- * NAME_send_case give chan_case_t; <gochan.h> includes it.
+ * array: wrap one in a struct), written as a type name that a declarator
+ * may follow: int, struct point, const char * all work; typedef a function
+ * pointer type first. (NAME_send_case's parameter is spelled `T const *`,
+ * which is `const T *` for every such T, pointers included.) Use each
+ * CHAN_OF(NAME, ...) once per translation unit (in a header with an include
+ * guard when several files share it). This header lives with select/ because
+ * NAME_recv_case and NAME_send_case give chan_case_t; <gochan.h> includes it.
  */
 #ifndef GOCHAN_TYPED_H
 #define GOCHAN_TYPED_H
@@ -114,7 +117,7 @@
     {                                                                          \
         return CHAN_RECV_CASE(NAME##_chan(c), v);                              \
     }                                                                          \
-    CHAN__TYPED_FN chan_case_t NAME##_send_case(NAME##_t *c, const T *v)       \
+    CHAN__TYPED_FN chan_case_t NAME##_send_case(NAME##_t *c, T const *v)       \
     {                                                                          \
         return CHAN_SEND_CASE(NAME##_chan(c), v);                              \
     }                                                                          \
