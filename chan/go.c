@@ -1,5 +1,5 @@
-/* go.c: chan_go (goroutines on the scheduler, or detached threads) and Go's
- * sync.WaitGroup.
+/* go.c: chan_go and its variants (goroutines on the scheduler, or detached
+ * threads) and Go's sync.WaitGroup.
  *
  * Where sched/ builds the scheduler, chan_go can start a goroutine on it
  * (sched_go) instead of a kernel thread. Which one is chosen once per
@@ -28,6 +28,10 @@
 
 _Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
                "chan_go's threads have the stack go.h promises");
+#ifdef GOCHAN_HAVE_SCHED
+_Static_assert(CHAN_GO_ARGS_INLINE == SCHED__G_ARGS_INLINE,
+               "chan_go_args copies as much into the g as go.h promises");
+#endif
 
 static _Atomic uint64_t threads_started;
 
@@ -68,6 +72,34 @@ int chan_go(void (*fn)(void *arg), void *arg)
     int err = go_on_scheduler() ? sched_go(fn, arg) : chan__thread_go(fn, arg);
 #else
     int err = chan__thread_go(fn, arg);
+#endif
+    return go_started(err);
+}
+
+int chan_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size)
+{
+    if (!fn || (stack_size != 0 && (stack_size < CHAN_GO_STACK_MIN ||
+                                    stack_size > CHAN_GO_STACK_MAX)))
+        return CHAN_INVALID;
+#ifdef GOCHAN_HAVE_SCHED
+    int err = go_on_scheduler()
+                  ? sched_go_stack(fn, arg, stack_size)
+                  : chan__thread_go_with(fn, arg, false, 0, stack_size);
+#else
+    int err = chan__thread_go_with(fn, arg, false, 0, stack_size);
+#endif
+    return go_started(err);
+}
+
+int chan_go_args(void (*fn)(void *args), const void *args, size_t size)
+{
+    if (!fn || (!args && size > 0))
+        return CHAN_INVALID;
+#ifdef GOCHAN_HAVE_SCHED
+    int err = go_on_scheduler() ? sched_go_copy(fn, args, size, 0)
+                                : chan__thread_go_with(fn, args, true, size, 0);
+#else
+    int err = chan__thread_go_with(fn, args, true, size, 0);
 #endif
     return go_started(err);
 }

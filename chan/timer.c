@@ -1,13 +1,15 @@
 /* timer.c: Go's timers (time.Timer, Ticker, After, AfterFunc, Tick, Sleep),
  * all served by one timer thread from one binary min-heap.
  *
- * Design. Go keeps timers in per-P heaps serviced by the scheduler; gochan has
- * no scheduler, so one detached thread (started by the first timer) plays that
- * part. It sleeps on a CLOCK_MONOTONIC condition variable until the earliest
- * deadline, fires every due timer and sleeps again. Each timer is one heap
- * entry {when, timer} and remembers its heap index, so Stop and Reset remove
- * it in O(log n) at once (Go 1.14+ marks deleted timers and cleans lazily; we
- * need not, as nothing else scans the heap).
+ * Design. Go keeps timers in per-P heaps serviced by the scheduler; gochan's
+ * scheduler (sched/) has no timer heaps, and timers must also serve plain
+ * threads and GOCHAN_SCHED=0, so one detached thread (started by the first
+ * timer) plays that part for the whole process. It sleeps on a CLOCK_MONOTONIC
+ * condition variable until the earliest deadline, fires every due timer and
+ * sleeps again. Each timer is one heap entry {when, timer} and remembers its
+ * heap index, so Stop and Reset remove it in O(log n) at once (Go 1.14+ marks
+ * deleted timers and cleans lazily; we need not, as nothing else scans the
+ * heap).
  *
  * Go 1.23 semantics ("no stale value after Stop or Reset", go.dev/issue/37196)
  * come from one rule: timers.mu is held both while the timer thread sends into

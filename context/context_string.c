@@ -1,8 +1,8 @@
 /* context_string.c: String for the native contexts, as Go's context.go
  * writes it: contextName(parent) and a suffix per link (cancelCtx.String,
- * timerCtx.String, valueCtx.String with stringify, withoutCancelCtx.String),
- * and the time.Duration.String that timerCtx.String uses. backgroundCtx and
- * todoCtx name themselves in context.c, next to emptyCtx.
+ * timerCtx.String, valueCtx.String with stringify, withoutCancelCtx.String);
+ * timerCtx.String's time.Duration.String is chan_duration_string. backgroundCtx
+ * and todoCtx name themselves in context.c, next to emptyCtx.
  */
 #include "context_types.h"
 
@@ -66,11 +66,10 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
         int64_t d = ((timerCtx *)c)->deadline;
         uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
         char rb[32];
-        size_t rw = context__duration_format(time_until(d, now), rb);
+        chan_duration_string(time_until(d, now), rb, sizeof rb);
         return (size_t)snprintf(
-            tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%.*s])",
-            d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u,
-            (int)(32 - rw), rb + rw);
+            tmp, 128, ".WithDeadline(m=%c%" PRIu64 ".%09" PRIu64 " [%s])",
+            d < 0 ? '-' : '+', ud / 1000000000u, ud % 1000000000u, rb);
     }
     return (size_t)snprintf(tmp, 128, ".WithCancel");
 }
@@ -122,87 +121,4 @@ size_t context__native_string(context_t *self, char *buf, size_t n)
     }
     buf[total < n - 1 ? total : n - 1] = '\0';
     return total;
-}
-
-/* ------------------------------------------------------------------------ */
-/* time.Duration.String                                                      */
-/* ------------------------------------------------------------------------ */
-
-/* Go's fmtFrac: writes the fraction of *v with prec digits, trailing zeros
- * (and a bare '.') left out, into the tail of buf before w; divides *v by
- * 10^prec. Returns the new start. */
-static size_t fmt_frac(char *buf, size_t w, uint64_t *v, int prec)
-{
-    bool print = false;
-    for (int i = 0; i < prec; i++) {
-        unsigned digit = (unsigned)(*v % 10);
-        print = print || digit != 0;
-        if (print)
-            buf[--w] = (char)('0' + digit);
-        *v /= 10;
-    }
-    if (print)
-        buf[--w] = '.';
-    return w;
-}
-
-/* Go's fmtInt: writes v in decimal into the tail of buf before w. Returns the
- * new start. */
-static size_t fmt_int(char *buf, size_t w, uint64_t v)
-{
-    if (v == 0)
-        buf[--w] = '0';
-    while (v > 0) {
-        buf[--w] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return w;
-}
-
-/* time.Duration.String, Go's algorithm: writes d into the tail of a 32-byte
- * buffer and returns where it starts. "1.5s", "999.9ms", "1h0m0s", "0s". */
-size_t context__duration_format(int64_t d, char buf[32])
-{
-    size_t w = 32;
-    uint64_t u = (uint64_t)d;
-    bool neg = d < 0;
-    if (neg)
-        u = -u;
-    if (u < (uint64_t)CHAN_SECOND) {
-        /* Below a second: the largest unit that fits, like 1.2ms. */
-        int prec = 0;
-        buf[--w] = 's';
-        if (u == 0) {
-            buf[--w] = '0';
-            return w;
-        } else if (u < (uint64_t)CHAN_MICROSECOND) {
-            buf[--w] = 'n';
-        } else if (u < (uint64_t)CHAN_MILLISECOND) {
-            prec = 3;
-            buf[--w] = '\xb5'; /* U+00B5, the micro sign, in UTF-8 */
-            buf[--w] = '\xc2';
-        } else {
-            prec = 6;
-            buf[--w] = 'm';
-        }
-        w = fmt_frac(buf, w, &u, prec);
-        w = fmt_int(buf, w, u);
-    } else {
-        buf[--w] = 's';
-        w = fmt_frac(buf, w, &u, 9);
-        w = fmt_int(buf, w, u % 60); /* seconds */
-        u /= 60;
-        if (u > 0) {
-            buf[--w] = 'm';
-            w = fmt_int(buf, w, u % 60); /* minutes */
-            u /= 60;
-            if (u > 0) { /* hours; no days, whose length varies */
-                buf[--w] = 'h';
-                w = fmt_int(buf, w, u);
-            }
-        }
-    }
-    if (neg)
-        buf[--w] = '-';
-    return w;
 }

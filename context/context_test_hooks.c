@@ -58,13 +58,6 @@ long context__live(void)
     return atomic_load_explicit(&context__live_objects, memory_order_relaxed);
 }
 
-size_t context__duration_string(int64_t d, char *buf, size_t n)
-{
-    char tmp[32];
-    size_t w = context__duration_format(d, tmp);
-    return (size_t)snprintf(buf, n, "%.*s", (int)(32 - w), tmp + w);
-}
-
 long context__errors_live(void)
 {
     return atomic_load_explicit(&context__live_errors, memory_order_relaxed);

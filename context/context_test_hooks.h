@@ -40,8 +40,4 @@ long context__errors_live(void);
  * timers, watchers and AfterFunc threads keep theirs alive until they end. */
 long context__live(void);
 
-/* time.Duration.String of d, snprintf style (as used in WithDeadline's
- * String). */
-size_t context__duration_string(int64_t d, char *buf, size_t n);
-
 #endif /* GOCHAN_CONTEXT_TEST_HOOKS_H */

@@ -194,10 +194,7 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
                                const context_error_t *err,
                                const context_error_t *cause);
 
-/* context_string.c: String for every kind but backgroundCtx and todoCtx, and
- * Go's time.Duration.String, which writes d into the tail of a 32-byte buffer
- * and returns where it starts. */
+/* context_string.c: String for every kind but backgroundCtx and todoCtx. */
 size_t context__native_string(context_t *self, char *buf, size_t n);
-size_t context__duration_format(int64_t d, char buf[32]);
 
 #endif /* GOCHAN_CONTEXT_TYPES_H */

@@ -10,7 +10,7 @@
  *
  * Each stage sends with a select on its output and on done, so closing done
  * releases every stage however far it got. The program checks its results and
- * that every stage thread ended, and says so.
+ * that every stage goroutine ended, and says so.
  *
  * The second half runs the same pipeline with a context in place of done, as
  * Go code written after the context package does, and its numbers come from
@@ -64,7 +64,7 @@
  *     }
  *
  * It then asks gochan's goroutine dump (gochan/debug.h) how many operations
- * are still blocked: 0, so no thread was left behind.
+ * are still blocked: 0, so no goroutine was left behind.
  */
 #include <gochan/chan.h>
 #include <gochan/context.h>
@@ -82,8 +82,8 @@
 
 enum { NUMS = 1000, WORKERS = 4, WANTED = 10 };
 
-/* Every stage thread is started through this WaitGroup, so that main can wait
- * for all of them; `running` lets it report how many were still alive. */
+/* Every stage goroutine is started through this WaitGroup, so that main can
+ * wait for all of them; `running` lets it report how many were still alive. */
 static chan_waitgroup_t stages = CHAN_WAITGROUP_INIT;
 static atomic_int running;
 
@@ -159,7 +159,7 @@ static void start(void (*fn)(void *), chan_t *done, chan_t *in, chan_t *out,
     s->out = chan_retain(out);
     atomic_fetch_add(&running, 1);
     if (chan_waitgroup_go(&stages, fn, s) != CHAN_OK) {
-        fprintf(stderr, "cannot start a stage thread\n");
+        fprintf(stderr, "cannot start a stage goroutine\n");
         exit(1);
     }
 }
@@ -244,8 +244,9 @@ static int pipeline_with_done(void)
 
     /* Stop early: closing done tells every stage to return. */
     chan_close(done);
-    printf("consumer stopped after %d values; %d stage threads were running\n",
-           WANTED, atomic_load(&running));
+    printf(
+        "consumer stopped after %d values; %d stage goroutines were running\n",
+        WANTED, atomic_load(&running));
     chan_waitgroup_wait(&stages);
     int left = atomic_load(&running);
 
@@ -256,10 +257,10 @@ static int pipeline_with_done(void)
     chan_release(done);
 
     if (bad || left) {
-        printf("FAIL: %d bad values, %d threads left\n", bad, left);
+        printf("FAIL: %d bad values, %d goroutines left\n", bad, left);
         return 1;
     }
-    printf("ok: every stage exited, no thread left blocked\n");
+    printf("ok: every stage exited, no goroutine left blocked\n");
     return 0;
 }
 
@@ -378,7 +379,7 @@ static void start_ctx(void (*fn)(void *), context_t *ctx, chan_t *in,
     s->out = chan_retain(out);
     atomic_fetch_add(&running, 1);
     if (chan_waitgroup_go(&stages, fn, s) != CHAN_OK) {
-        fprintf(stderr, "cannot start a stage thread\n");
+        fprintf(stderr, "cannot start a stage goroutine\n");
         exit(1);
     }
 }
@@ -463,7 +464,8 @@ static int pipeline_with_context(void)
            : err == -1      ? "end of file"
                             : strerror(err));
 
-    /* Go's goroutine dump: every thread blocked in gochan right now. */
+    /* Go's goroutine dump: every goroutine and thread blocked in gochan right
+     * now. */
     size_t blocked = chan_debug_dump(stdout);
 
     chan_release(out);
@@ -474,12 +476,12 @@ static int pipeline_with_context(void)
 
     long want_sum = WANTED * (WANTED + 1) * (2 * WANTED + 1) / 6;
     if (bad || left || blocked || sum != want_sum || err != ECANCELED) {
-        printf("FAIL: %d bad values, sum %ld (want %ld), %d threads left, "
+        printf("FAIL: %d bad values, sum %ld (want %ld), %d goroutines left, "
                "%zu blocked, readNums's read did not see the cancel\n",
                bad, sum, want_sum, left, blocked);
         return 1;
     }
-    printf("ok: cancel woke the pipe read, every stage exited, no thread "
+    printf("ok: cancel woke the pipe read, every stage exited, no goroutine "
            "left blocked\n");
     return 0;
 }

@@ -51,6 +51,11 @@ typedef struct sched__stack {
  * (and *s is untouched). */
 int sched__stack_get(sched__stack_t *s);
 
+/* sched__stack_get, but of size bytes (rounded up to pages; 0: the current
+ * size). A stack of another size is mapped alone, never pooled: put unmaps
+ * it. size must lie in [SCHED__STACK_MIN, SCHED__STACK_MAX] or be 0. */
+int sched__stack_get_size(sched__stack_t *s, size_t size);
+
 /* Gives s back: into the pool, or unmapped when s is not of the current size
  * (or the pool cannot grow). No context may run on s any more. */
 void sched__stack_put(sched__stack_t *s);

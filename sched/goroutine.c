@@ -112,6 +112,8 @@ static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
     gp->stack = (sched__stack_t){0};
     gp->fn = NULL;
     gp->arg = NULL;
+    free(gp->args_heap); /* sched_go_copy's copy that did not fit the g */
+    gp->args_heap = NULL;
     gfput(mp->p, gp);
     /* release: a thread that sees the count drop sees the stack and g back
      * in their pools. */
@@ -131,15 +133,17 @@ static void goroutine_main(void *arg)
     sched__fiber_exit(&gp->fiber, &mp->g0);
 }
 
-/* A dead g with a fresh stack, ready to run fn(arg); *err on failure. */
-static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg, int *err)
+/* A dead g with a fresh stack of stack_size bytes (0: the default), ready to
+ * run fn(arg); *err on failure. */
+static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg,
+                     size_t stack_size, int *err)
 {
     sched_g *gp = gfget(pp);
     if (!gp && !(gp = allocg())) {
         *err = ENOMEM;
         return NULL;
     }
-    if ((*err = sched__stack_get(&gp->stack)) != 0) {
+    if ((*err = sched__stack_get_size(&gp->stack, stack_size)) != 0) {
         gfput(pp, gp);
         return NULL;
     }
@@ -152,16 +156,39 @@ static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg, int *err)
     return gp;
 }
 
-int sched_go(void (*fn)(void *arg), void *arg)
+/* What sched_go_copy copies into the new g, and where from. */
+struct go_copy {
+    const void *args;
+    size_t size;
+    void *heap; /* a malloc'd copy when size > SCHED__G_ARGS_INLINE */
+};
+
+/* gp->arg becomes the private copy: in the g when it fits, else the heap
+ * copy made before anything changed (so that ENOMEM changes nothing). */
+static void go_copy_into(sched_g *gp, struct go_copy *cp)
 {
-    if (!fn)
-        return EINVAL;
+    if (cp->heap) {
+        gp->args_heap = cp->heap;
+        gp->arg = cp->heap;
+    } else {
+        if (cp->size)
+            memcpy(gp->args_inline, cp->args, cp->size);
+        gp->arg = gp->args_inline;
+    }
+}
+
+/* sched_go, sched_go_stack and sched_go_copy (cp non-NULL). */
+static int go_start(void (*fn)(void *), void *arg, struct go_copy *cp,
+                    size_t stack_size)
+{
     int err = sched__start();
     if (err)
         return err;
     sched__m_t *mp = sched__getm();
     sched__p_t *pp = sched__p_enter(mp);
-    sched_g *gp = newg(pp, fn, arg, &err);
+    sched_g *gp = newg(pp, fn, arg, stack_size, &err);
+    if (gp && cp)
+        go_copy_into(gp, cp);
     if (gp) {
         /* relaxed: a count; the queues order the goroutine's start. */
         atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
@@ -174,6 +201,41 @@ int sched_go(void (*fn)(void *arg), void *arg)
         }
     }
     sched__p_leave(mp, pp);
+    return err;
+}
+
+int sched_go(void (*fn)(void *arg), void *arg)
+{
+    return fn ? go_start(fn, arg, NULL, 0) : EINVAL;
+}
+
+static bool stack_size_ok(size_t stack_size)
+{
+    return stack_size == 0 ||
+           (stack_size >= SCHED__STACK_MIN && stack_size <= SCHED__STACK_MAX);
+}
+
+int sched_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size)
+{
+    if (!fn || !stack_size_ok(stack_size))
+        return EINVAL;
+    return go_start(fn, arg, NULL, stack_size);
+}
+
+int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
+                  size_t stack_size)
+{
+    if (!fn || (!args && size > 0) || !stack_size_ok(stack_size))
+        return EINVAL;
+    struct go_copy cp = {args, size, NULL};
+    if (size > SCHED__G_ARGS_INLINE) {
+        if (!(cp.heap = malloc(size)))
+            return ENOMEM;
+        memcpy(cp.heap, args, size);
+    }
+    int err = go_start(fn, NULL, &cp, stack_size);
+    if (err)
+        free(cp.heap);
     return err;
 }
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "context.h"
@@ -44,6 +45,10 @@ struct sched_g {
     struct sched__m *m; /* the M running it, while Grunning */
     sched_g *schedlink; /* next in the global run queue or a free list */
     sched_g *alllink;   /* next in allgs (every g ever allocated) */
+    /* sched_go_copy's private copy of the caller's args: in args_inline when
+     * it fits (no malloc per start), else in args_heap, freed at its end. */
+    void *args_heap;
+    _Alignas(max_align_t) unsigned char args_inline[SCHED__G_ARGS_INLINE];
 };
 
 /* A P's local run queue: Go's 256-entry ring. */

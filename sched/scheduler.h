@@ -50,6 +50,23 @@ enum {
  * from any thread, goroutines included. */
 int sched_go(void (*fn)(void *arg), void *arg);
 
+/* sched_go of fn on a stack of stack_size bytes (rounded up to pages) rather
+ * than the default: 0 means the default. A stack of another size than the
+ * default is mapped for this goroutine alone and unmapped when it returns
+ * (the pool keeps only default-size stacks). EINVAL outside
+ * [SCHED__STACK_MIN, SCHED__STACK_MAX] (context.h), else as sched_go. */
+int sched_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size);
+
+/* Go's `go f(a, b)`, whose arguments are evaluated and copied at the go
+ * statement: sched_go_stack of fn with a private copy of the size bytes at
+ * args, which fn receives and which lives until fn returns. The copy is
+ * kept in the g itself when size <= SCHED__G_ARGS_INLINE (no allocation),
+ * else in one malloc (ENOMEM when it fails). EINVAL for NULL args with
+ * size > 0, else as sched_go_stack. */
+#define SCHED__G_ARGS_INLINE 64
+int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
+                  size_t stack_size);
+
 /* go func() { runtime.LockOSThread(); fn(arg) }() for C code that blocks
  * in the kernel or keeps per-thread state across its waits: runs fn(arg) on
  * a thread of its own for its whole life. Of Go's two designs this is the

@@ -254,6 +254,15 @@ int sched__stack_get(sched__stack_t *s)
     return 0;
 }
 
+int sched__stack_get_size(sched__stack_t *s, size_t size)
+{
+    size = size ? round_to_pages(size) : sched__stack_size();
+    if (size == sched__stack_size())
+        return sched__stack_get(s);
+    /* The rare goroutine that asked for more (or less): no batch, no pool. */
+    return stack_map(s, 1, size) == 1 ? 0 : ENOMEM;
+}
+
 void sched__stack_put(sched__stack_t *s)
 {
     if (s->size == sched__stack_size()) {

@@ -2169,7 +2169,7 @@ START_TEST(test_context_duration_string)
     };
     char buf[40];
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        context__duration_string(tests[i].d, buf, sizeof buf);
+        chan_duration_string(tests[i].d, buf, sizeof buf);
         ck_assert_str_eq(buf, tests[i].s);
     }
 }

@@ -11,6 +11,7 @@
 #include <gochan/sync.h>
 #include <gochan/timer.h>
 #include <gochan/select.h>
+#include <gochan/typed.h>
 #include <gochan/context.h>
 #include <gochan/errgroup.h>
 #include <gochan/debug.h>

@@ -3,30 +3,32 @@
  *
  * Rule: exact. One goroutine, nothing races.
  */
-#include <gochan/chan.h>
+#include <gochan/typed.h>
 
 #include <stdio.h>
+
+CHAN_OF(strch, const char *); /* chan string, typed (see channels.c) */
 
 int main(void)
 {
     /* queue := make(chan string, 2) */
-    chan_t *queue = chan_make(sizeof(const char *), 2);
+    strch_t *queue = strch_make(2);
 
     /* queue <- "first"; queue <- "second": both fit in the buffer. A send
-     * copies the value, so a compound literal's address will do. */
-    chan_send(queue, &(const char *){"first"});
-    chan_send(queue, &(const char *){"second"});
+     * takes the value itself, as Go's does. */
+    strch_send(queue, "first");
+    strch_send(queue, "second");
     /* len(queue), cap(queue) */
-    printf("buffered: %zu of %zu\n", chan_len(queue), chan_cap(queue));
+    printf("buffered: %zu of %zu\n", strch_len(queue), strch_cap(queue));
 
     /* fmt.Println(<-queue), twice: first in, first out. */
     const char *msg;
-    chan_recv(queue, &msg);
+    strch_recv(queue, &msg);
     printf("%s\n", msg);
-    chan_recv(queue, &msg);
+    strch_recv(queue, &msg);
     printf("%s\n", msg);
-    printf("buffered: %zu of %zu\n", chan_len(queue), chan_cap(queue));
+    printf("buffered: %zu of %zu\n", strch_len(queue), strch_cap(queue));
 
-    chan_release(queue);
+    strch_release(queue);
     return 0;
 }

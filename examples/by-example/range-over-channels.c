@@ -3,25 +3,27 @@
  *
  * Rule: exact. One goroutine, nothing races.
  */
-#include <gochan/chan.h>
+#include <gochan/typed.h>
 
 #include <stdio.h>
 
+CHAN_OF(strch, const char *); /* chan string, typed (see channels.c) */
+
 int main(void)
 {
-    chan_t *queue = chan_make(sizeof(const char *), 3);
-    chan_send(queue, &(const char *){"one"});
-    chan_send(queue, &(const char *){"two"});
-    chan_send(queue, &(const char *){"three"});
+    strch_t *queue = strch_make(3);
+    strch_send(queue, "one");
+    strch_send(queue, "two");
+    strch_send(queue, "three");
     /* A closed channel still gives its buffered values. */
-    chan_close(queue);
+    strch_close(queue);
 
     /* for elem := range queue { ... } */
     const char *elem;
-    while (chan_recv(queue, &elem) == CHAN_OK)
+    while (strch_recv(queue, &elem) == CHAN_OK)
         printf("%s\n", elem);
     printf("the channel is closed and drained\n");
 
-    chan_release(queue);
+    strch_release(queue);
     return 0;
 }

@@ -27,6 +27,7 @@
 #define GOCHAN_GO_H
 
 #include <pthread.h> /* kept for programs that rely on it */
+#include <stddef.h>
 #include <stdint.h>
 #include <gochan/chan.h>
 
@@ -43,6 +44,39 @@ extern "C" {
  * be started) when it could not start, in which case fn never runs and
  * nothing changed; CHAN_INVALID for a NULL fn. Any thread or goroutine. */
 GOCHAN_API int chan_go(void (*fn)(void *arg), void *arg);
+
+/* go fn(a, b, c), whose arguments Go copies at the go statement: starts fn
+ * as chan_go does, with a private copy of the size bytes at args, so the
+ * caller's struct may go out of scope as soon as the call returns. fn
+ * receives a pointer to the copy (suitably aligned for any type), which
+ * lives until fn returns and is fn's to read and write; gochan frees it
+ * then. Pointers inside the struct are copied as pointers: what they point
+ * to stays the caller's business. A copy of up to CHAN_GO_ARGS_INLINE bytes
+ * is kept in the goroutine's own record and costs no allocation; a larger
+ * one costs one malloc (and on GOCHAN_SCHED=0 threads, the thread's start
+ * record holds it). size 0 gives fn a valid pointer to no bytes (args may
+ * then be NULL). Same results as chan_go, and CHAN_INVALID (fn never runs)
+ * for a NULL fn or a NULL args with size > 0. Any thread or goroutine. */
+#define CHAN_GO_ARGS_INLINE 64u
+GOCHAN_API int chan_go_args(void (*fn)(void *args), const void *args,
+                            size_t size);
+
+/* Bounds of chan_go_stack's stack_size: 16 KiB to 1 GiB. */
+#define CHAN_GO_STACK_MIN (16u * 1024u)
+#define CHAN_GO_STACK_MAX (1024u * 1024u * 1024u)
+
+/* chan_go for the rare goroutine that needs a bigger stack than
+ * CHAN_GO_STACK_SIZE (deep recursion, a large local array): fn(arg) runs on
+ * a stack of stack_size bytes, rounded up to whole pages (0: the default).
+ * The stack is virtual memory committed as touched, with the same guard
+ * below it. Default-size stacks are pooled and reused; one of any other
+ * size is mapped for this goroutine alone and unmapped when it returns (an
+ * mmap and a munmap more than chan_go). With GOCHAN_SCHED=0 it is the
+ * thread's stack size. Returns as chan_go does, and CHAN_INVALID (fn never
+ * runs) for a NULL fn or a stack_size outside [CHAN_GO_STACK_MIN,
+ * CHAN_GO_STACK_MAX] other than 0. Any thread or goroutine. */
+GOCHAN_API int chan_go_stack(void (*fn)(void *arg), void *arg,
+                             size_t stack_size);
 
 /* go fn(arg) with runtime.LockOSThread for its whole life: fn runs on a new
  * kernel thread of its own, outside the scheduler, where its waits park the

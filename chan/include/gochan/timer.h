@@ -105,6 +105,20 @@ GOCHAN_API chan_t *chan_tick(int64_t d);
  * short); returns at once for d <= 0. Needs no timer thread. */
 GOCHAN_API void chan_sleep(int64_t d);
 
+/* d.String() for a time.Duration d: exactly Go's text for every value, the
+ * largest units first with a decimal fraction ("1h2m3.5s", "-2ms", "0s",
+ * "1.5µs" with the micro sign U+00B5 in UTF-8, as Go writes it;
+ * INT64_MIN is "-2562047h47m16.854775808s"). Writes at most n bytes to buf,
+ * NUL-terminated when n > 0 (buf may be NULL when n is 0), and returns the
+ * length of the whole text without the NUL, as snprintf does: a result >= n
+ * means it was cut short. 32 bytes always suffice. Any thread. */
+GOCHAN_API size_t chan_duration_string(int64_t d, char *buf, size_t n);
+
+/* time.Now().UnixNano(): the wall clock (CLOCK_REALTIME), in nanoseconds
+ * since 1970-01-01 UTC. It can jump (settimeofday, NTP): measure intervals
+ * and set deadlines with chan_now()'s monotonic clock instead. */
+GOCHAN_API int64_t chan_unix_nano(void);
+
 #ifdef __cplusplus
 }
 #endif
