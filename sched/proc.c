@@ -121,7 +121,7 @@
  * busy scheduler still notices ready descriptors. Plain threads wait on
  * descriptors without the Ms (netpoll.c).
  *
- * A goroutine that overflows its stack hits the guard page below it; the
+ * A goroutine that overflows its stack hits the 64 KiB guard below it; the
  * SIGSEGV handler (overflow.c, on each M's alternate signal stack) reports
  * "gochan: goroutine N stack overflow" and aborts.
  *

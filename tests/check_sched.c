@@ -259,7 +259,7 @@ static bool readable(const char *p)
 }
 
 /* A stack is the current size, readable and writable from lo to its top, with
- * an inaccessible guard page just below lo. */
+ * an inaccessible guard of SCHED__STACK_GUARD bytes just below lo. */
 START_TEST(test_stack_guard)
 {
     sched__stack_t st;
@@ -271,6 +271,8 @@ START_TEST(test_stack_guard)
     ck_assert(readable(st.lo + st.size - 1));
     ck_assert(!readable(st.lo - 1));
     ck_assert(!readable(st.lo - getpagesize()));
+    ck_assert(!readable(st.lo - SCHED__STACK_GUARD / 2));
+    ck_assert(!readable(st.lo - SCHED__STACK_GUARD));
     sched__stack_put(&st);
 }
 END_TEST
@@ -1482,10 +1484,9 @@ static void overflow(void *p)
     recurse(NULL, 0);
 }
 
-/* A goroutine that overflows its stack hits the guard page, and the process
- * dies (SIGABRT) saying which goroutine: "gochan: goroutine N stack
- * overflow". Runs in a child of its own, whose stderr the test reads. */
-START_TEST(test_stack_overflow_report)
+/* Runs child() in a forked child whose stderr goes to out (NUL-ended);
+ * returns its wait status. child must not return. */
+static int run_in_child(void (*child)(void), char *out, size_t cap)
 {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
@@ -1494,24 +1495,142 @@ START_TEST(test_stack_overflow_report)
     if (pid == 0) {
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
-        if (sched_go(overflow, NULL) != 0)
-            _exit(3);
-        for (;;)
-            pause();
+        child();
+        _exit(2);
     }
     close(fds[1]);
-    char out[4096] = {0};
     size_t len = 0;
     ssize_t n;
-    while (len < sizeof out - 1 &&
-           (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+    while (len < cap - 1 && (n = read(fds[0], out + len, cap - 1 - len)) > 0)
         len += (size_t)n;
+    out[len] = '\0';
     close(fds[0]);
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void overflow_child(void)
+{
+    if (sched_go(overflow, NULL) != 0)
+        _exit(3);
+    for (;;)
+        pause();
+}
+
+/* A goroutine that overflows its stack hits the guard page, and the process
+ * dies (SIGABRT) saying which goroutine: "gochan: goroutine N stack
+ * overflow". Runs in a child of its own, whose stderr the test reads. */
+START_TEST(test_stack_overflow_report)
+{
+    char out[4096];
+    int status = run_in_child(overflow_child, out, sizeof out);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
                   "child status %#x, stderr: %s", status, out);
     ck_assert_msg(strstr(out, "gochan: goroutine 1 stack overflow\n"),
+                  "stderr: %s", out);
+}
+END_TEST
+
+/* A big frame's lowest bytes, those beyond an old 4 KiB guard page: the
+ * bytes a frame this size puts into the stack below when it skips the guard.
+ * Only those: touching all of it would walk into the guard from below. Not
+ * inlined, and no stack-clash probes (they would touch every page on the
+ * way down and so find even a one-page guard). */
+#define BIG_FRAME (50u * 1024u)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_STACK_PROBES __attribute__((optimize("no-stack-clash-protection")))
+#else
+#define NO_STACK_PROBES
+#endif
+
+static NO_STACK_PROBES __attribute__((noinline)) void big_frame(char *lo)
+{
+    volatile char big[BIG_FRAME];
+    for (size_t i = 0; i < BIG_FRAME && (char *)&big[i] < lo - 4096; i += 64)
+        big[i] = (char)0xbd;
+    big[BIG_FRAME - 1] = 1;
+}
+
+/* Recurses until less than 8 KiB of the stack is left, then calls big_frame,
+ * whose frame reaches about 42 KiB below the stack. */
+static __attribute__((noinline)) long descend(char *lo)
+{
+    volatile char frame[512];
+    frame[0] = 1;
+    if ((char *)frame - lo < 8192) {
+        big_frame(lo);
+        return frame[0];
+    }
+    return descend(lo) + frame[0];
+}
+
+enum { NEIGHBOURS = 4, CANARY = 2048 };
+static tsema_t neighbour_wake[NEIGHBOURS], big_go;
+static atomic_long neighbours_parked, neighbours_corrupt, neighbours_done;
+
+/* Parks with a canary near the top of its stack, then checks it. */
+static void neighbour(void *p)
+{
+    tsema_t *wake = p;
+    volatile unsigned char canary[CANARY];
+    for (size_t i = 0; i < CANARY; i++)
+        canary[i] = (unsigned char)i;
+    atomic_fetch_add(&neighbours_parked, 1);
+    tsema_acquire(wake);
+    for (size_t i = 0; i < CANARY; i++)
+        if (canary[i] != (unsigned char)i) {
+            atomic_fetch_add(&neighbours_corrupt, 1);
+            break;
+        }
+    atomic_fetch_add(&neighbours_done, 1);
+}
+
+static atomic_long big_done;
+
+static void big_framer(void *p)
+{
+    (void)p;
+    tsema_acquire(&big_go);
+    descend(sched_getg()->stack.lo);
+    atomic_store(&big_done, 1);
+}
+
+/* Stacks are mapped 16 to a batch, each above its guard, and handed out
+ * from the top of a batch down: the goroutine started right after the big
+ * framer gets the stack just below its guard. */
+static void big_frame_child(void)
+{
+    sched_go(neighbour, &neighbour_wake[0]);
+    sched_go(neighbour, &neighbour_wake[1]);
+    sched_go(big_framer, NULL);
+    sched_go(neighbour, &neighbour_wake[2]);
+    sched_go(neighbour, &neighbour_wake[3]);
+    if (!wait_for(&neighbours_parked, NEIGHBOURS, 10000))
+        _exit(3);
+    tsema_release(&big_go);
+    if (!wait_for(&big_done, 1, 10000))
+        _exit(4);
+    for (int i = 0; i < NEIGHBOURS; i++)
+        tsema_release(&neighbour_wake[i]);
+    if (!wait_for(&neighbours_done, NEIGHBOURS, 10000))
+        _exit(5);
+    _exit(atomic_load(&neighbours_corrupt) ? 6 : 0);
+}
+
+/* Issue 19, bug 4 (GO-SEMANTICS GR-3): a goroutine whose frame is larger
+ * than a page (a 50 KB local array) at the bottom of its stack, with parked
+ * goroutines on the stacks around it, is reported as a stack overflow; it
+ * must not jump a one-page guard and write over its neighbour (before the
+ * fix, the child exited 6: a neighbour's canary overwritten, no report). */
+START_TEST(test_stack_overflow_big_frame)
+{
+    char out[4096];
+    int status = run_in_child(big_frame_child, out, sizeof out);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "child status %#x, stderr: %s", status, out);
+    ck_assert_msg(strstr(out, "gochan: goroutine 3 stack overflow\n"),
                   "stderr: %s", out);
 }
 END_TEST
@@ -1578,6 +1697,7 @@ Suite *sched_suite(void)
 
     tc = tu_tcase(s, "overflow", 60);
     tcase_add_test(tc, test_stack_overflow_report);
+    tcase_add_test(tc, test_stack_overflow_big_frame);
 
     return s;
 }
