@@ -34,6 +34,8 @@
 #include "sched/sanitizer.h"
 #include "sched/scheduler.h"
 
+#include <gochan.h>
+
 #include "testutil.h"
 
 Suite *sched_suite(void);
@@ -1236,6 +1238,234 @@ START_TEST(test_pingpong_hog)
 }
 END_TEST
 
+/* ---- fairness to plain threads (issue 19, bug 5) --------------------------
+ * Go's TestTimerFairness, TestTimerFairness2, and the issue's shapes: on one
+ * P kept busy by goroutines handing a token to each other through runnext,
+ * a goroutine that a plain thread starts or readies (main, the timer thread
+ * behind every sleep and After, a Mutex unlocked by a thread) must run
+ * soon. Go runs it within 0.1 ms; before the fix it waited ~600 ms (61 time
+ * slices of 10 ms). The bound, 100 ms (scaled under sanitizers and
+ * valgrind), is far from both. */
+
+enum { BUSY_PAIRS = 50 };
+#define FAIR_BOUND_NS ((int64_t)(100e6 * tu_scale()))
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* 50 pairs of goroutines handing a token back and forth (pingpong_hogger
+ * without the work), on one P; busy_stop ends them. */
+static void busy_start(void)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static volatile long count;
+    static tsema_t sema[BUSY_PAIRS][2];
+    static hogger_t h[BUSY_PAIRS][2];
+    for (int i = 0; i < BUSY_PAIRS; i++) {
+        h[i][0] = (hogger_t){0, &count, &sema[i][0], &sema[i][1]};
+        h[i][1] = (hogger_t){0, &count, &sema[i][1], &sema[i][0]};
+        ck_assert_int_eq(sched_go(pingpong_hogger, &h[i][0]), 0);
+        ck_assert_int_eq(sched_go(pingpong_hogger, &h[i][1]), 0);
+        tsema_release(&sema[i][0]);
+    }
+    tu_sleep_ms(50); /* every pair has run and waits its turn again */
+}
+
+static void busy_stop(void)
+{
+    atomic_store(&hog_done, true);
+    ck_assert(wait_for(&hoggers_done, 2 * BUSY_PAIRS, 10000));
+    wait_no_goroutines();
+}
+
+static _Atomic int64_t ran_at;
+
+static void note_time(void *p)
+{
+    (void)p;
+    atomic_store(&ran_at, now_ns());
+}
+
+/* A goroutine started by a plain thread runs soon on a busy P. */
+START_TEST(test_fair_go_from_thread)
+{
+    busy_start();
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&ran_at, 0);
+        int64_t t0 = now_ns();
+        ck_assert_int_eq(sched_go(note_time, NULL), 0);
+        while (atomic_load(&ran_at) == 0)
+            tu_sleep_ms(1);
+        int64_t waited = atomic_load(&ran_at) - t0;
+        ck_assert_msg(waited < FAIR_BOUND_NS, "the goroutine ran after %.1f ms",
+                      waited / 1e6);
+    }
+    busy_stop();
+}
+END_TEST
+
+static _Atomic int64_t worst_late;
+static atomic_long sleeper_done;
+
+static void sleeper(void *p)
+{
+    (void)p;
+    for (int i = 0; i < 5; i++) {
+        int64_t t0 = now_ns();
+        chan_sleep(CHAN_MILLISECOND);
+        int64_t late = now_ns() - t0 - 1000000;
+        if (late > atomic_load(&worst_late))
+            atomic_store(&worst_late, late);
+    }
+    atomic_store(&sleeper_done, 1);
+}
+
+/* A goroutine's chan_sleep(1 ms) on a busy P returns on time: the timer
+ * thread readies it. */
+START_TEST(test_fair_sleep)
+{
+    busy_start();
+    ck_assert_int_eq(sched_go(sleeper, NULL), 0);
+    ck_assert(wait_for(&sleeper_done, 1, 60000));
+    ck_assert_msg(atomic_load(&worst_late) < FAIR_BOUND_NS,
+                  "chan_sleep(1 ms) returned %.1f ms late",
+                  atomic_load(&worst_late) / 1e6);
+    busy_stop();
+}
+END_TEST
+
+static chan_mutex_t fair_mu = CHAN_MUTEX_INIT;
+static atomic_long locker_waiting;
+
+static void locker(void *p)
+{
+    (void)p;
+    atomic_store(&locker_waiting, 1);
+    chan_mutex_lock(&fair_mu);
+    atomic_store(&ran_at, now_ns());
+    chan_mutex_unlock(&fair_mu);
+}
+
+/* A Mutex that a plain thread unlocks wakes its goroutine waiter soon. */
+START_TEST(test_fair_mutex)
+{
+    busy_start();
+    chan_mutex_lock(&fair_mu);
+    ck_assert_int_eq(sched_go(locker, NULL), 0);
+    ck_assert(wait_for(&locker_waiting, 1, 60000));
+    tu_sleep_ms(20); /* it parks in Lock */
+    int64_t t0 = now_ns();
+    chan_mutex_unlock(&fair_mu);
+    while (atomic_load(&ran_at) == 0)
+        tu_sleep_ms(1);
+    int64_t waited = atomic_load(&ran_at) - t0;
+    ck_assert_msg(waited < FAIR_BOUND_NS, "Lock returned after %.1f ms",
+                  waited / 1e6);
+    busy_stop();
+}
+END_TEST
+
+typedef struct {
+    chan_t *c, *done;
+    atomic_long finished;
+    _Atomic int64_t took;
+} timer_fair_t;
+
+static void fair_sender(void *p)
+{
+    timer_fair_t *t = p;
+    int v = 1;
+    for (;;) {
+        chan_case_t cases[] = {CHAN_SEND_CASE(t->c, &v),
+                               CHAN_RECV_CASE(t->done, NULL)};
+        if (chan_select(cases, 2) == 1)
+            break;
+    }
+    atomic_fetch_add(&t->finished, 1);
+}
+
+/* Go's TestTimerFairness: on one P, a goroutine receiving in a loop from
+ * two busy senders still sees its 20 ms timer. As in Go, without the 50
+ * pairs: behind them, a goroutine that never parks gets the P one slice in
+ * 51 in Go too. These two held before the fix; they keep the select's
+ * runnext chain from starving timers. */
+static void fair_receiver(void *p)
+{
+    timer_fair_t *t = p;
+    int64_t t0 = now_ns();
+    chan_t *timer = chan_after(20 * CHAN_MILLISECOND);
+    for (;;) {
+        int v;
+        chan_case_t cases[] = {CHAN_RECV_CASE(t->c, &v),
+                               CHAN_RECV_CASE(timer, NULL)};
+        if (chan_select(cases, 2) == 1)
+            break;
+    }
+    atomic_store(&t->took, now_ns() - t0);
+    chan_close(t->done);
+    atomic_fetch_add(&t->finished, 1);
+}
+
+START_TEST(test_timer_fairness)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static timer_fair_t t;
+    t.c = chan_make(sizeof(int), 0);
+    t.done = chan_make(0, 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(fair_sender, &t), 0);
+    ck_assert_int_eq(sched_go(fair_receiver, &t), 0);
+    ck_assert(wait_for(&t.finished, 3, 60000));
+    ck_assert_msg(atomic_load(&t.took) < 20000000 + FAIR_BOUND_NS,
+                  "the 20 ms timer was seen after %.1f ms",
+                  atomic_load(&t.took) / 1e6);
+    wait_no_goroutines();
+    chan_release(t.c);
+    chan_release(t.done);
+}
+END_TEST
+
+/* Go's TestTimerFairness2: two goroutines that send to and receive from
+ * each other in a select each see their own 20 ms timer. */
+static void fair_both(void *p)
+{
+    timer_fair_t *t = p;
+    int64_t t0 = now_ns();
+    chan_t *timer = chan_after(20 * CHAN_MILLISECOND);
+    int v = 1, got;
+    for (;;) {
+        chan_case_t cases[] = {CHAN_SEND_CASE(t->c, &v),
+                               CHAN_RECV_CASE(t->c, &got),
+                               CHAN_RECV_CASE(timer, NULL)};
+        if (chan_select(cases, 3) == 2)
+            break;
+    }
+    int64_t took = now_ns() - t0;
+    if (took > atomic_load(&t->took))
+        atomic_store(&t->took, took);
+    atomic_fetch_add(&t->finished, 1);
+}
+
+START_TEST(test_timer_fairness2)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static timer_fair_t t;
+    t.c = chan_make(sizeof(int), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(fair_both, &t), 0);
+    ck_assert(wait_for(&t.finished, 2, 60000));
+    ck_assert_msg(atomic_load(&t.took) < 20000000 + FAIR_BOUND_NS,
+                  "a 20 ms timer was seen after %.1f ms",
+                  atomic_load(&t.took) / 1e6);
+    wait_no_goroutines();
+    chan_release(t.c);
+}
+END_TEST
+
 /* ---- blocking C code: sysmon -------------------------------------------- */
 
 typedef struct {
@@ -1687,6 +1917,13 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_yield_progress);
     tcase_add_test(tc, test_gosched_pthread);
     tcase_add_test(tc, test_pingpong_hog);
+
+    tc = tu_tcase(s, "fairness", 60);
+    tcase_add_test(tc, test_fair_go_from_thread);
+    tcase_add_test(tc, test_fair_sleep);
+    tcase_add_test(tc, test_fair_mutex);
+    tcase_add_test(tc, test_timer_fairness);
+    tcase_add_test(tc, test_timer_fairness2);
 
     tc = tu_tcase(s, "sysmon", 60);
     tcase_add_test(tc, test_sysmon_blocked_read);
