@@ -96,12 +96,14 @@
  * sleeps 20 us between rounds, doubling after 50 rounds without work up to
  * 10 ms, and on a note while every P is idle (the first pidleget wakes it).
  * Each round it reads each P's status and ticks (bumped at every goroutine
- * start). A P left "user" by the same M with the same ticks for 10 ms
- * (Go's forcePreemptNS) is retaken when its M sleeps in the kernel (state
- * other than R in /proc/self/task/TID/stat, the tid each M records) or when
- * goroutines wait for it (its queue, or the global one with no P idle). Go
- * retakes only from system calls and preempts running goroutines; we cannot
- * preempt, so the queue moves instead. Retaking is a CAS of the status from
+ * start). A P left "user" by the same M with the same ticks for a round is
+ * retaken when goroutines wait for it (its queue, or the global one with no
+ * P idle) and its M sleeps in the kernel (state other than R in
+ * /proc/self/task/TID/stat, the tid each M records): Go's retake of a P in a
+ * system call after one sysmon tick when work waits. After 10 ms (Go's
+ * forcePreemptNS) either suffices. Go retakes only from system calls and
+ * preempts running goroutines; we cannot preempt, so the queue moves
+ * instead. Retaking is a CAS of the status from
  * "M, user" to idle, then Go's handoffp: an M (idle or new, startm) runs the
  * P when there is work, a spinning one when nobody spins and no P is idle,
  * else the P goes idle. The M in the status word makes the CAS immune to

@@ -18,10 +18,12 @@
  *    across such a call (compilers cache all three), and do not hold a
  *    pthread_mutex_t across one.
  *  - Blocking outside gochan (read(), a foreign lock) or computing for long
- *    holds a worker thread; after ~10 ms the scheduler's monitor hands the
- *    other goroutines of that processor to another thread, as Go's sysmon
- *    does. chan_gosched() yields at once. For code that needs one thread of
- *    its own for its whole life, use chan_go_locked.
+ *    holds a worker thread; the scheduler's monitor hands the other
+ *    goroutines of that processor to another thread, as Go's sysmon does:
+ *    within tens of microseconds once the thread sleeps in the kernel while
+ *    they wait, after ~10 ms otherwise. chan_gosched() yields at once. For
+ *    code that needs one thread of its own for its whole life, use
+ *    chan_go_locked.
  */
 #ifndef GOCHAN_GO_H
 #define GOCHAN_GO_H
