@@ -1405,6 +1405,7 @@ static void fair_receiver(void *p)
         if (chan_select(cases, 2) == 1)
             break;
     }
+    chan_release(timer);
     atomic_store(&t->took, now_ns() - t0);
     chan_close(t->done);
     atomic_fetch_add(&t->finished, 1);
@@ -1444,6 +1445,7 @@ static void fair_both(void *p)
         if (chan_select(cases, 3) == 2)
             break;
     }
+    chan_release(timer);
     int64_t took = now_ns() - t0;
     if (took > atomic_load(&t->took))
         atomic_store(&t->took, took);
