@@ -24,8 +24,9 @@ void sched__ctx_switch(sched__ctx_t *save, sched__ctx_t to);
  * control word; FPCR) is copied from the caller. */
 sched__ctx_t sched__ctx_make(void *top, void (*entry)(void *), void *arg);
 
-/* A goroutine stack: [lo, lo + size), with an inaccessible guard page just
- * below lo, so an overflow faults instead of overwriting another stack. */
+/* A goroutine stack: [lo, lo + size), with an inaccessible guard of
+ * SCHED__STACK_GUARD bytes just below lo, so an overflow faults instead of
+ * overwriting another stack. */
 typedef struct sched__stack {
     char *lo;
     size_t size;
@@ -35,6 +36,15 @@ typedef struct sched__stack {
 #define SCHED__STACK_DEFAULT (256u * 1024u)
 #define SCHED__STACK_MIN     (16u * 1024u)
 #define SCHED__STACK_MAX     (1024u * 1024u * 1024u)
+
+/* The guard below each stack (rounded up to a page): a frame or alloca up to
+ * this size that runs off the stack lands in it and faults (the overflow
+ * report), where a one-page guard let a 40 KB local array step over it into
+ * the stack below. Stacks are mapped back to back, so a larger frame can
+ * still skip it, as in any C program's thread stacks. Free with
+ * MADV_GUARD_INSTALL (page-table markers, no mapping); otherwise a PROT_NONE
+ * region of address space, no memory. go.h states it. */
+#define SCHED__STACK_GUARD (64u * 1024u)
 
 /* Free stacks are pooled without bound when goroutines end, so that ending
  * 100,000 of them costs no munmap each; sysmon trims the pool back to

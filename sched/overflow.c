@@ -1,7 +1,7 @@
 /* overflow.c: a goroutine that overflows its stack dies with a message
  * ("gochan: goroutine N stack overflow") instead of a bare SIGSEGV.
  *
- * The guard page below each stack (stack.c) turns an overflow into a fault
+ * The guard below each stack (stack.c) turns an overflow into a fault
  * whose address lies just below the running goroutine's stack. That fault
  * cannot be handled on the overflowed stack itself, so each M has an
  * alternate signal stack and the handler runs there (SA_ONSTACK). Any other
@@ -21,9 +21,10 @@
 
 #include "proc.h"
 
-/* A fault this far below a stack is taken for an overflow: a frame larger
- * than the guard page may jump over it. */
-#define OVERFLOW_SPAN (64u * 1024u)
+/* A fault this far below a stack is taken for an overflow: one in the guard
+ * (SCHED__STACK_GUARD, the largest frame whose overflow is sure to be
+ * caught). */
+#define OVERFLOW_SPAN SCHED__STACK_GUARD
 
 #define ALTSTACK_SIZE (64u * 1024u)
 

@@ -65,6 +65,21 @@
  * is no preemption: a goroutine that never parks, yields or returns keeps its
  * M; but not necessarily its P (next).
  *
+ * Threads without a P (main and every plain thread, the timer thread behind
+ * every sleep, After, Ticker and deadline, sysmon's poll) ready goroutines
+ * through the global queue (sched__inject). Behind the others there, such a
+ * goroutine waited for the 61-tick check, and schedtick advances once per
+ * time slice while goroutines hand the P to each other through runnext: 61
+ * slices, ~600 ms on a busy P (issue 19), where Go runs it at once (Go's
+ * timers run on the P that owns them and ready into runnext; its go
+ * statement puts the new goroutine in runnext). So these go to the head of
+ * the global queue, after the ones injected before them (runqinjtail), and a
+ * P looks there first at every scheduling point while any wait (runqninj, on
+ * a cache line of its own), but only at every other one: a thread that
+ * readies goroutines without pause cannot starve the P's own queue. On a P
+ * whose goroutine computes or blocks without a scheduling point, sysmon sees
+ * them wait and retakes the P (next).
+ *
  * Blocking C code. A goroutine may block in a system call or a foreign lock,
  * or compute for long, and its P's queue would starve. Go's runtime knows
  * when a goroutine enters a system call (entersyscall marks its P _Psyscall)
@@ -81,12 +96,14 @@
  * sleeps 20 us between rounds, doubling after 50 rounds without work up to
  * 10 ms, and on a note while every P is idle (the first pidleget wakes it).
  * Each round it reads each P's status and ticks (bumped at every goroutine
- * start). A P left "user" by the same M with the same ticks for 10 ms
- * (Go's forcePreemptNS) is retaken when its M sleeps in the kernel (state
- * other than R in /proc/self/task/TID/stat, the tid each M records) or when
- * goroutines wait for it (its queue, or the global one with no P idle). Go
- * retakes only from system calls and preempts running goroutines; we cannot
- * preempt, so the queue moves instead. Retaking is a CAS of the status from
+ * start). A P left "user" by the same M with the same ticks for a round is
+ * retaken when goroutines wait for it (its queue, or the global one with no
+ * P idle) and its M sleeps in the kernel (state other than R in
+ * /proc/self/task/TID/stat, the tid each M records): Go's retake of a P in a
+ * system call after one sysmon tick when work waits. After 10 ms (Go's
+ * forcePreemptNS) either suffices. Go retakes only from system calls and
+ * preempts running goroutines; we cannot preempt, so the queue moves
+ * instead. Retaking is a CAS of the status from
  * "M, user" to idle, then Go's handoffp: an M (idle or new, startm) runs the
  * P when there is work, a spinning one when nobody spins and no P is idle,
  * else the P goes idle. The M in the status word makes the CAS immune to
@@ -121,7 +138,7 @@
  * busy scheduler still notices ready descriptors. Plain threads wait on
  * descriptors without the Ms (netpoll.c).
  *
- * A goroutine that overflows its stack hits the guard page below it; the
+ * A goroutine that overflows its stack hits the 64 KiB guard below it; the
  * SIGSEGV handler (overflow.c, on each M's alternate signal stack) reports
  * "gochan: goroutine N stack overflow" and aborts.
  *
@@ -522,11 +539,12 @@ static void stopm(sched__m_t *mp)
 }
 
 /* A thread that is not a worker (or a worker on g0 without a P) makes gp
- * runnable: global queue, and an idle P gets an M (Go's injectglist). */
+ * runnable: the global queue's injected prefix, and an idle P gets an M (Go's
+ * injectglist). */
 void sched__inject(sched_g *gp)
 {
     chan__lock(&sched__state.lock);
-    sched__globrunqput_locked(gp);
+    sched__globrunqput_inject_locked(gp); /* ahead: see "Fairness" above */
     sched__p_t *pp = pidleget_spinning_locked();
     if (pp)
         sched__startm(pp, false, true);
@@ -707,7 +725,7 @@ static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
     sched__p_t *pp = pidleget_locked();
     for (size_t i = 0; !pp && i < n; i++) {
         sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
-        sched__globrunqput_locked(gs[i]);
+        sched__globrunqput_inject_locked(gs[i]);
     }
     chan__unlock(&sched__state.lock);
     if (!pp)
@@ -720,6 +738,21 @@ static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
     return netpoll_inject_local(pp, gs, n);
 }
 
+/* A goroutine readied by a thread without a P, at every other scheduling
+ * point while any waits (see "Fairness" at the top). */
+static sched_g *injected_first(sched__p_t *pp)
+{
+    if (atomic_load_explicit(&sched__state.runqninj, memory_order_relaxed) ==
+            0 ||
+        pp->injected_last) {
+        pp->injected_last = false;
+        return NULL;
+    }
+    sched_g *gp = sched__globrunqget(pp, 1);
+    pp->injected_last = gp != NULL;
+    return gp;
+}
+
 /* Go's findRunnable: blocks until there is a goroutine to run; the M holds a
  * P on return. *inherit: the goroutine continues the current time slice. */
 static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
@@ -729,6 +762,8 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
         sched_g *gp;
         *inherit = false;
         end_spent_slice(pp);
+        if ((gp = injected_first(pp)))
+            return gp;
         /* Fairness: now and then the global queue goes first. */
         if (pp->schedtick % 61 == 0 && sched__globrunqsize() > 0) {
             if ((gp = sched__globrunqget(pp, 1)))
@@ -930,7 +965,7 @@ void sched_goready_list(sched_g *const *gs, size_t n)
     } else {
         chan__lock(&sched__state.lock);
         for (size_t i = 0; i < n; i++)
-            sched__globrunqput_locked(gs[i]);
+            sched__globrunqput_inject_locked(gs[i]);
         sched__p_t *idle;
         for (size_t i = 0; i < n && (idle = pidleget_spinning_locked()); i++)
             sched__startm(idle, false, true);

@@ -95,6 +95,7 @@ typedef struct sched__p {
 
     /* The owner's alone (whichever M holds the P). */
     uint32_t schedtick;  /* goroutines started on a fresh time slice */
+    bool injected_last;  /* the last one came from the injected prefix */
     int64_t slice_start; /* when the current time slice began (coarse ns) */
     sched_g *gfree;      /* free gs (Gdead, no stack) */
     int gfree_n;
@@ -215,6 +216,15 @@ typedef struct sched__schedt {
 
     chan__lock_t allglock; /* every g ever allocated */
     sched_g *allgs;
+
+    /* Goroutines readied by threads without a P (sched__inject: main, the
+     * timer thread, sysmon's poll) wait at the head of the global queue,
+     * ahead of the rest, for the next scheduling point of a busy P (see
+     * "Fairness" in proc.c). runqinjtail is the last of them (under lock),
+     * runqninj their number: written under lock, peeked at every
+     * scheduling point, so on a cache line of its own. */
+    sched_g *runqinjtail;
+    _Alignas(64) _Atomic int32_t runqninj;
 } sched__schedt_t;
 
 extern sched__schedt_t sched__state;
@@ -230,6 +240,8 @@ void sched__pidleput_locked(sched__p_t *pp);
 /* runq.c: the global run queue, under sched__state.lock: put one at the
  * tail, pop the head, and take a batch for pp (up to max; 0: Go's share). */
 void sched__globrunqput_locked(sched_g *gp);
+/* Puts gp after the goroutines injected before it, ahead of the rest. */
+void sched__globrunqput_inject_locked(sched_g *gp);
 sched_g *sched__globrunqpop_locked(void);
 sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max);
 

@@ -235,6 +235,26 @@ void sched__globrunqput_locked(sched_g *gp)
     globrunqputbatch_locked(gp, gp, 1);
 }
 
+void sched__globrunqput_inject_locked(sched_g *gp)
+{
+    sched_g *after = sched__state.runqinjtail;
+    if (after) {
+        gp->schedlink = after->schedlink;
+        after->schedlink = gp;
+    } else {
+        gp->schedlink = sched__state.runqhead;
+        sched__state.runqhead = gp;
+    }
+    if (sched__state.runqtail == after)
+        sched__state.runqtail = gp;
+    sched__state.runqinjtail = gp;
+    /* relaxed: hints; whoever takes the goroutine takes the lock. */
+    atomic_store_explicit(&sched__state.runqninj, sched__state.runqninj + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&sched__state.runqsize, sched__state.runqsize + 1,
+                          memory_order_relaxed);
+}
+
 void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
 {
     chan__lock(&sched__state.lock);
@@ -249,6 +269,15 @@ sched_g *sched__globrunqpop_locked(void)
     if (!sched__state.runqhead)
         sched__state.runqtail = NULL;
     gp->schedlink = NULL;
+    if (sched__state.runqinjtail) { /* gp is one of the injected prefix */
+        if (sched__state.runqinjtail == gp)
+            sched__state.runqinjtail = NULL;
+        atomic_store_explicit(&sched__state.runqninj, sched__state.runqninj - 1,
+                              memory_order_relaxed);
+    }
+    chan__invariant((sched__state.runqninj == 0) ==
+                        (sched__state.runqinjtail == NULL),
+                    "globrunqpop: injected prefix miscounted");
     return gp;
 }
 

@@ -3,11 +3,14 @@
  * Each stack is its own anonymous mapping: MAP_NORESERVE, so a 256 KiB stack
  * costs only the pages a goroutine touches (usually one or two) and no swap
  * reservation; MADV_NOHUGEPAGE, so that a transparent huge page never turns
- * that into 2 MiB. The guard page below it is installed with
- * madvise(MADV_GUARD_INSTALL) (Linux 6.13+), a page-table marker that keeps
+ * that into 2 MiB. The guard below it, SCHED__STACK_GUARD (64 KiB: a frame
+ * or alloca that large still faults in it rather than writing over the
+ * stack below; one page let a 40 KB local array jump it), is installed with
+ * madvise(MADV_GUARD_INSTALL) (Linux 6.13+), page-table markers that keep
  * the stacks' mappings mergeable: no extra kernel mapping per stack. Older
  * kernels reject the advice with EINVAL and we fall back to
- * mprotect(PROT_NONE), which splits the mapping in two: with the default
+ * mprotect(PROT_NONE), which splits the mapping in two (the guard is then
+ * reserved address space, never memory): with the default
  * vm.max_map_count of 65,530 that limits a process to about 32,000 live
  * stacks.
  *
@@ -84,6 +87,12 @@ static bool size_is_sane(size_t bytes)
 }
 
 /* GOCHAN_STACK_SIZE, in bytes; the default when unset or absurd. */
+/* The guard below each stack, in whole pages. */
+static size_t guard_size(void)
+{
+    return round_to_pages(SCHED__STACK_GUARD);
+}
+
 static size_t size_from_env(void)
 {
     const char *s = getenv("GOCHAN_STACK_SIZE");
@@ -124,25 +133,25 @@ int sched__stack_guard_is_mprotect(void)
     return atomic_load_explicit(&guard_by_mprotect, memory_order_relaxed);
 }
 
-static int install_guard(char *guard, size_t page)
+static int install_guard(char *guard, size_t len)
 {
     if (!atomic_load_explicit(&guard_by_mprotect, memory_order_relaxed)) {
-        if (madvise(guard, page, MADV_GUARD_INSTALL) == 0)
+        if (madvise(guard, len, MADV_GUARD_INSTALL) == 0)
             return 0;
         if (errno == EINVAL) /* a kernel before 6.13 */
             atomic_store_explicit(&guard_by_mprotect, true,
                                   memory_order_relaxed);
     }
-    return mprotect(guard, page, PROT_NONE) == 0 ? 0 : ENOMEM;
+    return mprotect(guard, len, PROT_NONE) == 0 ? 0 : ENOMEM;
 }
 
-/* Maps up to n stacks of size bytes, each above its guard page, with one
+/* Maps up to n stacks of size bytes, each above its guard, with one
  * mmap and one madvise for them all (a batch halves the system calls of a
  * goroutine start); each can be unmapped on its own later. Returns how many
  * it made (0: ENOMEM). */
 static size_t stack_map(sched__stack_t *s, size_t n, size_t size)
 {
-    size_t page = page_size(), span = page + size;
+    size_t guard_len = guard_size(), span = guard_len + size;
     char *base =
         mmap(NULL, n * span, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -153,9 +162,9 @@ static size_t stack_map(sched__stack_t *s, size_t n, size_t size)
     size_t made = 0;
     for (; made < n; made++) {
         char *guard = base + made * span;
-        if (install_guard(guard, page) != 0)
+        if (install_guard(guard, guard_len) != 0)
             break;
-        s[made].lo = guard + page;
+        s[made].lo = guard + guard_len;
         s[made].size = size;
         s[made].valgrind_id = 0;
 #if SCHED__VALGRIND
@@ -204,7 +213,7 @@ static void stack_unmap(sched__stack_t *s)
     VALGRIND_STACK_DEREGISTER(s->valgrind_id);
 #endif
     asan_clear(s);
-    munmap(s->lo - page_size(), page_size() + s->size);
+    munmap(s->lo - guard_size(), guard_size() + s->size);
 }
 
 /* pool_lock held. Doubles the pool's array; false without memory (the stack

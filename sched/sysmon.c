@@ -95,9 +95,24 @@ static void handoffp(sched__p_t *pp)
     chan__unlock(&sched__state.lock);
 }
 
-/* Go's retake: takes each P whose M has run one goroutine's code for
- * SYSMON_RETAKE_NS, when that M sleeps in the kernel or goroutines wait for
- * the P, and hands it off. True if it took any. */
+/* Whether sysmon takes pp, whose M has run one goroutine's code since at
+ * least the last round (for `ran` ns), from that M. Go's retake: a P in a
+ * system call after a single sysmon tick (20 us) when work waits for it, and
+ * after 10 ms otherwise. We cannot tell a system call from computing except
+ * by the M's state, read only when it can matter: within 10 ms, when work
+ * waits and the M sleeps in the kernel (1,000 goroutines entering read() at
+ * GOMAXPROCS 1 took 13 s to reach the kernel at 10 ms each; Go, 1.1 s);
+ * after, when work waits or the M sleeps in the kernel. */
+static bool should_retake(sched__p_t *pp, const sched__m_t *mp, int64_t ran)
+{
+    bool waiting = p_has_waiting_work(pp);
+    if (ran < SYSMON_RETAKE_NS)
+        return waiting && m_blocked(mp);
+    return waiting || m_blocked(mp);
+}
+
+/* Go's retake: takes each P whose M runs one goroutine's code and should
+ * give it up (should_retake), and hands it off. True if it took any. */
 static bool retake(int64_t now)
 {
     bool took = false;
@@ -113,10 +128,8 @@ static bool retake(int64_t now)
             continue;
         }
         if (PSTATE_STATE(st) != SCHED__Puser ||
-            now - pp->sysmon_when < SYSMON_RETAKE_NS)
-            continue;
-        if (!p_has_waiting_work(pp) && !m_blocked(PSTATE_M(st)))
-            continue; /* it computes, and nobody waits: let it */
+            !should_retake(pp, PSTATE_M(st), now - pp->sysmon_when))
+            continue; /* it computes, and nobody waits (long): let it */
         /* acquire: what the M wrote to pp before p_to_user is ours. */
         if (!atomic_compare_exchange_strong_explicit(
                 &pp->status, &st, SCHED__Pidle, memory_order_acquire,

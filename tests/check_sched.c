@@ -34,6 +34,8 @@
 #include "sched/sanitizer.h"
 #include "sched/scheduler.h"
 
+#include <gochan.h>
+
 #include "testutil.h"
 
 Suite *sched_suite(void);
@@ -259,7 +261,7 @@ static bool readable(const char *p)
 }
 
 /* A stack is the current size, readable and writable from lo to its top, with
- * an inaccessible guard page just below lo. */
+ * an inaccessible guard of SCHED__STACK_GUARD bytes just below lo. */
 START_TEST(test_stack_guard)
 {
     sched__stack_t st;
@@ -271,6 +273,8 @@ START_TEST(test_stack_guard)
     ck_assert(readable(st.lo + st.size - 1));
     ck_assert(!readable(st.lo - 1));
     ck_assert(!readable(st.lo - getpagesize()));
+    ck_assert(!readable(st.lo - SCHED__STACK_GUARD / 2));
+    ck_assert(!readable(st.lo - SCHED__STACK_GUARD));
     sched__stack_put(&st);
 }
 END_TEST
@@ -1234,6 +1238,236 @@ START_TEST(test_pingpong_hog)
 }
 END_TEST
 
+/* ---- fairness to plain threads (issue 19, bug 5) --------------------------
+ * Go's TestTimerFairness, TestTimerFairness2, and the issue's shapes: on one
+ * P kept busy by goroutines handing a token to each other through runnext,
+ * a goroutine that a plain thread starts or readies (main, the timer thread
+ * behind every sleep and After, a Mutex unlocked by a thread) must run
+ * soon. Go runs it within 0.1 ms; before the fix it waited ~600 ms (61 time
+ * slices of 10 ms). The bound, 100 ms (scaled under sanitizers and
+ * valgrind), is far from both. */
+
+enum { BUSY_PAIRS = 50 };
+#define FAIR_BOUND_NS ((int64_t)(100e6 * tu_scale()))
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* 50 pairs of goroutines handing a token back and forth (pingpong_hogger
+ * without the work), on one P; busy_stop ends them. */
+static void busy_start(void)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static volatile long count;
+    static tsema_t sema[BUSY_PAIRS][2];
+    static hogger_t h[BUSY_PAIRS][2];
+    for (int i = 0; i < BUSY_PAIRS; i++) {
+        h[i][0] = (hogger_t){0, &count, &sema[i][0], &sema[i][1]};
+        h[i][1] = (hogger_t){0, &count, &sema[i][1], &sema[i][0]};
+        ck_assert_int_eq(sched_go(pingpong_hogger, &h[i][0]), 0);
+        ck_assert_int_eq(sched_go(pingpong_hogger, &h[i][1]), 0);
+        tsema_release(&sema[i][0]);
+    }
+    tu_sleep_ms(50); /* every pair has run and waits its turn again */
+}
+
+static void busy_stop(void)
+{
+    atomic_store(&hog_done, true);
+    ck_assert(wait_for(&hoggers_done, 2 * BUSY_PAIRS, 10000));
+    wait_no_goroutines();
+}
+
+static _Atomic int64_t ran_at;
+
+static void note_time(void *p)
+{
+    (void)p;
+    atomic_store(&ran_at, now_ns());
+}
+
+/* A goroutine started by a plain thread runs soon on a busy P. */
+START_TEST(test_fair_go_from_thread)
+{
+    busy_start();
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&ran_at, 0);
+        int64_t t0 = now_ns();
+        ck_assert_int_eq(sched_go(note_time, NULL), 0);
+        while (atomic_load(&ran_at) == 0)
+            tu_sleep_ms(1);
+        int64_t waited = atomic_load(&ran_at) - t0;
+        ck_assert_msg(waited < FAIR_BOUND_NS, "the goroutine ran after %.1f ms",
+                      waited / 1e6);
+    }
+    busy_stop();
+}
+END_TEST
+
+static _Atomic int64_t worst_late;
+static atomic_long sleeper_done;
+
+static void sleeper(void *p)
+{
+    (void)p;
+    for (int i = 0; i < 5; i++) {
+        int64_t t0 = now_ns();
+        chan_sleep(CHAN_MILLISECOND);
+        int64_t late = now_ns() - t0 - 1000000;
+        if (late > atomic_load(&worst_late))
+            atomic_store(&worst_late, late);
+    }
+    atomic_store(&sleeper_done, 1);
+}
+
+/* A goroutine's chan_sleep(1 ms) on a busy P returns on time: the timer
+ * thread readies it. */
+START_TEST(test_fair_sleep)
+{
+    busy_start();
+    ck_assert_int_eq(sched_go(sleeper, NULL), 0);
+    ck_assert(wait_for(&sleeper_done, 1, 60000));
+    ck_assert_msg(atomic_load(&worst_late) < FAIR_BOUND_NS,
+                  "chan_sleep(1 ms) returned %.1f ms late",
+                  atomic_load(&worst_late) / 1e6);
+    busy_stop();
+}
+END_TEST
+
+static chan_mutex_t fair_mu = CHAN_MUTEX_INIT;
+static atomic_long locker_waiting;
+
+static void locker(void *p)
+{
+    (void)p;
+    atomic_store(&locker_waiting, 1);
+    chan_mutex_lock(&fair_mu);
+    atomic_store(&ran_at, now_ns());
+    chan_mutex_unlock(&fair_mu);
+}
+
+/* A Mutex that a plain thread unlocks wakes its goroutine waiter soon. */
+START_TEST(test_fair_mutex)
+{
+    busy_start();
+    chan_mutex_lock(&fair_mu);
+    ck_assert_int_eq(sched_go(locker, NULL), 0);
+    ck_assert(wait_for(&locker_waiting, 1, 60000));
+    tu_sleep_ms(20); /* it parks in Lock */
+    int64_t t0 = now_ns();
+    chan_mutex_unlock(&fair_mu);
+    while (atomic_load(&ran_at) == 0)
+        tu_sleep_ms(1);
+    int64_t waited = atomic_load(&ran_at) - t0;
+    ck_assert_msg(waited < FAIR_BOUND_NS, "Lock returned after %.1f ms",
+                  waited / 1e6);
+    busy_stop();
+}
+END_TEST
+
+typedef struct {
+    chan_t *c, *done;
+    atomic_long finished;
+    _Atomic int64_t took;
+} timer_fair_t;
+
+static void fair_sender(void *p)
+{
+    timer_fair_t *t = p;
+    int v = 1;
+    for (;;) {
+        chan_case_t cases[] = {CHAN_SEND_CASE(t->c, &v),
+                               CHAN_RECV_CASE(t->done, NULL)};
+        if (chan_select(cases, 2) == 1)
+            break;
+    }
+    atomic_fetch_add(&t->finished, 1);
+}
+
+/* Go's TestTimerFairness: on one P, a goroutine receiving in a loop from
+ * two busy senders still sees its 20 ms timer. As in Go, without the 50
+ * pairs: behind them, a goroutine that never parks gets the P one slice in
+ * 51 in Go too. These two held before the fix; they keep the select's
+ * runnext chain from starving timers. */
+static void fair_receiver(void *p)
+{
+    timer_fair_t *t = p;
+    int64_t t0 = now_ns();
+    chan_t *timer = chan_after(20 * CHAN_MILLISECOND);
+    for (;;) {
+        int v;
+        chan_case_t cases[] = {CHAN_RECV_CASE(t->c, &v),
+                               CHAN_RECV_CASE(timer, NULL)};
+        if (chan_select(cases, 2) == 1)
+            break;
+    }
+    chan_release(timer);
+    atomic_store(&t->took, now_ns() - t0);
+    chan_close(t->done);
+    atomic_fetch_add(&t->finished, 1);
+}
+
+START_TEST(test_timer_fairness)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static timer_fair_t t;
+    t.c = chan_make(sizeof(int), 0);
+    t.done = chan_make(0, 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(fair_sender, &t), 0);
+    ck_assert_int_eq(sched_go(fair_receiver, &t), 0);
+    ck_assert(wait_for(&t.finished, 3, 60000));
+    ck_assert_msg(atomic_load(&t.took) < 20000000 + FAIR_BOUND_NS,
+                  "the 20 ms timer was seen after %.1f ms",
+                  atomic_load(&t.took) / 1e6);
+    wait_no_goroutines();
+    chan_release(t.c);
+    chan_release(t.done);
+}
+END_TEST
+
+/* Go's TestTimerFairness2: two goroutines that send to and receive from
+ * each other in a select each see their own 20 ms timer. */
+static void fair_both(void *p)
+{
+    timer_fair_t *t = p;
+    int64_t t0 = now_ns();
+    chan_t *timer = chan_after(20 * CHAN_MILLISECOND);
+    int v = 1, got;
+    for (;;) {
+        chan_case_t cases[] = {CHAN_SEND_CASE(t->c, &v),
+                               CHAN_RECV_CASE(t->c, &got),
+                               CHAN_RECV_CASE(timer, NULL)};
+        if (chan_select(cases, 3) == 2)
+            break;
+    }
+    chan_release(timer);
+    int64_t took = now_ns() - t0;
+    if (took > atomic_load(&t->took))
+        atomic_store(&t->took, took);
+    atomic_fetch_add(&t->finished, 1);
+}
+
+START_TEST(test_timer_fairness2)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static timer_fair_t t;
+    t.c = chan_make(sizeof(int), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(fair_both, &t), 0);
+    ck_assert(wait_for(&t.finished, 2, 60000));
+    ck_assert_msg(atomic_load(&t.took) < 20000000 + FAIR_BOUND_NS,
+                  "a 20 ms timer was seen after %.1f ms",
+                  atomic_load(&t.took) / 1e6);
+    wait_no_goroutines();
+    chan_release(t.c);
+}
+END_TEST
+
 /* ---- blocking C code: sysmon -------------------------------------------- */
 
 typedef struct {
@@ -1482,10 +1716,9 @@ static void overflow(void *p)
     recurse(NULL, 0);
 }
 
-/* A goroutine that overflows its stack hits the guard page, and the process
- * dies (SIGABRT) saying which goroutine: "gochan: goroutine N stack
- * overflow". Runs in a child of its own, whose stderr the test reads. */
-START_TEST(test_stack_overflow_report)
+/* Runs child() in a forked child whose stderr goes to out (NUL-ended);
+ * returns its wait status. child must not return. */
+static int run_in_child(void (*child)(void), char *out, size_t cap)
 {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
@@ -1494,24 +1727,142 @@ START_TEST(test_stack_overflow_report)
     if (pid == 0) {
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
-        if (sched_go(overflow, NULL) != 0)
-            _exit(3);
-        for (;;)
-            pause();
+        child();
+        _exit(2);
     }
     close(fds[1]);
-    char out[4096] = {0};
     size_t len = 0;
     ssize_t n;
-    while (len < sizeof out - 1 &&
-           (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+    while (len < cap - 1 && (n = read(fds[0], out + len, cap - 1 - len)) > 0)
         len += (size_t)n;
+    out[len] = '\0';
     close(fds[0]);
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void overflow_child(void)
+{
+    if (sched_go(overflow, NULL) != 0)
+        _exit(3);
+    for (;;)
+        pause();
+}
+
+/* A goroutine that overflows its stack hits the guard page, and the process
+ * dies (SIGABRT) saying which goroutine: "gochan: goroutine N stack
+ * overflow". Runs in a child of its own, whose stderr the test reads. */
+START_TEST(test_stack_overflow_report)
+{
+    char out[4096];
+    int status = run_in_child(overflow_child, out, sizeof out);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
                   "child status %#x, stderr: %s", status, out);
     ck_assert_msg(strstr(out, "gochan: goroutine 1 stack overflow\n"),
+                  "stderr: %s", out);
+}
+END_TEST
+
+/* A big frame's lowest bytes, those beyond an old 4 KiB guard page: the
+ * bytes a frame this size puts into the stack below when it skips the guard.
+ * Only those: touching all of it would walk into the guard from below. Not
+ * inlined, and no stack-clash probes (they would touch every page on the
+ * way down and so find even a one-page guard). */
+#define BIG_FRAME (50u * 1024u)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_STACK_PROBES __attribute__((optimize("no-stack-clash-protection")))
+#else
+#define NO_STACK_PROBES
+#endif
+
+static NO_STACK_PROBES __attribute__((noinline)) void big_frame(char *lo)
+{
+    volatile char big[BIG_FRAME];
+    for (size_t i = 0; i < BIG_FRAME && (char *)&big[i] < lo - 4096; i += 64)
+        big[i] = (char)0xbd;
+    big[BIG_FRAME - 1] = 1;
+}
+
+/* Recurses until less than 8 KiB of the stack is left, then calls big_frame,
+ * whose frame reaches about 42 KiB below the stack. */
+static __attribute__((noinline)) long descend(char *lo)
+{
+    volatile char frame[512];
+    frame[0] = 1;
+    if ((char *)frame - lo < 8192) {
+        big_frame(lo);
+        return frame[0];
+    }
+    return descend(lo) + frame[0];
+}
+
+enum { NEIGHBOURS = 4, CANARY = 2048 };
+static tsema_t neighbour_wake[NEIGHBOURS], big_go;
+static atomic_long neighbours_parked, neighbours_corrupt, neighbours_done;
+
+/* Parks with a canary near the top of its stack, then checks it. */
+static void neighbour(void *p)
+{
+    tsema_t *wake = p;
+    volatile unsigned char canary[CANARY];
+    for (size_t i = 0; i < CANARY; i++)
+        canary[i] = (unsigned char)i;
+    atomic_fetch_add(&neighbours_parked, 1);
+    tsema_acquire(wake);
+    for (size_t i = 0; i < CANARY; i++)
+        if (canary[i] != (unsigned char)i) {
+            atomic_fetch_add(&neighbours_corrupt, 1);
+            break;
+        }
+    atomic_fetch_add(&neighbours_done, 1);
+}
+
+static atomic_long big_done;
+
+static void big_framer(void *p)
+{
+    (void)p;
+    tsema_acquire(&big_go);
+    descend(sched_getg()->stack.lo);
+    atomic_store(&big_done, 1);
+}
+
+/* Stacks are mapped 16 to a batch, each above its guard, and handed out
+ * from the top of a batch down: the goroutine started right after the big
+ * framer gets the stack just below its guard. */
+static void big_frame_child(void)
+{
+    sched_go(neighbour, &neighbour_wake[0]);
+    sched_go(neighbour, &neighbour_wake[1]);
+    sched_go(big_framer, NULL);
+    sched_go(neighbour, &neighbour_wake[2]);
+    sched_go(neighbour, &neighbour_wake[3]);
+    if (!wait_for(&neighbours_parked, NEIGHBOURS, 10000))
+        _exit(3);
+    tsema_release(&big_go);
+    if (!wait_for(&big_done, 1, 10000))
+        _exit(4);
+    for (int i = 0; i < NEIGHBOURS; i++)
+        tsema_release(&neighbour_wake[i]);
+    if (!wait_for(&neighbours_done, NEIGHBOURS, 10000))
+        _exit(5);
+    _exit(atomic_load(&neighbours_corrupt) ? 6 : 0);
+}
+
+/* Issue 19, bug 4 (GO-SEMANTICS GR-3): a goroutine whose frame is larger
+ * than a page (a 50 KB local array) at the bottom of its stack, with parked
+ * goroutines on the stacks around it, is reported as a stack overflow; it
+ * must not jump a one-page guard and write over its neighbour (before the
+ * fix, the child exited 6: a neighbour's canary overwritten, no report). */
+START_TEST(test_stack_overflow_big_frame)
+{
+    char out[4096];
+    int status = run_in_child(big_frame_child, out, sizeof out);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "child status %#x, stderr: %s", status, out);
+    ck_assert_msg(strstr(out, "gochan: goroutine 3 stack overflow\n"),
                   "stderr: %s", out);
 }
 END_TEST
@@ -1569,6 +1920,13 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_gosched_pthread);
     tcase_add_test(tc, test_pingpong_hog);
 
+    tc = tu_tcase(s, "fairness", 60);
+    tcase_add_test(tc, test_fair_go_from_thread);
+    tcase_add_test(tc, test_fair_sleep);
+    tcase_add_test(tc, test_fair_mutex);
+    tcase_add_test(tc, test_timer_fairness);
+    tcase_add_test(tc, test_timer_fairness2);
+
     tc = tu_tcase(s, "sysmon", 60);
     tcase_add_test(tc, test_sysmon_blocked_read);
     tcase_add_test(tc, test_sysmon_spinning);
@@ -1578,6 +1936,7 @@ Suite *sched_suite(void)
 
     tc = tu_tcase(s, "overflow", 60);
     tcase_add_test(tc, test_stack_overflow_report);
+    tcase_add_test(tc, test_stack_overflow_big_frame);
 
     return s;
 }

@@ -18,10 +18,18 @@
  *    across such a call (compilers cache all three), and do not hold a
  *    pthread_mutex_t across one.
  *  - Blocking outside gochan (read(), a foreign lock) or computing for long
- *    holds a worker thread; after ~10 ms the scheduler's monitor hands the
- *    other goroutines of that processor to another thread, as Go's sysmon
- *    does. chan_gosched() yields at once. For code that needs one thread of
- *    its own for its whole life, use chan_go_locked.
+ *    holds a worker thread; the scheduler's monitor hands the other
+ *    goroutines of that processor to another thread, as Go's sysmon does:
+ *    within tens of microseconds once the thread sleeps in the kernel while
+ *    they wait, after ~10 ms otherwise. chan_gosched() yields at once. For
+ *    code that needs one thread of its own for its whole life, use
+ *    chan_go_locked.
+ *  - Its stack is fixed (CHAN_GO_STACK_SIZE), with a 64 KiB guard below it:
+ *    an overflow, by deep recursion or by a frame or alloca of up to 64 KiB,
+ *    stops the process with "gochan: goroutine N stack overflow". A single
+ *    frame or alloca larger than 64 KiB can skip the guard and write over
+ *    another goroutine's stack, as it can skip a thread's guard in any C
+ *    program: put large buffers on the heap, or raise GOCHAN_STACK_SIZE.
  */
 #ifndef GOCHAN_GO_H
 #define GOCHAN_GO_H
