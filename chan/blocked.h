@@ -15,18 +15,19 @@
 
 /* Why an operation waits: Go's waitReason, printed with Go's names. */
 typedef enum chan__wait_reason {
-    CHAN__WAIT_CHAN_SEND,          /* "chan send" */
-    CHAN__WAIT_CHAN_RECEIVE,       /* "chan receive" */
-    CHAN__WAIT_CHAN_SEND_NIL,      /* "chan send (nil chan)" */
-    CHAN__WAIT_CHAN_RECEIVE_NIL,   /* "chan receive (nil chan)" */
-    CHAN__WAIT_SELECT,             /* "select" */
-    CHAN__WAIT_SELECT_NO_CASES,    /* "select (no cases)" */
-    CHAN__WAIT_SYNC_MUTEX_LOCK,    /* "sync.Mutex.Lock" */
-    CHAN__WAIT_SYNC_RWMUTEX_RLOCK, /* "sync.RWMutex.RLock" */
-    CHAN__WAIT_SYNC_RWMUTEX_LOCK,  /* "sync.RWMutex.Lock" */
-    CHAN__WAIT_SYNC_COND_WAIT,     /* "sync.Cond.Wait" */
-    CHAN__WAIT_SEMACQUIRE,         /* "semacquire": net/'s fdMutex */
-    CHAN__WAIT_IO,                 /* "IO wait": net/, on descriptor fd */
+    CHAN__WAIT_CHAN_SEND,           /* "chan send" */
+    CHAN__WAIT_CHAN_RECEIVE,        /* "chan receive" */
+    CHAN__WAIT_CHAN_SEND_NIL,       /* "chan send (nil chan)" */
+    CHAN__WAIT_CHAN_RECEIVE_NIL,    /* "chan receive (nil chan)" */
+    CHAN__WAIT_SELECT,              /* "select" */
+    CHAN__WAIT_SELECT_NO_CASES,     /* "select (no cases)" */
+    CHAN__WAIT_SYNC_MUTEX_LOCK,     /* "sync.Mutex.Lock" */
+    CHAN__WAIT_SYNC_RWMUTEX_RLOCK,  /* "sync.RWMutex.RLock" */
+    CHAN__WAIT_SYNC_RWMUTEX_LOCK,   /* "sync.RWMutex.Lock" */
+    CHAN__WAIT_SYNC_COND_WAIT,      /* "sync.Cond.Wait" */
+    CHAN__WAIT_SYNC_WAITGROUP_WAIT, /* "sync.WaitGroup.Wait" */
+    CHAN__WAIT_SEMACQUIRE,          /* "semacquire": net/'s fdMutex */
+    CHAN__WAIT_IO,                  /* "IO wait": net/, on descriptor fd */
 } chan__wait_reason_t;
 
 /* A select's case i, as the dump shows it: its channel (NULL for nil) and
@@ -40,9 +41,9 @@ typedef struct chan__blocked {
     long tid;                          /* the kernel's thread id */
     uint64_t goid; /* the goroutine's id, or 0 for a plain thread */
     chan__wait_reason_t reason;
-    chan_t *c;                /* send and receive */
-    const void *sync_obj;     /* sync.*: the Mutex, RWMutex or Cond */
-    const void *cases;        /* select: the caller's cases, opaque here */
+    chan_t *c;            /* send and receive */
+    const void *sync_obj; /* sync.*: the Mutex, RWMutex, Cond or WaitGroup */
+    const void *cases;    /* select: the caller's cases, opaque here */
     chan__case_at_fn case_at; /* select: reads one of cases */
     size_t ncases;
     int fd;        /* IO wait: the descriptor */

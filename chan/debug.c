@@ -101,6 +101,7 @@ static const char *const wait_reason_names[] = {
     [CHAN__WAIT_SYNC_RWMUTEX_RLOCK] = "sync.RWMutex.RLock",
     [CHAN__WAIT_SYNC_RWMUTEX_LOCK] = "sync.RWMutex.Lock",
     [CHAN__WAIT_SYNC_COND_WAIT] = "sync.Cond.Wait",
+    [CHAN__WAIT_SYNC_WAITGROUP_WAIT] = "sync.WaitGroup.Wait",
     [CHAN__WAIT_SEMACQUIRE] = "semacquire",
     [CHAN__WAIT_IO] = "IO wait",
 };
@@ -141,6 +142,7 @@ static void dump_one(FILE *out, const chan__blocked_t *b, int64_t now)
     case CHAN__WAIT_SYNC_RWMUTEX_RLOCK:
     case CHAN__WAIT_SYNC_RWMUTEX_LOCK:
     case CHAN__WAIT_SYNC_COND_WAIT:
+    case CHAN__WAIT_SYNC_WAITGROUP_WAIT:
     case CHAN__WAIT_SEMACQUIRE:
         fprintf(out, "%p", b->sync_obj);
         break;

@@ -61,6 +61,7 @@ static void park_as(chan__parker_t *p, sync__wait_t reason, const void *obj)
         [SYNC__WAIT_RWMUTEX_READ] = CHAN__WAIT_SYNC_RWMUTEX_RLOCK,
         [SYNC__WAIT_RWMUTEX_WRITE] = CHAN__WAIT_SYNC_RWMUTEX_LOCK,
         [SYNC__WAIT_COND] = CHAN__WAIT_SYNC_COND_WAIT,
+        [SYNC__WAIT_WAITGROUP] = CHAN__WAIT_SYNC_WAITGROUP_WAIT,
         [SYNC__WAIT_SEMA] = CHAN__WAIT_SEMACQUIRE,
     };
     if (!chan__debug_enabled()) {

@@ -39,18 +39,21 @@ static inline _Atomic uint32_t *sync__au32(uint32_t *p)
 
 /* What a sleeper waits in, for the dump (<gochan/debug.h>): Go's wait
  * reasons "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
- * "sync.Cond.Wait". */
+ * "sync.Cond.Wait", "sync.WaitGroup.Wait" (Go 1.20's names; Go 1.19 shows
+ * the last as "semacquire"). */
 typedef enum sync__wait {
     SYNC__WAIT_MUTEX,
     SYNC__WAIT_RWMUTEX_READ,
     SYNC__WAIT_RWMUTEX_WRITE,
     SYNC__WAIT_COND,
+    SYNC__WAIT_WAITGROUP,
     SYNC__WAIT_SEMA, /* "semacquire": a plain semaphore (net/'s fdMutex) */
 } sync__wait_t;
 
 /* Go's semacquire: waits until *addr > 0, then decrements it. lifo queues
  * the caller at the front (a Mutex waiter that has waited before). The dump
- * shows the wait as reason, on obj (the Mutex, RWMutex or Cond). */
+ * shows the wait as reason, on obj (the Mutex, RWMutex, Cond or
+ * WaitGroup). */
 void sync__semacquire(uint32_t *addr, bool lifo, sync__wait_t reason,
                       const void *obj);
 

@@ -207,20 +207,29 @@ static void go_cond_waiter(void *c)
     chan_mutex_unlock(cond->l);
 }
 
+static void go_wg_waiter(void *wg)
+{
+    chan_waitgroup_wait(wg);
+}
+
 /* GR-10: waits in sync show Go's wait reasons ("sync.Mutex.Lock",
- * "sync.RWMutex.RLock", "sync.Cond.Wait") and the object waited on. */
+ * "sync.RWMutex.RLock", "sync.Cond.Wait", "sync.WaitGroup.Wait") and the
+ * object waited on. */
 START_TEST(test_debug_dump_names_sync_waits)
 {
     chan_debug_enable(true);
     chan_mutex_t m = CHAN_MUTEX_INIT, cm = CHAN_MUTEX_INIT;
     chan_rwmutex_t rw = CHAN_RWMUTEX_INIT;
     chan_cond_t cond = CHAN_COND_INIT(&cm);
+    chan_waitgroup_t wg = CHAN_WAITGROUP_INIT;
     chan_mutex_lock(&m);
     chan_rwmutex_lock(&rw);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, 1), CHAN_OK);
     ck_assert_int_eq(chan_go(go_locker, &m), CHAN_OK);
     ck_assert_int_eq(chan_go(go_reader, &rw), CHAN_OK);
     ck_assert_int_eq(chan_go(go_cond_waiter, &cond), CHAN_OK);
-    ck_assert(wait_for_blocked(3));
+    ck_assert_int_eq(chan_go(go_wg_waiter, &wg), CHAN_OK);
+    ck_assert(wait_for_blocked(4));
     size_t n;
     char *text = dump_to_string(&n);
     char want[64];
@@ -231,7 +240,12 @@ START_TEST(test_debug_dump_names_sync_waits)
     ck_assert_msg(strstr(text, "sync.RWMutex.RLock, blocked") != NULL, "%s",
                   text);
     ck_assert_msg(strstr(text, "sync.Cond.Wait, blocked") != NULL, "%s", text);
+    snprintf(want, sizeof want, "sync.WaitGroup.Wait, blocked");
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+    snprintf(want, sizeof want, "s: %p", (void *)&wg);
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
     free(text);
+    chan_waitgroup_done(&wg);
     chan_mutex_unlock(&m);
     chan_rwmutex_unlock(&rw);
     chan_mutex_lock(&cm);
