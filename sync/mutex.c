@@ -105,7 +105,7 @@ static void mutex_lock_slow(chan_mutex_t *m)
         bool requeue = wait_start != 0;
         if (!requeue)
             wait_start = chan_now();
-        sync__semacquire(&m->sema_, requeue, SYNC__WAIT_MUTEX, m);
+        sync__semacquire(&m->sema_, requeue, SCHED_WAIT_SYNC_MUTEX_LOCK, m);
         starving =
             starving || chan_now() - wait_start > STARVATION_THRESHOLD_NS;
         old = atomic_load(state);

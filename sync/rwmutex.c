@@ -29,7 +29,8 @@ int chan_rwmutex_rlock(chan_rwmutex_t *rw)
         return CHAN_INVALID;
     /* Negative: a writer is in or waiting; wait until it leaves. */
     if (atomic_fetch_add(sync__a32(&rw->reader_count_), 1) + 1 < 0)
-        sync__semacquire(&rw->reader_sem_, false, SYNC__WAIT_RWMUTEX_READ, rw);
+        sync__semacquire(&rw->reader_sem_, false, SCHED_WAIT_SYNC_RWMUTEX_RLOCK,
+                         rw);
     chan__race_acquire(&rw->reader_sem_); /* the last writer's Unlock */
     return CHAN_OK;
 }
@@ -85,7 +86,8 @@ int chan_rwmutex_lock(chan_rwmutex_t *rw)
     /* Announce ourselves; r is the number of readers still in. */
     int32_t r = atomic_fetch_sub(sync__a32(&rw->reader_count_), MAX_READERS);
     if (r != 0 && atomic_fetch_add(sync__a32(&rw->reader_wait_), r) + r != 0)
-        sync__semacquire(&rw->writer_sem_, false, SYNC__WAIT_RWMUTEX_WRITE, rw);
+        sync__semacquire(&rw->writer_sem_, false, SCHED_WAIT_SYNC_RWMUTEX_LOCK,
+                         rw);
     race_acquire_writer(rw);
     return CHAN_OK;
 }

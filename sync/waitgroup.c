@@ -104,7 +104,8 @@ void chan_waitgroup_wait(chan_waitgroup_t *wg)
     while (counter_of(old) != 0) {
         /* Count ourselves in only while the counter is still not zero. */
         if (atomic_compare_exchange_weak(state, &old, old + 1)) {
-            sync__semacquire(&wg->sema_, false, SYNC__WAIT_WAITGROUP, wg);
+            sync__semacquire(&wg->sema_, false, SCHED_WAIT_SYNC_WAITGROUP_WAIT,
+                             wg);
             break;
         }
     }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chan/chan_test_hooks.h" /* chan__go_on_scheduler */
+#include "sched/waitreason.h"
 #include "testutil.h"
 
 /* Polls the dump until it lists want operations; false after ~5 s scaled. */
@@ -255,6 +256,30 @@ START_TEST(test_debug_dump_names_sync_waits)
 }
 END_TEST
 
+/* GR-10: the one list of wait reasons (sched/waitreason.h) names every
+ * entry with Go's string, as runtime2.go's waitReasonStrings, and anything
+ * else "unknown wait reason", as Go's waitReason.String. */
+START_TEST(test_debug_wait_reason_strings)
+{
+    for (int r = 0; r < SCHED_WAIT_REASONS; r++)
+        ck_assert_str_ne(sched_wait_reason_string(r), "unknown wait reason");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_ZERO), "");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_CHAN_RECEIVE),
+                     "chan receive");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_SELECT_NO_CASES),
+                     "select (no cases)");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_SYNC_WAITGROUP_WAIT),
+                     "sync.WaitGroup.Wait");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_SEMACQUIRE),
+                     "semacquire");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_IO), "IO wait");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_REASONS),
+                     "unknown wait reason");
+    ck_assert_str_eq(sched_wait_reason_string((sched_wait_reason_t)-1),
+                     "unknown wait reason");
+}
+END_TEST
+
 /* A pipe whose buffer is full, so that a blocking write to it waits until
  * someone reads. fds[0] is the read end, fds[1] the (blocking) write end. */
 static void full_pipe(int fds[2])
@@ -420,6 +445,7 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, test_debug_sigquit_prints_dump);
     tcase_add_test(tc, test_debug_dump_names_goroutines);
     tcase_add_test(tc, test_debug_dump_names_sync_waits);
+    tcase_add_test(tc, test_debug_wait_reason_strings);
     tcase_add_test(tc, test_debug_stuck_dump_blocks_nobody_else);
     tcase_add_test(tc, test_debug_sigquit_never_blocks);
     suite_add_tcase(s, tc);
