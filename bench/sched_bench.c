@@ -89,7 +89,7 @@ static void sema_acquire(sema_t *s)
                                                     memory_order_acquire,
                                                     memory_order_relaxed))
             return;
-        sched_gopark(sema_publish, s, SCHED_WAIT_SYNC);
+        sched_gopark(sema_publish, s, SCHED_WAIT_SEMACQUIRE);
     }
 }
 

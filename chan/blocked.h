@@ -1,7 +1,8 @@
 /* blocked.h: internal to gochan, never installed. The registry behind
  * <gochan/debug.h>: blocked operations record themselves while they sleep,
- * with Go's wait reasons. select/ describes its own cases through a callback,
- * so this layer knows nothing of select's types.
+ * with Go's wait reasons (sched/waitreason.h, the one list). select/ describes
+ * its own cases through a callback, so this layer knows nothing of select's
+ * types.
  */
 #ifndef GOCHAN_BLOCKED_H
 #define GOCHAN_BLOCKED_H
@@ -13,21 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Why an operation waits: Go's waitReason, printed with Go's names. */
-typedef enum chan__wait_reason {
-    CHAN__WAIT_CHAN_SEND,          /* "chan send" */
-    CHAN__WAIT_CHAN_RECEIVE,       /* "chan receive" */
-    CHAN__WAIT_CHAN_SEND_NIL,      /* "chan send (nil chan)" */
-    CHAN__WAIT_CHAN_RECEIVE_NIL,   /* "chan receive (nil chan)" */
-    CHAN__WAIT_SELECT,             /* "select" */
-    CHAN__WAIT_SELECT_NO_CASES,    /* "select (no cases)" */
-    CHAN__WAIT_SYNC_MUTEX_LOCK,    /* "sync.Mutex.Lock" */
-    CHAN__WAIT_SYNC_RWMUTEX_RLOCK, /* "sync.RWMutex.RLock" */
-    CHAN__WAIT_SYNC_RWMUTEX_LOCK,  /* "sync.RWMutex.Lock" */
-    CHAN__WAIT_SYNC_COND_WAIT,     /* "sync.Cond.Wait" */
-    CHAN__WAIT_SEMACQUIRE,         /* "semacquire": net/'s fdMutex */
-    CHAN__WAIT_IO,                 /* "IO wait": net/, on descriptor fd */
-} chan__wait_reason_t;
+#include "waitreason.h"
 
 /* A select's case i, as the dump shows it: its channel (NULL for nil) and
  * whether it sends. */
@@ -39,10 +26,10 @@ typedef struct chan__blocked {
     struct chan__blocked *next, *prev; /* protected by the registry lock */
     long tid;                          /* the kernel's thread id */
     uint64_t goid; /* the goroutine's id, or 0 for a plain thread */
-    chan__wait_reason_t reason;
-    chan_t *c;                /* send and receive */
-    const void *sync_obj;     /* sync.*: the Mutex, RWMutex or Cond */
-    const void *cases;        /* select: the caller's cases, opaque here */
+    sched_wait_reason_t reason; /* Go's waitReason (waitreason.h) */
+    chan_t *c;                  /* send and receive */
+    const void *sync_obj; /* sync.*: the Mutex, RWMutex, Cond or WaitGroup */
+    const void *cases;    /* select: the caller's cases, opaque here */
     chan__case_at_fn case_at; /* select: reads one of cases */
     size_t ncases;
     int fd;        /* IO wait: the descriptor */

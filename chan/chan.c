@@ -167,8 +167,8 @@ static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
     chan__unlock(&c->lock);
 
     chan__blocked_t record = {.reason = q == &c->sendq
-                                            ? CHAN__WAIT_CHAN_SEND
-                                            : CHAN__WAIT_CHAN_RECEIVE,
+                                            ? SCHED_WAIT_CHAN_SEND
+                                            : SCHED_WAIT_CHAN_RECEIVE,
                               .c = c};
     bool debug = chan__debug_enabled();
     if (debug)
@@ -188,7 +188,7 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     if (!c) {
         if (!block)
             return CHAN_WOULDBLOCK;
-        chan__blocked_t record = {.reason = CHAN__WAIT_CHAN_SEND_NIL};
+        chan__blocked_t record = {.reason = SCHED_WAIT_CHAN_SEND_NIL};
         chan__debug_block_forever(&record);
     }
     if (!elem && c->elemsize)
@@ -224,7 +224,7 @@ static int chan__recv(struct chan *c, void *elem, bool block)
     if (!c) {
         if (!block)
             return CHAN_WOULDBLOCK;
-        chan__blocked_t record = {.reason = CHAN__WAIT_CHAN_RECEIVE_NIL};
+        chan__blocked_t record = {.reason = SCHED_WAIT_CHAN_RECEIVE_NIL};
         chan__debug_block_forever(&record);
     }
 

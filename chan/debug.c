@@ -90,21 +90,6 @@ _Noreturn void chan__debug_block_forever(chan__blocked_t *b)
     chan__block_forever();
 }
 
-static const char *const wait_reason_names[] = {
-    [CHAN__WAIT_CHAN_SEND] = "chan send",
-    [CHAN__WAIT_CHAN_RECEIVE] = "chan receive",
-    [CHAN__WAIT_CHAN_SEND_NIL] = "chan send (nil chan)",
-    [CHAN__WAIT_CHAN_RECEIVE_NIL] = "chan receive (nil chan)",
-    [CHAN__WAIT_SELECT] = "select",
-    [CHAN__WAIT_SELECT_NO_CASES] = "select (no cases)",
-    [CHAN__WAIT_SYNC_MUTEX_LOCK] = "sync.Mutex.Lock",
-    [CHAN__WAIT_SYNC_RWMUTEX_RLOCK] = "sync.RWMutex.RLock",
-    [CHAN__WAIT_SYNC_RWMUTEX_LOCK] = "sync.RWMutex.Lock",
-    [CHAN__WAIT_SYNC_COND_WAIT] = "sync.Cond.Wait",
-    [CHAN__WAIT_SEMACQUIRE] = "semacquire",
-    [CHAN__WAIT_IO] = "IO wait",
-};
-
 static void dump_chan(FILE *out, chan_t *c)
 {
     if (!c) {
@@ -121,10 +106,10 @@ static void dump_one(FILE *out, const chan__blocked_t *b, int64_t now)
         fprintf(out, "goroutine %" PRIu64 ": ", b->goid);
     else
         fprintf(out, "thread %ld: ", b->tid);
-    fprintf(out, "%s, blocked %.3fs: ", wait_reason_names[b->reason],
+    fprintf(out, "%s, blocked %.3fs: ", sched_wait_reason_string(b->reason),
             (double)(now - b->since) / 1e9);
     switch (b->reason) {
-    case CHAN__WAIT_SELECT:
+    case SCHED_WAIT_SELECT:
         for (size_t i = 0; i < b->ncases; i++) {
             chan_t *c;
             bool send;
@@ -134,17 +119,18 @@ static void dump_one(FILE *out, const chan__blocked_t *b, int64_t now)
             dump_chan(out, c);
         }
         break;
-    case CHAN__WAIT_SELECT_NO_CASES:
+    case SCHED_WAIT_SELECT_NO_CASES:
         fprintf(out, "no cases (select {})");
         break;
-    case CHAN__WAIT_SYNC_MUTEX_LOCK:
-    case CHAN__WAIT_SYNC_RWMUTEX_RLOCK:
-    case CHAN__WAIT_SYNC_RWMUTEX_LOCK:
-    case CHAN__WAIT_SYNC_COND_WAIT:
-    case CHAN__WAIT_SEMACQUIRE:
+    case SCHED_WAIT_SYNC_MUTEX_LOCK:
+    case SCHED_WAIT_SYNC_RWMUTEX_RLOCK:
+    case SCHED_WAIT_SYNC_RWMUTEX_LOCK:
+    case SCHED_WAIT_SYNC_COND_WAIT:
+    case SCHED_WAIT_SYNC_WAITGROUP_WAIT:
+    case SCHED_WAIT_SEMACQUIRE:
         fprintf(out, "%p", b->sync_obj);
         break;
-    case CHAN__WAIT_IO:
+    case SCHED_WAIT_IO:
         fprintf(out, "fd %d", b->fd);
         break;
     default:

@@ -375,7 +375,7 @@ static int fd_close(chan_fd_t *f)
         sched_netpoll_evict(f->pd); /* every waiter wakes with EBADF */
     net__fd_decref(f);
     if (!f->pd) /* Go waits for a blocking descriptor to be closed */
-        sync__semacquire(&f->csema, false, SYNC__WAIT_SEMA, &f->mu);
+        sync__semacquire(&f->csema, false, SCHED_WAIT_SEMACQUIRE, &f->mu);
     return 0;
 }
 
@@ -460,7 +460,7 @@ static int fd_wait(chan_fd_t *f, int mode, struct io_cancel *cancel)
 {
     if (!chan__debug_enabled())
         return netpoll_wait(f, mode, cancel);
-    chan__blocked_t record = {.reason = CHAN__WAIT_IO, .fd = f->sysfd};
+    chan__blocked_t record = {.reason = SCHED_WAIT_IO, .fd = f->sysfd};
     chan__debug_block(&record);
     int err = netpoll_wait(f, mode, cancel);
     chan__debug_unblock(&record);

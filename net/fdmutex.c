@@ -119,7 +119,7 @@ int net__fdmutex_rwlock(net__fdmutex_t *mu, bool read)
             return 0;
         }
         /* The unlocker (or close) counted us out and woke us: try again. */
-        sync__semacquire(s.sema, false, SYNC__WAIT_SEMA, mu);
+        sync__semacquire(s.sema, false, SCHED_WAIT_SEMACQUIRE, mu);
         old = atomic_load_explicit(&mu->state, memory_order_relaxed);
     }
 }

@@ -263,7 +263,7 @@ uint64_t sched_goid(sched_g *gp)
     return gp->goid;
 }
 
-int sched_wait_reason(sched_g *gp)
+sched_wait_reason_t sched_wait_reason(sched_g *gp)
 {
     return gp->wait_reason;
 }

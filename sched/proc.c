@@ -901,7 +901,7 @@ static sched_g *park_m(sched__m_t *mp, sched_g *gp)
 }
 
 void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
-                  int wait_reason)
+                  sched_wait_reason_t wait_reason)
 {
     sched__m_t *mp = sched__getm();
     sched_g *gp = mp ? mp->curg : NULL;

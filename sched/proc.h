@@ -41,8 +41,8 @@ struct sched_g {
     void (*fn)(void *);
     void *arg;
     uint64_t goid;
-    int wait_reason;    /* as given to the last sched_gopark */
-    struct sched__m *m; /* the M running it, while Grunning */
+    sched_wait_reason_t wait_reason; /* as given to the last sched_gopark */
+    struct sched__m *m;              /* the M running it, while Grunning */
     sched_g *schedlink; /* next in the global run queue or a free list */
     sched_g *alllink;   /* next in allgs (every g ever allocated) */
     /* sched_go_copy's private copy of the caller's args: in args_inline when

@@ -26,21 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct sched_g sched_g; /* Go's g: one goroutine */
+#include "waitreason.h"
 
-/* Go's waitReason values, for a dump of parked goroutines. The layers above
- * pass their own; these are the ones sched/ knows. */
-enum {
-    SCHED_WAIT_ZERO = 0, /* no reason given */
-    SCHED_WAIT_CHAN_RECV,
-    SCHED_WAIT_CHAN_SEND,
-    SCHED_WAIT_SELECT,
-    SCHED_WAIT_SELECT_NO_CASES,
-    SCHED_WAIT_CHAN_NIL,
-    SCHED_WAIT_SLEEP,
-    SCHED_WAIT_SYNC, /* WaitGroup, mutex, semaphore */
-    SCHED_WAIT_IO,   /* Go's "IO wait": the network poller (netpoll.h) */
-};
+typedef struct sched_g sched_g; /* Go's g: one goroutine */
 
 /* go fn(arg): starts a goroutine that runs fn(arg) on the scheduler. Returns
  * 0, or an errno, in which case nothing changed and fn never runs: ENOMEM (no
@@ -88,10 +76,10 @@ sched_g *sched_getg(void);
  * typically releases the lock that protected its decision to sleep. If
  * unlockf returns false, gp resumes at once. Otherwise gp stays parked until
  * some thread calls sched_goready(gp); sched_gopark then returns, possibly on
- * another thread. wait_reason (SCHED_WAIT_* or the caller's own) is for a
+ * another thread. wait_reason (waitreason.h) is for a
  * dump. unlockf runs on g0: it must not park and must not block for long. */
 void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
-                  int wait_reason);
+                  sched_wait_reason_t wait_reason);
 
 /* Go's goready: makes the parked gp runnable. Callable from any thread: on a
  * goroutine (or an M's g0) gp goes to this M's P, into its runnext slot, so
@@ -123,6 +111,6 @@ bool sched_canspin(int iter);
 uint64_t sched_goid(sched_g *gp);
 
 /* gp's wait reason, as given to its last sched_gopark, for a dump. */
-int sched_wait_reason(sched_g *gp);
+sched_wait_reason_t sched_wait_reason(sched_g *gp);
 
 #endif /* GOCHAN_SCHED_H */

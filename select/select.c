@@ -297,7 +297,7 @@ static int select_block(chan_case_t *cases, size_t ncases,
     }
     selunlock(cases, lockorder, norder);
 
-    chan__blocked_t record = {.reason = CHAN__WAIT_SELECT,
+    chan__blocked_t record = {.reason = SCHED_WAIT_SELECT,
                               .cases = cases,
                               .case_at = case_at,
                               .ncases = ncases};
@@ -350,8 +350,8 @@ static int selectgo(chan_case_t *cases, size_t n, bool block,
         if (!block)
             return CHAN_SELECT_DEFAULT;
         /* select {}, or a select of nil channels only */
-        chan__blocked_t record = {.reason = n ? CHAN__WAIT_SELECT
-                                              : CHAN__WAIT_SELECT_NO_CASES,
+        chan__blocked_t record = {.reason = n ? SCHED_WAIT_SELECT
+                                              : SCHED_WAIT_SELECT_NO_CASES,
                                   .cases = cases,
                                   .case_at = case_at,
                                   .ncases = n};

@@ -4,10 +4,18 @@
  * after f has returned, so a caller that sees it set also sees all f wrote.
  * Callers that arrive while f runs wait on the mutex, not on done_, so they
  * too return only after f has (Go's reason for not using a bare CAS).
+ *
+ * For ThreadSanitizer, which sees no atomics of an uninstrumented library,
+ * the store of done_ releases on &done_ and a load here that finds it set
+ * acquires there (sched/race.h); the inline fast path of sync.h loads done_
+ * with an atomic TSan sees, on the same address. Go's Once needs no such
+ * lines: its race detector sees its atomics.
  */
 #include "sema.h"
 
 #include <stdatomic.h>
+
+#include "race.h"
 
 static void once_do_slow(chan_once_t *once, void (*f)(void *), void *arg)
 {
@@ -15,6 +23,7 @@ static void once_do_slow(chan_once_t *once, void (*f)(void *), void *arg)
     if (atomic_load_explicit(sync__au32(&once->done_), memory_order_relaxed) ==
         0) {
         f(arg);
+        chan__race_release(&once->done_); /* f's writes, to every Do */
         atomic_store_explicit(sync__au32(&once->done_), 1,
                               memory_order_release);
     }
@@ -28,6 +37,8 @@ int chan_once_do(chan_once_t *once, void (*f)(void *arg), void *arg)
     if (atomic_load_explicit(sync__au32(&once->done_), memory_order_acquire) ==
         0)
         once_do_slow(once, f, arg); /* outlined: keeps the fast path small */
+    else
+        chan__race_acquire(&once->done_);
     return CHAN_OK;
 }
 

@@ -6,12 +6,20 @@
  * for are in reader_wait_; the last of them to leave wakes the writer on
  * writer_sem_. Writers exclude each other with the mutex w_. On Unlock the
  * writer adds MAX_READERS back and wakes as many readers as queued behind it.
+ *
+ * ThreadSanitizer sees none of these atomics in an uninstrumented library,
+ * so the edges are announced where Go's race-enabled RWMutex announces them
+ * (sched/race.h): a writer's Unlock releases on &reader_sem_, which every
+ * RLock and Lock acquires; a reader's RUnlock releases on &writer_sem_
+ * (merging with the other readers'), which Lock acquires. Readers get no
+ * edge between each other, so a write under RLock is still reported.
  */
 #include "sema.h"
 
 #include <stdatomic.h>
 
 #include "invariant.h"
+#include "race.h"
 
 #define MAX_READERS (1 << 30)
 
@@ -21,7 +29,9 @@ int chan_rwmutex_rlock(chan_rwmutex_t *rw)
         return CHAN_INVALID;
     /* Negative: a writer is in or waiting; wait until it leaves. */
     if (atomic_fetch_add(sync__a32(&rw->reader_count_), 1) + 1 < 0)
-        sync__semacquire(&rw->reader_sem_, false, SYNC__WAIT_RWMUTEX_READ, rw);
+        sync__semacquire(&rw->reader_sem_, false, SCHED_WAIT_SYNC_RWMUTEX_RLOCK,
+                         rw);
+    chan__race_acquire(&rw->reader_sem_); /* the last writer's Unlock */
     return CHAN_OK;
 }
 
@@ -32,8 +42,10 @@ bool chan_rwmutex_tryrlock(chan_rwmutex_t *rw)
     _Atomic int32_t *count = sync__a32(&rw->reader_count_);
     int32_t c = atomic_load(count);
     while (c >= 0)
-        if (atomic_compare_exchange_weak(count, &c, c + 1))
+        if (atomic_compare_exchange_weak(count, &c, c + 1)) {
+            chan__race_acquire(&rw->reader_sem_);
             return true;
+        }
     return false; /* a writer holds it or waits for it */
 }
 
@@ -42,6 +54,9 @@ int chan_rwmutex_runlock(chan_rwmutex_t *rw)
     if (!rw)
         return CHAN_INVALID;
     _Atomic int32_t *count = sync__a32(&rw->reader_count_);
+    /* Go's race.ReleaseMerge: before the decrement, which may let a writer
+     * in at once. A refused RUnlock releases too: an edge more, no report. */
+    chan__race_release(&rw->writer_sem_);
     int32_t c = atomic_load(count);
     /* No reader is in when the count is 0, or -MAX_READERS with a writer
      * waiting: Go throws "sync: RUnlock of unlocked RWMutex". */
@@ -55,6 +70,14 @@ int chan_rwmutex_runlock(chan_rwmutex_t *rw)
     return CHAN_OK;
 }
 
+/* A writer is in: what the last writer and every reader since did happens
+ * before what it does. */
+static void race_acquire_writer(chan_rwmutex_t *rw)
+{
+    chan__race_acquire(&rw->reader_sem_);
+    chan__race_acquire(&rw->writer_sem_);
+}
+
 int chan_rwmutex_lock(chan_rwmutex_t *rw)
 {
     if (!rw)
@@ -63,7 +86,9 @@ int chan_rwmutex_lock(chan_rwmutex_t *rw)
     /* Announce ourselves; r is the number of readers still in. */
     int32_t r = atomic_fetch_sub(sync__a32(&rw->reader_count_), MAX_READERS);
     if (r != 0 && atomic_fetch_add(sync__a32(&rw->reader_wait_), r) + r != 0)
-        sync__semacquire(&rw->writer_sem_, false, SYNC__WAIT_RWMUTEX_WRITE, rw);
+        sync__semacquire(&rw->writer_sem_, false, SCHED_WAIT_SYNC_RWMUTEX_LOCK,
+                         rw);
+    race_acquire_writer(rw);
     return CHAN_OK;
 }
 
@@ -77,6 +102,7 @@ bool chan_rwmutex_trylock(chan_rwmutex_t *rw)
         chan_mutex_unlock(&rw->w_); /* readers are in */
         return false;
     }
+    race_acquire_writer(rw);
     return true;
 }
 
@@ -85,6 +111,8 @@ int chan_rwmutex_unlock(chan_rwmutex_t *rw)
     if (!rw)
         return CHAN_INVALID;
     _Atomic int32_t *count = sync__a32(&rw->reader_count_);
+    /* Go's race.Release, before a reader or writer can get in. */
+    chan__race_release(&rw->reader_sem_);
     int32_t c = atomic_load(count);
     /* Not write-locked: the count is not below zero. Go throws "sync:
      * Unlock of unlocked RWMutex" after the fact; we refuse before. */

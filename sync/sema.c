@@ -54,20 +54,14 @@ static semaroot_t *semroot(const void *addr)
 }
 
 /* Sleeps on p, recorded for the dump while it does when that is on. */
-static void park_as(chan__parker_t *p, sync__wait_t reason, const void *obj)
+static void park_as(chan__parker_t *p, sched_wait_reason_t reason,
+                    const void *obj)
 {
-    static const chan__wait_reason_t reasons[] = {
-        [SYNC__WAIT_MUTEX] = CHAN__WAIT_SYNC_MUTEX_LOCK,
-        [SYNC__WAIT_RWMUTEX_READ] = CHAN__WAIT_SYNC_RWMUTEX_RLOCK,
-        [SYNC__WAIT_RWMUTEX_WRITE] = CHAN__WAIT_SYNC_RWMUTEX_LOCK,
-        [SYNC__WAIT_COND] = CHAN__WAIT_SYNC_COND_WAIT,
-        [SYNC__WAIT_SEMA] = CHAN__WAIT_SEMACQUIRE,
-    };
     if (!chan__debug_enabled()) {
         chan__park(p);
         return;
     }
-    chan__blocked_t record = {.reason = reasons[reason], .sync_obj = obj};
+    chan__blocked_t record = {.reason = reason, .sync_obj = obj};
     chan__debug_block(&record);
     chan__park(p);
     chan__debug_unblock(&record);
@@ -155,7 +149,7 @@ static bool cansemacquire(uint32_t *addr)
     return false;
 }
 
-void sync__semacquire(uint32_t *addr, bool lifo, sync__wait_t reason,
+void sync__semacquire(uint32_t *addr, bool lifo, sched_wait_reason_t reason,
                       const void *obj)
 {
     if (cansemacquire(addr))
@@ -234,7 +228,7 @@ void sync__notify_list_wait(chan_cond_t *c, uint32_t ticket)
     chan__parker_init(&s.parker);
     list_push_back(cond_list(c), &s);
     chan__unlock(&r->lock);
-    park_as(&s.parker, SYNC__WAIT_COND, c);
+    park_as(&s.parker, SCHED_WAIT_SYNC_COND_WAIT, c);
     chan__parker_destroy(&s.parker);
 }
 

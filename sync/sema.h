@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "waitreason.h"
+
 /* The public structs keep plain integer fields (their layout is part of the
  * ABI); gochan accesses every shared one through these views. */
 _Static_assert(sizeof(_Atomic int32_t) == sizeof(int32_t) &&
@@ -37,21 +39,11 @@ static inline _Atomic uint32_t *sync__au32(uint32_t *p)
     return (_Atomic uint32_t *)p;
 }
 
-/* What a sleeper waits in, for the dump (<gochan/debug.h>): Go's wait
- * reasons "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
- * "sync.Cond.Wait". */
-typedef enum sync__wait {
-    SYNC__WAIT_MUTEX,
-    SYNC__WAIT_RWMUTEX_READ,
-    SYNC__WAIT_RWMUTEX_WRITE,
-    SYNC__WAIT_COND,
-    SYNC__WAIT_SEMA, /* "semacquire": a plain semaphore (net/'s fdMutex) */
-} sync__wait_t;
-
 /* Go's semacquire: waits until *addr > 0, then decrements it. lifo queues
  * the caller at the front (a Mutex waiter that has waited before). The dump
- * shows the wait as reason, on obj (the Mutex, RWMutex or Cond). */
-void sync__semacquire(uint32_t *addr, bool lifo, sync__wait_t reason,
+ * shows the wait as reason (SCHED_WAIT_SYNC_* or SCHED_WAIT_SEMACQUIRE), on
+ * obj (the Mutex, RWMutex, Cond, WaitGroup or fdMutex). */
+void sync__semacquire(uint32_t *addr, bool lifo, sched_wait_reason_t reason,
                       const void *obj);
 
 /* Go's semrelease: increments *addr and wakes one waiter, if any. handoff

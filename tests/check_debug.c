@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "chan/chan_test_hooks.h" /* chan__go_on_scheduler */
+#include "sched/waitreason.h"
 #include "testutil.h"
 
 /* Polls the dump until it lists want operations; false after ~5 s scaled. */
@@ -207,20 +208,29 @@ static void go_cond_waiter(void *c)
     chan_mutex_unlock(cond->l);
 }
 
+static void go_wg_waiter(void *wg)
+{
+    chan_waitgroup_wait(wg);
+}
+
 /* GR-10: waits in sync show Go's wait reasons ("sync.Mutex.Lock",
- * "sync.RWMutex.RLock", "sync.Cond.Wait") and the object waited on. */
+ * "sync.RWMutex.RLock", "sync.Cond.Wait", "sync.WaitGroup.Wait") and the
+ * object waited on. */
 START_TEST(test_debug_dump_names_sync_waits)
 {
     chan_debug_enable(true);
     chan_mutex_t m = CHAN_MUTEX_INIT, cm = CHAN_MUTEX_INIT;
     chan_rwmutex_t rw = CHAN_RWMUTEX_INIT;
     chan_cond_t cond = CHAN_COND_INIT(&cm);
+    chan_waitgroup_t wg = CHAN_WAITGROUP_INIT;
     chan_mutex_lock(&m);
     chan_rwmutex_lock(&rw);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, 1), CHAN_OK);
     ck_assert_int_eq(chan_go(go_locker, &m), CHAN_OK);
     ck_assert_int_eq(chan_go(go_reader, &rw), CHAN_OK);
     ck_assert_int_eq(chan_go(go_cond_waiter, &cond), CHAN_OK);
-    ck_assert(wait_for_blocked(3));
+    ck_assert_int_eq(chan_go(go_wg_waiter, &wg), CHAN_OK);
+    ck_assert(wait_for_blocked(4));
     size_t n;
     char *text = dump_to_string(&n);
     char want[64];
@@ -231,13 +241,42 @@ START_TEST(test_debug_dump_names_sync_waits)
     ck_assert_msg(strstr(text, "sync.RWMutex.RLock, blocked") != NULL, "%s",
                   text);
     ck_assert_msg(strstr(text, "sync.Cond.Wait, blocked") != NULL, "%s", text);
+    snprintf(want, sizeof want, "sync.WaitGroup.Wait, blocked");
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+    snprintf(want, sizeof want, "s: %p", (void *)&wg);
+    ck_assert_msg(strstr(text, want) != NULL, "%s", text);
     free(text);
+    chan_waitgroup_done(&wg);
     chan_mutex_unlock(&m);
     chan_rwmutex_unlock(&rw);
     chan_mutex_lock(&cm);
     chan_cond_signal(&cond);
     chan_mutex_unlock(&cm);
     ck_assert(wait_for_blocked(0));
+}
+END_TEST
+
+/* GR-10: the one list of wait reasons (sched/waitreason.h) names every
+ * entry with Go's string, as runtime2.go's waitReasonStrings, and anything
+ * else "unknown wait reason", as Go's waitReason.String. */
+START_TEST(test_debug_wait_reason_strings)
+{
+    for (int r = 0; r < SCHED_WAIT_REASONS; r++)
+        ck_assert_str_ne(sched_wait_reason_string(r), "unknown wait reason");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_ZERO), "");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_CHAN_RECEIVE),
+                     "chan receive");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_SELECT_NO_CASES),
+                     "select (no cases)");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_SYNC_WAITGROUP_WAIT),
+                     "sync.WaitGroup.Wait");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_SEMACQUIRE),
+                     "semacquire");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_IO), "IO wait");
+    ck_assert_str_eq(sched_wait_reason_string(SCHED_WAIT_REASONS),
+                     "unknown wait reason");
+    ck_assert_str_eq(sched_wait_reason_string((sched_wait_reason_t)-1),
+                     "unknown wait reason");
 }
 END_TEST
 
@@ -406,6 +445,7 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, test_debug_sigquit_prints_dump);
     tcase_add_test(tc, test_debug_dump_names_goroutines);
     tcase_add_test(tc, test_debug_dump_names_sync_waits);
+    tcase_add_test(tc, test_debug_wait_reason_strings);
     tcase_add_test(tc, test_debug_stuck_dump_blocks_nobody_else);
     tcase_add_test(tc, test_debug_sigquit_never_blocks);
     suite_add_tcase(s, tc);

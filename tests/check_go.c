@@ -267,9 +267,11 @@ START_TEST(test_go_waitgroup_negative)
     pthread_t t = tu_spawn(wg_waiter, &w);
     ck_assert(tu_flag_wait(&w.done, 10000));
     tu_join(t);
-    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MAX), CHAN_OK);
+    /* Go's counter is an int32: past INT32_MAX it would wrap negative. */
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT32_MAX), CHAN_OK);
     ck_assert_int_eq(chan_waitgroup_add(&wg, 1), CHAN_INVALID);
-    ck_assert_int_eq(chan_waitgroup_add(&wg, -INT64_MAX), CHAN_OK);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MAX), CHAN_INVALID);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, -INT32_MAX), CHAN_OK);
     chan_waitgroup_wait(&wg);
     chan_waitgroup_destroy(&wg);
 
@@ -291,9 +293,9 @@ START_TEST(test_go_waitgroup_add_int64_min)
     ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MIN), CHAN_INVALID);
     ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MIN + 1), CHAN_INVALID);
     chan_waitgroup_wait(&wg); /* still 0: returns */
-    ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MAX), CHAN_OK);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, INT32_MAX), CHAN_OK);
     ck_assert_int_eq(chan_waitgroup_add(&wg, INT64_MIN), CHAN_INVALID);
-    ck_assert_int_eq(chan_waitgroup_add(&wg, -INT64_MAX + 1), CHAN_OK);
+    ck_assert_int_eq(chan_waitgroup_add(&wg, -INT32_MAX + 1), CHAN_OK);
     ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_OK); /* it was 1 */
     ck_assert_int_eq(chan_waitgroup_done(&wg), CHAN_INVALID);
     chan_waitgroup_wait(&wg);
@@ -580,6 +582,58 @@ static void static_worker(void *p)
     atomic_fetch_add(&static_ran, 1);
 }
 
+/* Go's TestWaitGroup: wg1 and wg2 as a two-phase barrier, run 8 times on the
+ * same pair (so each is reused after its Wait returned). Half the parties
+ * are goroutines, half plain threads; wg2's waiters sleep on its semaphore
+ * until the last Done, which must wake every one of them. */
+typedef struct {
+    chan_waitgroup_t wg1, wg2;
+    chan_t *exited;
+} barrier_t;
+
+static void barrier_party(void *p)
+{
+    barrier_t *b = p;
+    chan_waitgroup_done(&b->wg1);
+    chan_waitgroup_wait(&b->wg2);
+    ck_assert_int_eq(chan_send(b->exited, &(int){1}), CHAN_OK);
+}
+
+static void *barrier_party_thread(void *p)
+{
+    barrier_party(p);
+    return NULL;
+}
+
+START_TEST(test_go_waitgroup_barrier)
+{
+    enum { N = 16 };
+    static barrier_t b; /* zero: both WaitGroups ready, as Go's */
+    b.exited = chan_make(sizeof(int), N);
+    for (int round = 0; round < 8; round++) {
+        ck_assert_int_eq(chan_waitgroup_add(&b.wg1, N), CHAN_OK);
+        ck_assert_int_eq(chan_waitgroup_add(&b.wg2, N), CHAN_OK);
+        pthread_t threads[N / 2];
+        for (int i = 0; i < N / 2; i++) {
+            ck_assert_int_eq(chan_go(barrier_party, &b), CHAN_OK);
+            threads[i] = tu_spawn(barrier_party_thread, &b);
+        }
+        chan_waitgroup_wait(&b.wg1);
+        for (int i = 0; i < N; i++) {
+            /* released too soon if any party got past wg2 */
+            ck_assert_int_eq(chan_try_recv(b.exited, NULL), CHAN_WOULDBLOCK);
+            ck_assert_int_eq(chan_waitgroup_done(&b.wg2), CHAN_OK);
+        }
+        for (int i = 0; i < N; i++)
+            ck_assert_int_eq(chan_recv(b.exited, NULL), CHAN_OK);
+        for (int i = 0; i < N / 2; i++)
+            tu_join(threads[i]);
+    }
+    ck_assert_int_eq(chan_waitgroup_done(&b.wg2), CHAN_INVALID);
+    chan_release(b.exited);
+}
+END_TEST
+
 /* A WaitGroup initialised statically with CHAN_WAITGROUP_INIT works without
  * chan_waitgroup_init, as Go's zero WaitGroup does. */
 START_TEST(test_go_waitgroup_static)
@@ -733,6 +787,7 @@ Suite *go_suite(void)
     tcase_add_test(tc, test_go_waitgroup_add_int64_min);
     tcase_add_test(tc, test_go_waitgroup_go);
     tcase_add_test(tc, test_go_waitgroup_static);
+    tcase_add_test(tc, test_go_waitgroup_barrier);
 
     tc = tu_tcase(s, "go_fail", 10);
     tcase_add_test(tc, test_go_create_fails);

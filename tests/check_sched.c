@@ -797,7 +797,7 @@ static void tsema_acquire(tsema_t *s)
                                                     memory_order_acquire,
                                                     memory_order_relaxed))
             return;
-        sched_gopark(tsema_publish, s, SCHED_WAIT_SYNC);
+        sched_gopark(tsema_publish, s, SCHED_WAIT_SEMACQUIRE);
     }
 }
 
@@ -893,7 +893,7 @@ static void park_refused(void *p)
 {
     refuse_t *r = p;
     r->gp = sched_getg();
-    sched_gopark(refuse, r, SCHED_WAIT_SYNC);
+    sched_gopark(refuse, r, SCHED_WAIT_SEMACQUIRE);
     r->resumed = sched_getg() == r->gp;
     atomic_store(&r->done, 1);
 }
@@ -933,7 +933,7 @@ static bool publish_slot(sched_g *gp, void *p)
 
 static void crowd_member(void *p)
 {
-    sched_gopark(publish_slot, p, SCHED_WAIT_CHAN_RECV);
+    sched_gopark(publish_slot, p, SCHED_WAIT_CHAN_RECEIVE);
     atomic_fetch_add(&crowd.finished, 1);
 }
 
@@ -981,7 +981,7 @@ static void count_live(sched_g *gp, void *p)
     if (st != SCHED__Gdead && st != SCHED__Gidle)
         (*(long *)p)++;
     if (st == SCHED__Gwaiting)
-        ck_assert_int_eq(sched_wait_reason(gp), SCHED_WAIT_CHAN_RECV);
+        ck_assert_int_eq(sched_wait_reason(gp), SCHED_WAIT_CHAN_RECEIVE);
 }
 
 /* Go's TestNumGoroutine: sched_num_goroutine counts the goroutines that

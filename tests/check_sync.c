@@ -240,7 +240,7 @@ static void hammer_semaphore(void *arg)
 {
     struct sem_hammer *h = arg;
     for (int i = 0; i < h->loops; i++) {
-        sync__semacquire(&h->sem, i % 2 == 0, SYNC__WAIT_MUTEX, h);
+        sync__semacquire(&h->sem, i % 2 == 0, SCHED_WAIT_SYNC_MUTEX_LOCK, h);
         h->counter++;
         sync__semrelease(&h->sem, i % 3 == 0);
     }

@@ -100,15 +100,17 @@ GOCHAN_API void chan_gosched(void);
  * figure is this plus one. Any thread; a snapshot. */
 GOCHAN_API int64_t chan_num_goroutine(void);
 
-/* sync.WaitGroup. Initialise with CHAN_WAITGROUP_INIT or chan_waitgroup_init,
- * destroy with chan_waitgroup_destroy once no thread uses it. The struct
+/* sync.WaitGroup, built by sync/ on the semaphores of Mutex and Cond (see
+ * <gochan/sync.h>) and declared here, beside chan_go, where gochan 0.1 put
+ * it. Like those, its zero value (a static or calloc'd one, or
+ * CHAN_WAITGROUP_INIT) is ready and there is nothing to destroy; the struct
  * belongs to the caller and must outlive every call on it, the last Done and
  * Wait included; its fields are private. A Wait parks like a channel
  * operation, so Add, Done and Wait may be called from any thread. */
 typedef struct chan_waitgroup {
-    uint32_t lock_; /* private: gochan's runtime lock */
-    int64_t count_; /* private: the counter */
-    void *waiters_; /* private: the Waits parked until the counter is 0 */
+    uint32_t sema_;  /* private: the semaphore Waits sleep on */
+    uint64_t state_; /* private: the counter << 32 | the Waits asleep */
+    void *unused_;   /* private: keeps gochan 0.1's size */
 } chan_waitgroup_t;
 
 #define CHAN_WAITGROUP_INIT                                                    \
@@ -116,11 +118,14 @@ typedef struct chan_waitgroup {
         0, 0, NULL                                                             \
     }
 
+/* chan_waitgroup_init zeroes wg (the same as CHAN_WAITGROUP_INIT);
+ * chan_waitgroup_destroy does nothing, kept for gochan 0.1's callers. */
 GOCHAN_API void chan_waitgroup_init(chan_waitgroup_t *wg);
 GOCHAN_API void chan_waitgroup_destroy(chan_waitgroup_t *wg);
 
 /* wg.Add(delta). Returns CHAN_OK, or CHAN_INVALID (and changes nothing) when
- * the counter would go negative, where Go panics, or wg is NULL. */
+ * the counter would go negative, where Go panics, or above INT32_MAX (Go's
+ * counter is an int32, which wraps negative and panics), or wg is NULL. */
 GOCHAN_API int chan_waitgroup_add(chan_waitgroup_t *wg, int64_t delta);
 
 /* wg.Done(): chan_waitgroup_add(wg, -1). */

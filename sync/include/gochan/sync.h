@@ -1,5 +1,7 @@
 /* gochan/sync.h: Go's sync package: Mutex, RWMutex, Once, OnceValue, Cond.
- * (sync.WaitGroup is chan_waitgroup_t in <gochan/go.h>.)
+ * sync.WaitGroup is chan_waitgroup_t, declared in <gochan/go.h> beside
+ * chan_go and built here in sync/ on the same semaphores, with the same
+ * rules below (zero value ready, nothing to destroy).
  *
  * Each is a small struct the caller owns, whose zero value is ready to use,
  * as in Go: a static or calloc'd one needs no initialisation, an automatic
