@@ -252,24 +252,21 @@ static void deadline_arg_done(struct deadline_arg *arg)
     chan_fd_release(f);
 }
 
-/* On the timer thread: the deadline passed, unless it changed meanwhile or
- * the descriptor is closed (its poll descriptor may serve another one by
- * now: the reference taken here keeps it ours while we use it). */
+/* On the timer thread: the deadline passed, unless it changed meanwhile.
+ * Close bumps the sequence under dl_lock before the descriptor is destroyed
+ * (fd_close), so a matching sequence means the poll descriptor is still
+ * this handle's, not one already given to another descriptor. */
 static void deadline_fire(void *p)
 {
     struct deadline_arg *arg = p;
     chan_fd_t *f = arg->f;
-    bool open = net__fd_incref(f, NULL) == 0;
     chan__lock(&f->dl_lock);
     struct deadline *d = deadline_of(f, arg->mode);
     if (d->seq == arg->seq) {
         d->arg = NULL; /* ours to free now; the timer handle stays in d */
-        if (open)
-            sched_netpoll_set_expired(f->pd, arg->mode, true);
+        sched_netpoll_set_expired(f->pd, arg->mode, true);
     }
     chan__unlock(&f->dl_lock);
-    if (open)
-        net__fd_decref(f);
     deadline_arg_done(arg);
 }
 
@@ -322,7 +319,10 @@ static int set_deadlines(chan_fd_t *f, int64_t t, bool read, bool write)
     }
     struct deadline_arg *old_r = NULL, *old_w = NULL;
     chan__lock(&f->dl_lock);
-    if (read)
+    /* A close that came meanwhile has disarmed both (fd_close): arm none. */
+    if (chan_fd_fileno(f) < 0)
+        err = EBADF;
+    if (read && !err)
         err = deadline_set_locked(f, SCHED_POLL_READ, t, &old_r);
     if (write && !err)
         err = deadline_set_locked(f, SCHED_POLL_WRITE, t, &old_w);
@@ -365,14 +365,17 @@ static void deadlines_stop(chan_fd_t *f)
     deadline_arg_done(w);
 }
 
+/* Go's FD.Close. The deadlines stop before the last reference can destroy
+ * the descriptor, so no timer touches its poll descriptor after. */
 static int fd_close(chan_fd_t *f)
 {
     int err = net__fdmutex_incref_and_close(&f->mu);
     if (err)
         return err;
-    atomic_store_explicit(&f->fileno, -1, memory_order_relaxed);
+    atomic_store_explicit(&f->fileno, -1, memory_order_seq_cst);
     if (f->pd)
         sched_netpoll_evict(f->pd); /* every waiter wakes with EBADF */
+    deadlines_stop(f);
     net__fd_decref(f);
     if (!f->pd) /* Go waits for a blocking descriptor to be closed */
         sync__semacquire(&f->csema, false, SCHED_WAIT_SEMACQUIRE, &f->mu);
@@ -386,7 +389,6 @@ int chan_fd_close(chan_fd_t *f)
         errno = err;
         return -1;
     }
-    deadlines_stop(f);
     return 0;
 }
 
@@ -438,6 +440,8 @@ int chan_fd_close_write(chan_fd_t *f)
 struct io_cancel {
     _Atomic bool cancel; /* set by the AfterFunc, which then wakes the call */
     _Atomic int refs;
+    chan__lock_t lock; /* call_done */
+    bool call_done;    /* the call returned: its handle may be closed */
     context_t *ctx;
     chan_fd_t *f;
     int mode;
@@ -631,20 +635,24 @@ static void io_cancel_put(struct io_cancel *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         chan_fd_release(c->f);
+        chan__lock_destroy(&c->lock);
         free(c);
     }
 }
 
-/* The AfterFunc: ctx is done. The call may have returned and the handle
- * been closed: only an open one's poll descriptor is still its own. */
+/* The AfterFunc: ctx is done. Once the call has returned, its handle may be
+ * closed and its poll descriptor serve another descriptor: touch it only
+ * while the call runs. (A reference from the fdMutex would do, but would
+ * delay the close(2) of a handle closed at once after the call, and a dial
+ * that gave up must leave no descriptor behind when it returns.) */
 static void io_cancel_fire(void *p)
 {
     struct io_cancel *c = p;
     atomic_store_explicit(&c->cancel, true, memory_order_seq_cst);
-    if (c->f->pd && net__fd_incref(c->f, NULL) == 0) {
+    chan__lock(&c->lock);
+    if (!c->call_done)
         sched_netpoll_unblock(c->f->pd, c->mode);
-        net__fd_decref(c->f);
-    }
+    chan__unlock(&c->lock);
     io_cancel_put(c);
 }
 
@@ -675,6 +683,8 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     }
     atomic_init(&c->cancel, false);
     atomic_init(&c->refs, 2);
+    chan__lock_init(&c->lock);
+    c->call_done = false;
     c->ctx = ctx; /* the call keeps it alive: the AfterFunc does not read it */
     c->f = chan_fd_retain(f);
     c->mode = mode;
@@ -688,6 +698,9 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     }
     ssize_t rc = io(f, buf, n, c);
     int err = errno;
+    chan__lock(&c->lock);
+    c->call_done = true;
+    chan__unlock(&c->lock);
     if (rc < 0 && err == ECANCELED)
         err = ctx_errno(ctx);
     if (context_after_func_stop(stop))
