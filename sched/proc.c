@@ -367,6 +367,7 @@ static void schedule(sched__m_t *mp);
 static void *mstart(void *arg)
 {
     sched__m_t *mp = arg;
+    chan__thread_minit_sigmask(); /* Go's minit: not newm's caller's mask */
     tls_m = mp;
     /* Before the M holds a P: sysmon reads it after it sees the P held. */
     mp->tid = (int)syscall(SYS_gettid);
@@ -397,7 +398,13 @@ static int newm(sched__m_t *mp, sched__p_t *pp, bool spinning)
         return err;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t tid;
+    /* Go's newosproc: every signal blocked until mstart sets the initial
+     * mask, so the new M never runs with its creator's (a plain thread's,
+     * the signal delivery thread's: all blocked). */
+    sigset_t old;
+    chan__thread_sigblock_all(&old);
     err = pthread_create(&tid, &attr, mstart, mp);
+    chan__thread_sigrestore(&old);
     pthread_attr_destroy(&attr);
     return err;
 }

@@ -3,8 +3,43 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+
+/* ---- signal masks (see thread.h) ---------------------------------------- */
+
+/* Go's initSigmask: the mask the process had when gochan was loaded. Written
+ * once by the constructor, before any thread of ours exists; read only. */
+static sigset_t initsigmask;
+
+__attribute__((constructor)) static void sigsave_initsigmask(void)
+{
+    pthread_sigmask(SIG_SETMASK, NULL, &initsigmask);
+}
+
+void chan__thread_sigblock_all(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+void chan__thread_sigrestore(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+void chan__thread_minit_sigmask(void)
+{
+    static const int unblockable[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
+    sigset_t mask = initsigmask;
+    for (size_t i = 0; i < sizeof unblockable / sizeof unblockable[0]; i++)
+        sigdelset(&mask, unblockable[i]);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+}
+
+/* ---- threads ------------------------------------------------------------- */
 
 int chan__thread_start(void *(*fn)(void *arg), void *arg)
 {
@@ -31,6 +66,7 @@ static _Atomic int64_t running; /* chan__thread_go's fns not yet returned */
 
 static void *go_trampoline(void *p)
 {
+    chan__thread_minit_sigmask(); /* a goroutine's mask, not its creator's */
     struct go_start start = *(struct go_start *)p;
     free(p);
     start.fn(start.arg);
@@ -51,7 +87,10 @@ int chan__thread_go(void (*fn)(void *arg), void *arg)
     start->fn = fn;
     start->arg = arg;
     atomic_fetch_add_explicit(&running, 1, memory_order_relaxed);
+    sigset_t old;
+    chan__thread_sigblock_all(&old);
     int err = chan__thread_start(go_trampoline, start);
+    chan__thread_sigrestore(&old);
     if (err) {
         atomic_fetch_sub_explicit(&running, 1, memory_order_relaxed);
         free(start);

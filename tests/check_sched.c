@@ -1516,6 +1516,63 @@ START_TEST(test_stack_overflow_report)
 }
 END_TEST
 
+/* ---- signal masks (issue 19, bug 1) ------------------------------------ */
+
+enum { SIGMASK_GS = 32 };
+
+static struct {
+    atomic_long done, bad, unknown;
+} sm;
+
+static void sigmask_reader(void *p)
+{
+    (void)p;
+    int r = tu_blocks_int_or_term();
+    /* Blocked in the kernel: sysmon hands the P to another M (newm from
+     * sysmon's thread, which the blocked thread started). */
+    nanosleep(&(struct timespec){0, 15 * 1000 * 1000}, NULL);
+    if (r < 0)
+        atomic_fetch_add(&sm.unknown, 1);
+    else if (r > 0)
+        atomic_fetch_add(&sm.bad, 1);
+    atomic_fetch_add(&sm.done, 1);
+}
+
+/* A thread with every signal blocked (as the signal delivery thread runs)
+ * makes the first goroutines: the scheduler, its Ms and sysmon all start
+ * from it. */
+static void *sigmask_starter(void *p)
+{
+    (void)p;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    for (int i = 0; i < SIGMASK_GS; i++)
+        if (sched_go(sigmask_reader, NULL) != 0)
+            atomic_fetch_add(&sm.done, 1);
+    return NULL;
+}
+
+/* Regression (issue 19, bug 1): no goroutine runs with its creator's signal
+ * mask. Go's Ms take the process's initial mask (newm blocks signals only
+ * around clone; minit sets initSigmask), so SIGINT and SIGTERM, which the
+ * test process does not block, are not blocked on any goroutine here, at
+ * GOMAXPROCS 8 where new Ms keep starting from blocked threads. */
+START_TEST(test_sigmask_new_m)
+{
+    ck_assert_int_eq(tu_blocks_int_or_term(), 0);
+    ck_assert_int_eq(sched__set_maxprocs(8), 0);
+    tu_join(tu_spawn(sigmask_starter, NULL));
+    ck_assert(wait_for(&sm.done, SIGMASK_GS, 20000));
+    ck_assert_int_eq(atomic_load(&sm.unknown), 0);
+    ck_assert_msg(atomic_load(&sm.bad) == 0,
+                  "%ld of %d goroutines ran with SIGINT/SIGTERM blocked",
+                  atomic_load(&sm.bad), SIGMASK_GS);
+    ck_assert_int_ge(sched__mcount(), 2);
+    wait_no_goroutines();
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 Suite *sched_suite(void)
@@ -1578,6 +1635,9 @@ Suite *sched_suite(void)
 
     tc = tu_tcase(s, "overflow", 60);
     tcase_add_test(tc, test_stack_overflow_report);
+
+    tc = tu_tcase(s, "signals", 60);
+    tcase_add_test(tc, test_sigmask_new_m);
 
     return s;
 }
