@@ -77,6 +77,11 @@ int sched__stack_set_size(size_t bytes);
 size_t sched__stack_pool_count(void);
 void sched__stack_pool_drain(void);
 
+/* In a forked child (proc.c): forgets the pool, which a parent thread may
+ * have been changing at the fork, and starts an empty one. Its stacks stay
+ * mapped, unused (the parent's goroutines do not exist in the child). */
+void sched__stack_atfork_child(void);
+
 /* True when guard pages cost a mapping each (mprotect), false when they are
  * madvise(MADV_GUARD_INSTALL) markers; valid after the first stack. */
 int sched__stack_guard_is_mprotect(void);

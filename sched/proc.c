@@ -1102,3 +1102,44 @@ int sched__mcount(void)
     chan__unlock(&sched__state.lock);
     return n;
 }
+
+/* ---- fork ---------------------------------------------------------------- */
+
+/* The child of fork() has one thread, the one that forked: the parent's Ms,
+ * sysmon and the goroutines they ran do not exist in it, and any lock of
+ * ours may have been held by one of them at the fork. Go does not support a
+ * forked child that goes on running Go code (syscall.forkExec's child only
+ * execs; runtime_AfterForkInChild just resets signals), so there is no
+ * Go behaviour to follow beyond "nothing of the parent's runs": the child
+ * gets a fresh scheduler, as if none had started, at the GOMAXPROCS that
+ * sched__set_maxprocs asked for (or the default). The parent's goroutines
+ * are lost, their memory left where it is (their stacks, gs, Ps and Ms,
+ * which a parent thread may have been changing at the fork). A goroutine
+ * that forks goes on in the child as a plain thread (its M is gone); should
+ * its fn return there, the thread ends (chan__thread_goexit). */
+static void sched_atfork_child(void)
+{
+    tls_m = NULL;
+    sched__state = (sched__schedt_t){
+        .lock = CHAN__LOCK_INIT,
+        .gflock = CHAN__LOCK_INIT,
+        .allglock = CHAN__LOCK_INIT,
+    };
+    sched__noteclear(&sched__state.sysmonnote);
+    start_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    sched__allp = NULL;
+    sched__nprocs = 0;
+    atomic_store_explicit(&started, false, memory_order_relaxed);
+    sched__goroutine_atfork_child();
+    sched__sysmon_atfork_child();
+    sched__stack_atfork_child();
+    chan__thread_atfork_child();
+}
+
+/* At load, before any fork can matter: every child is covered, and
+ * pthread_atfork cannot fail later, when a goroutine starts. A failure
+ * (ENOMEM at load) leaves children as before. */
+__attribute__((constructor)) static void sched_atfork_init(void)
+{
+    (void)pthread_atfork(NULL, NULL, sched_atfork_child);
+}

@@ -256,4 +256,9 @@ extern _Atomic int64_t sched__lastpoll;
  * sched_go). */
 void sched__sysmon_start(void);
 
+/* The child of fork() gets a fresh scheduler (proc.c, "fork"): each file
+ * forgets its part of the parent's. */
+void sched__sysmon_atfork_child(void);
+void sched__goroutine_atfork_child(void);
+
 #endif /* GOCHAN_SCHED_PROC_H */

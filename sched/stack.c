@@ -316,3 +316,10 @@ void sched__stack_pool_drain(void)
         stack_unmap(&pool[--pool_len]);
     chan__unlock(&pool_lock);
 }
+
+void sched__stack_atfork_child(void)
+{
+    pool_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    pool = NULL;
+    pool_len = pool_cap = 0;
+}

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 /* ---- signal masks (see thread.h) ---------------------------------------- */
@@ -63,15 +64,34 @@ struct go_start {
 };
 
 static _Atomic int64_t running; /* chan__thread_go's fns not yet returned */
+static _Thread_local bool tls_go_thread; /* this thread runs a go fn */
 
 static void *go_trampoline(void *p)
 {
+    tls_go_thread = true;
     chan__thread_minit_sigmask(); /* a goroutine's mask, not its creator's */
     struct go_start start = *(struct go_start *)p;
     free(p);
     start.fn(start.arg);
     atomic_fetch_sub_explicit(&running, 1, memory_order_relaxed);
     return NULL;
+}
+
+void chan__thread_goexit(void)
+{
+    if (tls_go_thread) {
+        tls_go_thread = false;
+        atomic_fetch_sub_explicit(&running, 1, memory_order_relaxed);
+    }
+    pthread_exit(NULL);
+}
+
+void chan__thread_atfork_child(void)
+{
+    /* Only the forking thread exists: if it was a go thread, its fn ending
+     * in the child must not count below zero. */
+    atomic_store_explicit(&running, 0, memory_order_relaxed);
+    tls_go_thread = false;
 }
 
 int64_t chan__thread_go_running(void)

@@ -25,6 +25,13 @@ int chan__thread_go(void (*fn)(void *arg), void *arg);
 /* How many fns started by chan__thread_go have not yet returned. */
 int64_t chan__thread_go_running(void);
 
+/* Go's Goexit for a thread: ends the calling thread with pthread_exit, first
+ * uncounting it when it runs a chan__thread_go fn. Never returns. */
+_Noreturn void chan__thread_goexit(void);
+
+/* In a forked child (proc.c's handler): the parent's go threads are gone. */
+void chan__thread_atfork_child(void);
+
 /* Signal masks, as Go's runtime sets them (signal_unix.go). A thread that
  * runs goroutines or a goroutine's code never inherits the mask of the
  * thread that started it (the signal delivery thread blocks everything, a

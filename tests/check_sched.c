@@ -38,6 +38,21 @@
 
 Suite *sched_suite(void);
 
+/* Starting a thread in the child of a fork from a multi-threaded process is
+ * not supported by ThreadSanitizer (it exits with 66), and AddressSanitizer
+ * can deadlock there (as in check_net.c): the fork tests' children then only
+ * check that the scheduler is fresh, without starting it. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_FORK_NO_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_FORK_NO_THREADS 1
+#endif
+#endif
+#ifndef TU_FORK_NO_THREADS
+#define TU_FORK_NO_THREADS 0
+#endif
+
 /* ---- mmap, failing on demand --------------------------------------------- */
 
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -1573,6 +1588,133 @@ START_TEST(test_sigmask_new_m)
 }
 END_TEST
 
+/* ---- fork (issue 19, bug 3) ---------------------------------------------- */
+
+static void fork_sender(void *p)
+{
+    int v = 42;
+    chan_send(p, &v);
+}
+
+/* The child's part: an exit status naming the step that failed. Its
+ * scheduler is fresh (none started, no goroutine counted); then its first
+ * goroutine runs and hands a value to this thread, at GOMAXPROCS procs. */
+static int fork_child_body(int procs)
+{
+    /* The child's own bound. SIGALRM must kill only the child: Check's
+     * inherited handler would SIGKILL the test's whole process group. */
+    signal(SIGALRM, SIG_DFL);
+    alarm((unsigned)(10 * tu_scale()));
+    if (sched__gomaxprocs() != 0 || sched_num_goroutine() != 0 ||
+        sched__mcount() != 0 || sched_getg() != NULL)
+        return 10;
+    if (TU_FORK_NO_THREADS)
+        return 0;
+    chan_t *c = chan_make(sizeof(int), 0);
+    int v = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!c || sched_go(fork_sender, c) != 0)
+            return 11;
+        if (chan_recv(c, &v) != CHAN_OK || v != 42)
+            return 12;
+    }
+    if (sched__gomaxprocs() != procs)
+        return 13;
+    chan_release(c);
+    return 0;
+}
+
+/* Waits (bounded) for pid and returns its wait status; kills it at 10 s. */
+static int wait_child(pid_t pid)
+{
+    int status = 0;
+    int64_t deadline = chan_now() + (int64_t)(20e9 * tu_scale());
+    pid_t got;
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && chan_now() < deadline)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    return status;
+}
+
+#define ASSERT_CHILD_OK(status)                                                \
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,               \
+                  "child: %s %d",                                              \
+                  WIFEXITED(status) ? "exit status" : "signal",                \
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status))
+
+static atomic_long fork_stop, fork_spins;
+
+static void fork_spinner(void *p)
+{
+    (void)p;
+    while (!atomic_load(&fork_stop)) {
+        atomic_fetch_add(&fork_spins, 1);
+        sched_gosched();
+    }
+}
+
+/* Regression (issue 19, bug 3): a child forked from main while goroutines
+ * run (and one is parked for good) gets a fresh scheduler: its first
+ * sched_go + chan_recv work, at GOMAXPROCS 1 and 4 (before: the child hung,
+ * its Ps held by Ms that do not exist in it). */
+START_TEST(test_fork_child_sched)
+{
+    int procs = _i == 0 ? 1 : 4;
+    ck_assert_int_eq(sched__set_maxprocs(procs), 0);
+    chan_t *never = chan_make(sizeof(int), 0);
+    ck_assert_int_eq(sched_go(fork_sender, never), 0); /* parked forever */
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(fork_spinner, NULL), 0);
+    while (atomic_load(&fork_spins) < 100)
+        tu_sleep_ms(1);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fork_child_body(procs));
+    int status = wait_child(pid);
+    atomic_store(&fork_stop, 1);
+    ASSERT_CHILD_OK(status);
+}
+END_TEST
+
+static atomic_long fork_status = -1;
+
+static void forking_goroutine(void *p)
+{
+    (void)p;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) /* on this goroutine's stack, now a plain thread */
+        _exit(fork_child_body(4));
+    atomic_store(&fork_status, pid < 0 ? 0xff00 : wait_child(pid));
+}
+
+/* Regression (issue 19, bug 3): a goroutine forks while others run; the
+ * child, still on that goroutine's stack but now a plain thread of a fresh
+ * scheduler, starts and receives from a goroutine of its own. */
+START_TEST(test_fork_from_goroutine)
+{
+    ck_assert_int_eq(sched__set_maxprocs(4), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(sched_go(fork_spinner, NULL), 0);
+    while (atomic_load(&fork_spins) < 100)
+        tu_sleep_ms(1);
+    ck_assert_int_eq(sched_go(forking_goroutine, NULL), 0);
+    int64_t deadline = chan_now() + (int64_t)(30e9 * tu_scale());
+    while (atomic_load(&fork_status) == -1 && chan_now() < deadline)
+        tu_sleep_ms(1);
+    atomic_store(&fork_stop, 1);
+    long status = atomic_load(&fork_status);
+    ck_assert_int_ne(status, -1);
+    ASSERT_CHILD_OK((int)status);
+    wait_no_goroutines();
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 Suite *sched_suite(void)
@@ -1638,6 +1780,10 @@ Suite *sched_suite(void)
 
     tc = tu_tcase(s, "signals", 60);
     tcase_add_test(tc, test_sigmask_new_m);
+
+    tc = tu_tcase(s, "fork", 60);
+    tcase_add_loop_test(tc, test_fork_child_sched, 0, 2);
+    tcase_add_test(tc, test_fork_from_goroutine);
 
     return s;
 }
