@@ -22,6 +22,13 @@
  *    other goroutines of that processor to another thread, as Go's sysmon
  *    does. chan_gosched() yields at once. For code that needs one thread of
  *    its own for its whole life, use chan_go_locked.
+ *  - End a goroutine by returning from fn or with chan_goexit, never with
+ *    pthread_exit.
+ *  - No function of gochan may be called from a C signal handler (see
+ *    chan.h): use chan_signal_notify (<gochan/signal.h>), the Go way.
+ *  - A child made by fork() starts with no goroutines (the parent's do not
+ *    run there) and may start its own; a goroutine that forks goes on in
+ *    the child as a plain thread, and should end with _exit or exec.
  */
 #ifndef GOCHAN_GO_H
 #define GOCHAN_GO_H
