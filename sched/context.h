@@ -9,6 +9,7 @@
 #ifndef GOCHAN_SCHED_CONTEXT_H
 #define GOCHAN_SCHED_CONTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef void *sched__ctx_t;
@@ -30,6 +31,7 @@ typedef struct sched__stack {
     char *lo;
     size_t size;
     unsigned valgrind_id; /* VALGRIND_STACK_REGISTER's id, or 0 */
+    bool lsan_root;       /* registered with LeakSanitizer (stack.c) */
 } sched__stack_t;
 
 #define SCHED__STACK_DEFAULT (256u * 1024u)
