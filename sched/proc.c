@@ -364,9 +364,18 @@ static void drop_spinning(sched__m_t *mp)
 
 static void schedule(sched__m_t *mp);
 
+/* Go's allm: every M that started, never freed (Ms do not exit). Only a
+ * forked child needs it: the parent's Ms are forgotten there, and this
+ * keeps them reachable for leak checkers. */
+static _Atomic(sched__m_t *) allm;
+
 static void *mstart(void *arg)
 {
     sched__m_t *mp = arg;
+    mp->alllink = atomic_load_explicit(&allm, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        &allm, &mp->alllink, mp, memory_order_relaxed, memory_order_relaxed))
+        ;
     chan__thread_minit_sigmask(); /* Go's minit: not newm's caller's mask */
     tls_m = mp;
     /* Before the M holds a P: sysmon reads it after it sees the P held. */
@@ -1117,9 +1126,22 @@ int sched__mcount(void)
  * which a parent thread may have been changing at the fork). A goroutine
  * that forks goes on in the child as a plain thread (its M is gone); should
  * its fn return there, the thread ends (chan__thread_goexit). */
+/* What the child forgets, still pointed to: leak checkers (valgrind in the
+ * child) see the parent's memory as reachable, not lost. */
+__attribute__((used)) static struct {
+    sched__p_t **allp;
+    sched_g *allgs, *gfree, *runqhead;
+    sched__m_t *midle;
+} forgotten;
+
 static void sched_atfork_child(void)
 {
     tls_m = NULL;
+    forgotten.allp = sched__allp;
+    forgotten.allgs = sched__state.allgs;
+    forgotten.gfree = sched__state.gfree;
+    forgotten.runqhead = sched__state.runqhead;
+    forgotten.midle = sched__state.midle;
     sched__state = (sched__schedt_t){
         .lock = CHAN__LOCK_INIT,
         .gflock = CHAN__LOCK_INIT,

@@ -111,7 +111,8 @@ typedef struct sched__m {
     sched_g *(*mcall_fn)(struct sched__m *mp, sched_g *gp);
     bool (*waitunlockf)(sched_g *gp, void *arg);
     void *waitlock;
-    uint32_t fastrand; /* for the order in which Ps are robbed */
+    uint32_t fastrand;        /* for the order in which Ps are robbed */
+    struct sched__m *alllink; /* next in allm (proc.c) */
     int id;
 } sched__m_t;
 
