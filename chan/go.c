@@ -125,6 +125,14 @@ void chan_gosched(void)
 #endif
 }
 
+void chan_goexit(void)
+{
+#ifdef GOCHAN_HAVE_SCHED
+    sched_goexit(); /* returns only on a plain thread */
+#endif
+    chan__thread_goexit();
+}
+
 int64_t chan_num_goroutine(void)
 {
     int64_t n = chan__thread_go_running();

@@ -9,6 +9,7 @@
 #ifndef GOCHAN_SCHED_CONTEXT_H
 #define GOCHAN_SCHED_CONTEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef void *sched__ctx_t;
@@ -31,6 +32,7 @@ typedef struct sched__stack {
     char *lo;
     size_t size;
     unsigned valgrind_id; /* VALGRIND_STACK_REGISTER's id, or 0 */
+    bool lsan_root;       /* registered with LeakSanitizer (stack.c) */
 } sched__stack_t;
 
 #define SCHED__STACK_DEFAULT (256u * 1024u)
@@ -91,6 +93,11 @@ int sched__stack_set_size(size_t bytes);
 /* For tests: free stacks in the pool now; unmaps them all. */
 size_t sched__stack_pool_count(void);
 void sched__stack_pool_drain(void);
+
+/* In a forked child (proc.c): forgets the pool, which a parent thread may
+ * have been changing at the fork, and starts an empty one. Its stacks stay
+ * mapped, unused (the parent's goroutines do not exist in the child). */
+void sched__stack_atfork_child(void);
 
 /* True when guard pages cost a mapping each (mprotect), false when they are
  * madvise(MADV_GUARD_INSTALL) markers; valid after the first stack. */

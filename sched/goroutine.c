@@ -121,16 +121,35 @@ static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
     return NULL;
 }
 
+/* Go's goexit1: g0 frees the stack we are standing on. */
+static _Noreturn void goexit1(sched__m_t *mp, sched_g *gp)
+{
+    mp->mcall_fn = goexit0;
+    sched__fiber_exit(&gp->fiber, &mp->g0);
+}
+
 /* Every goroutine's first frame. */
 static void goroutine_main(void *arg)
 {
     sched__fiber_started();
     sched_g *gp = arg;
     gp->fn(gp->arg);
-    /* Go's goexit1: g0 frees the stack we are standing on. */
-    sched__m_t *mp = gp->m;
-    mp->mcall_fn = goexit0;
-    sched__fiber_exit(&gp->fiber, &mp->g0);
+    sched__m_t *mp = sched__getm();
+    if (!mp) /* a forked child's thread, no longer a goroutine (proc.c) */
+        chan__thread_goexit();
+    goexit1(mp, gp);
+}
+
+void sched_goexit(void)
+{
+    sched__m_t *mp = sched__getm();
+    if (mp && mp->curg)
+        goexit1(mp, mp->curg);
+}
+
+void sched__goroutine_atfork_child(void)
+{
+    atomic_store_explicit(&ngoroutines, 0, memory_order_relaxed);
 }
 
 /* A dead g with a fresh stack of stack_size bytes (0: the default), ready to

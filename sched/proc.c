@@ -381,9 +381,19 @@ static void drop_spinning(sched__m_t *mp)
 
 static void schedule(sched__m_t *mp);
 
+/* Go's allm: every M that started, never freed (Ms do not exit). Only a
+ * forked child needs it: the parent's Ms are forgotten there, and this
+ * keeps them reachable for leak checkers. */
+static _Atomic(sched__m_t *) allm;
+
 static void *mstart(void *arg)
 {
     sched__m_t *mp = arg;
+    mp->alllink = atomic_load_explicit(&allm, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        &allm, &mp->alllink, mp, memory_order_relaxed, memory_order_relaxed))
+        ;
+    chan__thread_minit_sigmask(); /* Go's minit: not newm's caller's mask */
     tls_m = mp;
     /* Before the M holds a P: sysmon reads it after it sees the P held. */
     mp->tid = (int)syscall(SYS_gettid);
@@ -414,7 +424,13 @@ static int newm(sched__m_t *mp, sched__p_t *pp, bool spinning)
         return err;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t tid;
+    /* Go's newosproc: every signal blocked until mstart sets the initial
+     * mask, so the new M never runs with its creator's (a plain thread's,
+     * the signal delivery thread's: all blocked). */
+    sigset_t old;
+    chan__thread_sigblock_all(&old);
     err = pthread_create(&tid, &attr, mstart, mp);
+    chan__thread_sigrestore(&old);
     pthread_attr_destroy(&attr);
     return err;
 }
@@ -1129,4 +1145,58 @@ int sched__mcount(void)
     int n = sched__state.mcount;
     chan__unlock(&sched__state.lock);
     return n;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+/* The child of fork() has one thread, the one that forked: the parent's Ms,
+ * sysmon and the goroutines they ran do not exist in it, and any lock of
+ * ours may have been held by one of them at the fork. Go does not support a
+ * forked child that goes on running Go code (syscall.forkExec's child only
+ * execs; runtime_AfterForkInChild just resets signals), so there is no
+ * Go behaviour to follow beyond "nothing of the parent's runs": the child
+ * gets a fresh scheduler, as if none had started, at the GOMAXPROCS that
+ * sched__set_maxprocs asked for (or the default). The parent's goroutines
+ * are lost, their memory left where it is (their stacks, gs, Ps and Ms,
+ * which a parent thread may have been changing at the fork). A goroutine
+ * that forks goes on in the child as a plain thread (its M is gone); should
+ * its fn return there, the thread ends (chan__thread_goexit). */
+/* What the child forgets, still pointed to: leak checkers (valgrind in the
+ * child) see the parent's memory as reachable, not lost. */
+__attribute__((used)) static struct {
+    sched__p_t **allp;
+    sched_g *allgs, *gfree, *runqhead;
+    sched__m_t *midle;
+} forgotten;
+
+static void sched_atfork_child(void)
+{
+    tls_m = NULL;
+    forgotten.allp = sched__allp;
+    forgotten.allgs = sched__state.allgs;
+    forgotten.gfree = sched__state.gfree;
+    forgotten.runqhead = sched__state.runqhead;
+    forgotten.midle = sched__state.midle;
+    sched__state = (sched__schedt_t){
+        .lock = CHAN__LOCK_INIT,
+        .gflock = CHAN__LOCK_INIT,
+        .allglock = CHAN__LOCK_INIT,
+    };
+    sched__noteclear(&sched__state.sysmonnote);
+    start_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    sched__allp = NULL;
+    sched__nprocs = 0;
+    atomic_store_explicit(&started, false, memory_order_relaxed);
+    sched__goroutine_atfork_child();
+    sched__sysmon_atfork_child();
+    sched__stack_atfork_child();
+    chan__thread_atfork_child();
+}
+
+/* At load, before any fork can matter: every child is covered, and
+ * pthread_atfork cannot fail later, when a goroutine starts. A failure
+ * (ENOMEM at load) leaves children as before. */
+__attribute__((constructor)) static void sched_atfork_init(void)
+{
+    (void)pthread_atfork(NULL, NULL, sched_atfork_child);
 }

@@ -117,7 +117,8 @@ typedef struct sched__m {
     sched_g *(*mcall_fn)(struct sched__m *mp, sched_g *gp);
     bool (*waitunlockf)(sched_g *gp, void *arg);
     void *waitlock;
-    uint32_t fastrand; /* for the order in which Ps are robbed */
+    uint32_t fastrand;        /* for the order in which Ps are robbed */
+    struct sched__m *alllink; /* next in allm (proc.c) */
     int id;
 } sched__m_t;
 
@@ -272,5 +273,10 @@ extern _Atomic int64_t sched__lastpoll;
 /* sysmon.c: starts the monitor once (a failure is retried at the next
  * sched_go). */
 void sched__sysmon_start(void);
+
+/* The child of fork() gets a fresh scheduler (proc.c, "fork"): each file
+ * forgets its part of the parent's. */
+void sched__sysmon_atfork_child(void);
+void sched__goroutine_atfork_child(void);
 
 #endif /* GOCHAN_SCHED_PROC_H */

@@ -23,6 +23,13 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size)
     __attribute__((weak));
 void *__asan_region_is_poisoned(void *beg, size_t size) __attribute__((weak));
 
+/* <sanitizer/lsan_interface.h>: LeakSanitizer scans a root region for
+ * pointers as it scans thread stacks. */
+void __lsan_register_root_region(const void *p, size_t size)
+    __attribute__((weak));
+void __lsan_unregister_root_region(const void *p, size_t size)
+    __attribute__((weak));
+
 void *__tsan_get_current_fiber(void) __attribute__((weak));
 void *__tsan_create_fiber(unsigned flags) __attribute__((weak));
 void __tsan_destroy_fiber(void *fiber) __attribute__((weak));

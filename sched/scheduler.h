@@ -97,6 +97,11 @@ void sched_goready_list(sched_g *const *gs, size_t n);
  * global run queue and runs again later. On a plain pthread: sched_yield(). */
 void sched_gosched(void);
 
+/* Go's runtime.Goexit on a goroutine: ends it at once, as if its fn had
+ * returned (its stack back to the pool, sched_num_goroutine one less); does
+ * not return. On a plain thread it returns at once and does nothing. */
+void sched_goexit(void);
+
 /* runtime.NumGoroutine: goroutines started by sched_go that have not yet
  * returned. */
 int64_t sched_num_goroutine(void);

@@ -226,3 +226,9 @@ void sched__sysmon_start(void)
         atomic_store_explicit(&sysmon_running, true, memory_order_relaxed);
     chan__unlock(&sysmon_start_lock);
 }
+
+void sched__sysmon_atfork_child(void)
+{
+    sysmon_start_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    atomic_store_explicit(&sysmon_running, false, memory_order_relaxed);
+}

@@ -8,6 +8,7 @@
 #define GOCHAN_THREAD_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,35 @@ int chan__thread_go_with(void (*fn)(void *arg), const void *arg, bool copy,
 
 /* How many fns started by chan__thread_go have not yet returned. */
 int64_t chan__thread_go_running(void);
+
+/* Go's Goexit for a thread: ends the calling thread with pthread_exit, first
+ * uncounting it when it runs a chan__thread_go fn. Never returns. */
+_Noreturn void chan__thread_goexit(void);
+
+/* In a forked child (proc.c's handler): the parent's go threads are gone. */
+void chan__thread_atfork_child(void);
+
+/* Signal masks, as Go's runtime sets them (signal_unix.go). A thread that
+ * runs goroutines or a goroutine's code never inherits the mask of the
+ * thread that started it (the signal delivery thread blocks everything, a
+ * user's thread may block SIGINT): its creator blocks every signal around
+ * pthread_create (Go's sigblock in newm/newosproc), so that nothing lands on
+ * the new thread before it is ready, and the new thread first sets the
+ * process's initial mask (Go's minitSignalMask with initSigmask), the mask
+ * of the thread that loaded gochan, read by a constructor at load. The
+ * synchronous signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) are never
+ * blocked there: a blocked fault kills the process without the overflow
+ * report (Go's blockableSig says the same).
+ *
+ * Which threads: the scheduler's Ms (newm, mstart) and chan__thread_go's
+ * threads (GOCHAN_SCHED=0 goroutines, chan_go_locked, AfterFunc calls): in
+ * Go they are goroutines, and a goroutine runs on an M with the initial
+ * mask, never the one of whoever said go. gochan's own threads that run no
+ * user code (the timer thread, sysmon, the dump printer, the signal delivery
+ * thread, which must block everything) keep chan__thread_start's plain
+ * pthread_create behaviour: they inherit their creator's mask. */
+void chan__thread_sigblock_all(sigset_t *old); /* Go's sigblock(false) */
+void chan__thread_sigrestore(const sigset_t *old);
+void chan__thread_minit_sigmask(void); /* Go's minitSignalMask */
 
 #endif /* GOCHAN_THREAD_H */

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -760,6 +761,114 @@ END_TEST
 /* ---- the suite
  * ---------------------------------------------------------------- */
 
+/* ---- signal masks (issue 19, bug 1) ---- */
+
+static void mask_reporter(void *p)
+{
+    int r = tu_blocks_int_or_term();
+    chan_send(p, &r);
+}
+
+/* A plain thread with every signal blocked starts fn three ways: chan_go
+ * (a goroutine, or a thread with GOCHAN_SCHED=0), chan_go_locked (a thread)
+ * and chan_after_func (through the timer thread, which it starts). */
+typedef struct {
+    chan_t *c;
+    bool started;
+    chan_timer_t *timer; /* released once f has run: a release stops it */
+} blocked_start_t;
+
+static void *blocked_starter(void *p)
+{
+    blocked_start_t *b = p;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    b->started = chan_go(mask_reporter, b->c) == CHAN_OK &&
+                 chan_go_locked(mask_reporter, b->c) == CHAN_OK &&
+                 (b->timer = chan_after_func(0, mask_reporter, b->c));
+    return NULL;
+}
+
+/* Regression (issue 19, bug 1): what chan_go, chan_go_locked and AfterFunc
+ * run gets the process's initial signal mask, as a Go goroutine does, not
+ * the mask of the thread that started it. */
+START_TEST(test_go_sigmask_not_inherited)
+{
+    ck_assert_int_eq(tu_blocks_int_or_term(), 0);
+    chan_t *c = chan_make(sizeof(int), 3);
+    blocked_start_t b = {.c = c};
+    tu_join(tu_spawn(blocked_starter, &b));
+    ck_assert(b.started);
+    for (int i = 0; i < 3; i++) {
+        int r = -2;
+        ck_assert_int_eq(chan_recv(c, &r), CHAN_OK);
+        ck_assert_msg(r == 0, "start %d: SIGINT/SIGTERM blocked (%d)", i, r);
+    }
+    chan_timer_release(b.timer);
+    for (int i = 0; i < 1000 && chan_num_goroutine() != 0; i++)
+        tu_sleep_ms(1);
+    chan_release(c);
+}
+END_TEST
+
+/* ---- chan_goexit (runtime.Goexit) ---- */
+
+static atomic_int goexit_after; /* code after chan_goexit that ran */
+
+static __attribute__((noinline)) void goexit_inner(void)
+{
+    chan_goexit();
+}
+
+static __attribute__((noinline)) void goexit_outer(void)
+{
+    goexit_inner();
+    atomic_fetch_add(&goexit_after, 1);
+}
+
+static void goexit_fn(void *p)
+{
+    int v = 1;
+    chan_send(p, &v);
+    goexit_outer(); /* from frames down, as Goexit may be */
+    atomic_fetch_add(&goexit_after, 1);
+}
+
+static void *goexit_thread(void *p)
+{
+    goexit_fn(p);
+    return (void *)1; /* never: pthread_join sees NULL */
+}
+
+/* Go's TestGoexit-style checks (runtime.Goexit): chan_goexit ends the
+ * goroutine at once, from any depth, runs nothing after it, and the
+ * goroutine is no longer counted (its stack back in the pool); on a
+ * chan_go_locked thread the same; on a plain thread it ends the thread
+ * (pthread_exit). 100 rounds: nothing accumulates. */
+START_TEST(test_go_goexit)
+{
+    chan_t *c = chan_make(sizeof(int), 0);
+    int v;
+    for (int i = 0; i < 100; i++) {
+        ck_assert_int_eq(chan_go(goexit_fn, c), CHAN_OK);
+        ck_assert_int_eq(chan_recv(c, &v), CHAN_OK);
+    }
+    ck_assert_int_eq(chan_go_locked(goexit_fn, c), CHAN_OK);
+    ck_assert_int_eq(chan_recv(c, &v), CHAN_OK);
+    pthread_t t = tu_spawn(goexit_thread, c);
+    ck_assert_int_eq(chan_recv(c, &v), CHAN_OK);
+    void *ret = (void *)2;
+    ck_assert_int_eq(pthread_join(t, &ret), 0);
+    ck_assert_ptr_null(ret);
+    for (int i = 0; i < 10000 && chan_num_goroutine() != 0; i++)
+        tu_sleep_ms(1);
+    ck_assert_int_eq(chan_num_goroutine(), 0);
+    ck_assert_int_eq(atomic_load(&goexit_after), 0);
+    chan_release(c);
+}
+END_TEST
+
 Suite *go_suite(void);
 Suite *go_suite(void)
 {
@@ -774,6 +883,8 @@ Suite *go_suite(void)
     tcase_add_test(tc, test_go_gosched_lets_others_run);
     tcase_add_test(tc, test_go_sleep_parks);
     tcase_add_test(tc, test_go_locked_keeps_its_thread);
+    tcase_add_test(tc, test_go_sigmask_not_inherited);
+    tcase_add_test(tc, test_go_goexit);
 
     tc = tu_tcase(s, "go_many", 60);
     tcase_add_test(tc, test_go_1000_threads);

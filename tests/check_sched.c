@@ -40,6 +40,21 @@
 
 Suite *sched_suite(void);
 
+/* Starting a thread in the child of a fork from a multi-threaded process is
+ * not supported by ThreadSanitizer (it exits with 66), and AddressSanitizer
+ * can deadlock there (as in check_net.c): the fork tests' children then only
+ * check that the scheduler is fresh, without starting it. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_FORK_NO_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_FORK_NO_THREADS 1
+#endif
+#endif
+#ifndef TU_FORK_NO_THREADS
+#define TU_FORK_NO_THREADS 0
+#endif
+
 /* ---- mmap, failing on demand --------------------------------------------- */
 
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -1867,6 +1882,231 @@ START_TEST(test_stack_overflow_big_frame)
 }
 END_TEST
 
+/* ---- signal masks (issue 19, bug 1) ------------------------------------ */
+
+enum { SIGMASK_GS = 32 };
+
+static struct {
+    atomic_long done, bad, unknown;
+} sm;
+
+static void sigmask_reader(void *p)
+{
+    (void)p;
+    int r = tu_blocks_int_or_term();
+    /* Blocked in the kernel: sysmon hands the P to another M (newm from
+     * sysmon's thread, which the blocked thread started). */
+    nanosleep(&(struct timespec){0, 15 * 1000 * 1000}, NULL);
+    if (r < 0)
+        atomic_fetch_add(&sm.unknown, 1);
+    else if (r > 0)
+        atomic_fetch_add(&sm.bad, 1);
+    atomic_fetch_add(&sm.done, 1);
+}
+
+/* A thread with every signal blocked (as the signal delivery thread runs)
+ * makes the first goroutines: the scheduler, its Ms and sysmon all start
+ * from it. */
+static void *sigmask_starter(void *p)
+{
+    (void)p;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, NULL);
+    for (int i = 0; i < SIGMASK_GS; i++)
+        if (sched_go(sigmask_reader, NULL) != 0)
+            atomic_fetch_add(&sm.done, 1);
+    return NULL;
+}
+
+/* Regression (issue 19, bug 1): no goroutine runs with its creator's signal
+ * mask. Go's Ms take the process's initial mask (newm blocks signals only
+ * around clone; minit sets initSigmask), so SIGINT and SIGTERM, which the
+ * test process does not block, are not blocked on any goroutine here, at
+ * GOMAXPROCS 8 where new Ms keep starting from blocked threads. */
+START_TEST(test_sigmask_new_m)
+{
+    ck_assert_int_eq(tu_blocks_int_or_term(), 0);
+    ck_assert_int_eq(sched__set_maxprocs(8), 0);
+    tu_join(tu_spawn(sigmask_starter, NULL));
+    ck_assert(wait_for(&sm.done, SIGMASK_GS, 20000));
+    ck_assert_int_eq(atomic_load(&sm.unknown), 0);
+    ck_assert_msg(atomic_load(&sm.bad) == 0,
+                  "%ld of %d goroutines ran with SIGINT/SIGTERM blocked",
+                  atomic_load(&sm.bad), SIGMASK_GS);
+    ck_assert_int_ge(sched__mcount(), 2);
+    wait_no_goroutines();
+}
+END_TEST
+
+/* ---- fork (issue 19, bug 3) ---------------------------------------------- */
+
+static void fork_sender(void *p)
+{
+    int v = 42;
+    chan_send(p, &v);
+}
+
+/* The child's part: an exit status naming the step that failed. Its
+ * scheduler is fresh (none started, no goroutine counted); then its first
+ * goroutine runs and hands a value to this thread, at GOMAXPROCS procs. */
+static int fork_child_body(int procs)
+{
+    /* The child's own bound. SIGALRM must kill only the child: Check's
+     * inherited handler would SIGKILL the test's whole process group. */
+    signal(SIGALRM, SIG_DFL);
+    alarm((unsigned)(10 * tu_scale()));
+    if (sched__gomaxprocs() != 0 || sched_num_goroutine() != 0 ||
+        sched__mcount() != 0 || sched_getg() != NULL)
+        return 10;
+    if (TU_FORK_NO_THREADS)
+        return 0;
+    chan_t *c = chan_make(sizeof(int), 0);
+    int v = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!c || sched_go(fork_sender, c) != 0)
+            return 11;
+        if (chan_recv(c, &v) != CHAN_OK || v != 42)
+            return 12;
+    }
+    if (sched__gomaxprocs() != procs)
+        return 13;
+    chan_release(c);
+    return 0;
+}
+
+/* Waits (bounded) for pid and returns its wait status; kills it at 10 s. */
+static int wait_child(pid_t pid)
+{
+    int status = 0;
+    int64_t deadline = chan_now() + (int64_t)(20e9 * tu_scale());
+    pid_t got;
+    while ((got = waitpid(pid, &status, WNOHANG)) == 0 && chan_now() < deadline)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    return status;
+}
+
+#define ASSERT_CHILD_OK(status)                                                \
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,               \
+                  "child: %s %d",                                              \
+                  WIFEXITED(status) ? "exit status" : "signal",                \
+                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status))
+
+static atomic_long fork_stop, fork_spins;
+
+static void fork_spinner(void *p)
+{
+    (void)p;
+    while (!atomic_load(&fork_stop)) {
+        atomic_fetch_add(&fork_spins, 1);
+        sched_gosched();
+    }
+}
+
+/* Regression (issue 19, bug 3): a child forked from main while goroutines
+ * run (and one is parked for good) gets a fresh scheduler: its first
+ * sched_go + chan_recv work, at GOMAXPROCS 1 and 4 (before: the child hung,
+ * its Ps held by Ms that do not exist in it). */
+START_TEST(test_fork_child_sched)
+{
+    int procs = _i == 0 ? 1 : 4;
+    ck_assert_int_eq(sched__set_maxprocs(procs), 0);
+    chan_t *never = chan_make(sizeof(int), 0);
+    ck_assert_int_eq(sched_go(fork_sender, never), 0); /* parked forever */
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(fork_spinner, NULL), 0);
+    while (atomic_load(&fork_spins) < 100)
+        tu_sleep_ms(1);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fork_child_body(procs));
+    int status = wait_child(pid);
+    atomic_store(&fork_stop, 1);
+    ASSERT_CHILD_OK(status);
+}
+END_TEST
+
+static atomic_long fork_status = -1;
+
+static void forking_goroutine(void *p)
+{
+    (void)p;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) /* on this goroutine's stack, now a plain thread */
+        _exit(fork_child_body(4));
+    atomic_store(&fork_status, pid < 0 ? 0xff00 : wait_child(pid));
+}
+
+/* Regression (issue 19, bug 3): a goroutine forks while others run; the
+ * child, still on that goroutine's stack but now a plain thread of a fresh
+ * scheduler, starts and receives from a goroutine of its own. */
+START_TEST(test_fork_from_goroutine)
+{
+    ck_assert_int_eq(sched__set_maxprocs(4), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(sched_go(fork_spinner, NULL), 0);
+    while (atomic_load(&fork_spins) < 100)
+        tu_sleep_ms(1);
+    ck_assert_int_eq(sched_go(forking_goroutine, NULL), 0);
+    int64_t deadline = chan_now() + (int64_t)(30e9 * tu_scale());
+    while (atomic_load(&fork_status) == -1 && chan_now() < deadline)
+        tu_sleep_ms(1);
+    atomic_store(&fork_stop, 1);
+    long status = atomic_load(&fork_status);
+    ck_assert_int_ne(status, -1);
+    ASSERT_CHILD_OK((int)status);
+    wait_no_goroutines();
+}
+END_TEST
+
+/* ---- LeakSanitizer and goroutine stacks (issue 19) ----------------------- */
+
+static atomic_long lsan_parked;
+
+/* Holds the only pointer to a block on its own stack, parked for good. */
+static void lsan_holder(void *p)
+{
+    void *volatile block = malloc(4096);
+    memset(block, 1, 4096);
+    atomic_store(&lsan_parked, 1);
+    int v;
+    chan_recv(p, &v); /* nobody sends */
+    free(block);
+}
+
+/* A block that only a parked goroutine's stack points to is not a leak:
+ * under LeakSanitizer (the ASan build), a child whose goroutine holds one
+ * exits without a report (LSan's exit status 23 before goroutine stacks
+ * were root regions). Elsewhere the child just exits 0. The child forks
+ * before any thread exists (LSan's exit check stops the world). */
+START_TEST(test_lsan_parked_goroutine_stack)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGALRM, SIG_DFL);
+        alarm((unsigned)(20 * tu_scale()));
+        chan_t *never = chan_make(sizeof(int), 0);
+        if (!never || sched_go(lsan_holder, never) != 0)
+            _exit(3);
+        while (!atomic_load(&lsan_parked))
+            tu_sleep_ms(1);
+        tu_sleep_ms(20); /* parked: its registers saved on its stack */
+        exit(0);         /* not _exit: LSan checks at exit */
+    }
+    int status = wait_child(pid);
+    ASSERT_CHILD_OK(status);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------- */
 
 Suite *sched_suite(void)
@@ -1937,6 +2177,14 @@ Suite *sched_suite(void)
     tc = tu_tcase(s, "overflow", 60);
     tcase_add_test(tc, test_stack_overflow_report);
     tcase_add_test(tc, test_stack_overflow_big_frame);
+
+    tc = tu_tcase(s, "signals", 60);
+    tcase_add_test(tc, test_sigmask_new_m);
+
+    tc = tu_tcase(s, "fork", 60);
+    tcase_add_loop_test(tc, test_fork_child_sched, 0, 2);
+    tcase_add_test(tc, test_fork_from_goroutine);
+    tcase_add_test(tc, test_lsan_parked_goroutine_stack);
 
     return s;
 }

@@ -3,6 +3,8 @@
 
 #include <check.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -138,4 +140,21 @@ void tu_wait_waiters(chan_t *c, size_t nrecv, size_t nsend)
                   "waiters on channel: %zu receivers and %zu senders, "
                   "expected %zu and %zu",
                   r, s, nrecv, nsend);
+}
+
+int tu_blocks_int_or_term(void)
+{
+    FILE *f = fopen("/proc/thread-self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    unsigned long long blk = 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "SigBlk: %llx", &blk) == 1;
+    fclose(f);
+    if (!found)
+        return -1;
+    unsigned long long bad = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+    return (blk & bad) != 0;
 }

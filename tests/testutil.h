@@ -83,4 +83,9 @@ void tu_chan_waiters(chan_t *c, size_t *nrecv, size_t *nsend);
  * starts") without sleeping for a guessed time. */
 void tu_wait_waiters(chan_t *c, size_t nrecv, size_t nsend);
 
+/* Whether the calling thread blocks SIGINT or SIGTERM, as the kernel says
+ * (SigBlk in /proc/thread-self/status); -1 when it cannot tell. A goroutine
+ * must not: it runs with the process's initial mask (issue 19, bug 1). */
+int tu_blocks_int_or_term(void);
+
 #endif

@@ -14,6 +14,12 @@
  *
  * Every function may be called from any thread. Status codes are returned as
  * int; where Go panics, gochan returns a code and changes nothing.
+ *
+ * Signal handlers: no gochan function may be called from a C signal handler
+ * (not even chan_try_send or chan_close): they take locks that the
+ * interrupted code may hold, and the handler would wait for itself forever.
+ * To act on a signal, receive it on a channel with chan_signal_notify
+ * (<gochan/signal.h>), as Go's signal.Notify does.
  */
 #ifndef GOCHAN_CHAN_H
 #define GOCHAN_CHAN_H

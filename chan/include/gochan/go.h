@@ -30,6 +30,13 @@
  *    frame or alloca larger than 64 KiB can skip the guard and write over
  *    another goroutine's stack, as it can skip a thread's guard in any C
  *    program: put large buffers on the heap, or raise GOCHAN_STACK_SIZE.
+ *  - End a goroutine by returning from fn or with chan_goexit, never with
+ *    pthread_exit.
+ *  - No function of gochan may be called from a C signal handler (see
+ *    chan.h): use chan_signal_notify (<gochan/signal.h>), the Go way.
+ *  - A child made by fork() starts with no goroutines (the parent's do not
+ *    run there) and may start its own; a goroutine that forks goes on in
+ *    the child as a plain thread, and should end with _exit or exec.
  */
 #ifndef GOCHAN_GO_H
 #define GOCHAN_GO_H
@@ -94,6 +101,19 @@ GOCHAN_API int chan_go_locked(void (*fn)(void *arg), void *arg);
 /* runtime.Gosched: lets other goroutines run; the caller goes on later, on
  * this or another thread. On a plain thread it yields the CPU. Any thread. */
 GOCHAN_API void chan_gosched(void);
+
+/* runtime.Goexit: ends the calling goroutine at once, as if its fn had
+ * returned: its stack is freed and chan_num_goroutine counts it no more.
+ * Go runs the goroutine's deferred calls first; C has none, so whatever fn
+ * must undo (locks, references, a WaitGroup's Done) is the caller's to do
+ * before. On a chan_go_locked (or GOCHAN_SCHED=0) thread it ends the thread
+ * the same way. On a plain thread (main, a pthread) it calls pthread_exit,
+ * as Go's Goexit on the main goroutine ends main and lets the others run:
+ * the process exits when the last thread does.
+ * Never call pthread_exit on a goroutine: the goroutine would stay counted
+ * forever, its stack never freed, and its worker thread would be gone with
+ * the scheduler's state on it. Does not return. */
+GOCHAN_API void chan_goexit(void) __attribute__((__noreturn__));
 
 /* runtime.NumGoroutine, less one: how many functions started by chan_go are
  * running now (started and not yet returned). Go counts main too, so Go's
