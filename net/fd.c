@@ -46,6 +46,7 @@
 #include "invariant.h"
 #include "lock.h"
 #include "netpoll.h"
+#include "scheduler.h"
 #include "race.h"
 #include "sema.h"
 
@@ -619,14 +620,25 @@ static ssize_t fd_write(chan_fd_t *f, const void *buf, size_t n,
     return (ssize_t)done;
 }
 
+/* The end of a public I/O call: a preemption point (sched_preempt_point),
+ * since a goroutine whose I/O keeps succeeding never parks. errno survives
+ * the yield. */
+static ssize_t io_done(ssize_t rc)
+{
+    int err = errno;
+    sched_preempt_point();
+    errno = err;
+    return rc;
+}
+
 ssize_t chan_fd_read(chan_fd_t *f, void *buf, size_t n)
 {
-    return fd_read(f, buf, n, NULL);
+    return io_done(fd_read(f, buf, n, NULL));
 }
 
 ssize_t chan_fd_write(chan_fd_t *f, const void *buf, size_t n)
 {
-    return fd_write(f, buf, n, NULL);
+    return io_done(fd_write(f, buf, n, NULL));
 }
 
 /* ---- contexts ------------------------------------------------------------ */
@@ -724,13 +736,13 @@ static ssize_t write_io(chan_fd_t *f, void *buf, size_t n,
 
 ssize_t chan_fd_read_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n)
 {
-    return io_ctx(ctx, f, buf, n, SCHED_POLL_READ, read_io);
+    return io_done(io_ctx(ctx, f, buf, n, SCHED_POLL_READ, read_io));
 }
 
 ssize_t chan_fd_write_ctx(context_t *ctx, chan_fd_t *f, const void *buf,
                           size_t n)
 {
-    return io_ctx(ctx, f, (void *)buf, n, SCHED_POLL_WRITE, write_io);
+    return io_done(io_ctx(ctx, f, (void *)buf, n, SCHED_POLL_WRITE, write_io));
 }
 
 /* ---- waiting for C libraries (RawConn) ----------------------------------- */
@@ -848,7 +860,9 @@ chan_fd_t *chan_fd_accept(chan_fd_t *ln)
         err = errno;
         close(s);
         errno = err;
+        return NULL;
     }
+    sched_preempt_point(); /* an accept loop in a burst never parks */
     return f;
 }
 

@@ -1011,6 +1011,28 @@ void sched_gosched(void)
     sched__mcall(mp->curg, gosched_m);
 }
 
+/* Go preempts a goroutine that has run for 10 ms; C code cannot be
+ * interrupted, so code that may loop for long without parking (I/O that
+ * keeps succeeding, an accept loop under a burst of connections) offers the
+ * processor here. Without it sysmon retakes the P after 10 ms and hands it
+ * to another M: the goroutine goes on as if in a system call, and an M is
+ * started when none is idle (the echo server's accept loop grew its
+ * threads so). */
+void sched_preempt_point(void)
+{
+    sched__m_t *mp = sched__getm();
+    if (!mp || !mp->curg)
+        return;
+    sched__p_t *pp = sched__p_enter(mp);
+    bool spent =
+        pp &&
+        sched__nanotime_coarse() - pp->slice_start >= SCHED__TIME_SLICE_NS &&
+        (!sched__runqempty(pp) || sched__globrunqsize() > 0);
+    sched__p_leave(mp, pp);
+    if (spent)
+        sched__mcall(mp->curg, gosched_m);
+}
+
 /* ---- starting and ending goroutines -------------------------------------- */
 
 /* Go's ncpu: the CPUs this process may run on, read once. */

@@ -102,6 +102,12 @@ void sched_gosched(void);
  * not return. On a plain thread it returns at once and does nothing. */
 void sched_goexit(void);
 
+/* A cooperative preemption point: on a goroutine whose time slice (10 ms)
+ * is spent while others wait for its processor, yields as sched_gosched
+ * does; otherwise returns at once (a few ns). For loops that may run long
+ * without parking, such as net/'s I/O that keeps succeeding. */
+void sched_preempt_point(void);
+
 /* runtime.NumGoroutine: goroutines started by sched_go that have not yet
  * returned. */
 int64_t sched_num_goroutine(void);

@@ -7,7 +7,9 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,29 @@ static bool m_blocked(const sched__m_t *mp)
     if (!end || end[1] != ' ' || end[2] == '\0')
         return false;
     return end[2] != 'R';
+}
+
+/* Whether mp's thread waits on a futex (/proc/self/task/TID/syscall starts
+ * with the call's number): gochan's runtime lock, mostly, a wait of
+ * microseconds that a quick retake would only answer with one more thread.
+ * A goroutine blocked on a foreign lock (a pthread mutex) is a futex wait
+ * too: its P is retaken at the 10 ms rule, as computing is. False when it
+ * cannot tell. */
+static bool m_in_futex(const sched__m_t *mp)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "/proc/self/task/%d/syscall", mp->tid);
+    int fd = open(buf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *end;
+    long nr = strtol(buf, &end, 10);
+    return end != buf && nr == SYS_futex;
 }
 
 /* Goroutines wait for pp: in its own queue, or in the global one while no
@@ -107,7 +132,7 @@ static bool should_retake(sched__p_t *pp, const sched__m_t *mp, int64_t ran)
 {
     bool waiting = p_has_waiting_work(pp);
     if (ran < SYSMON_RETAKE_NS)
-        return waiting && m_blocked(mp);
+        return waiting && m_blocked(mp) && !m_in_futex(mp);
     return waiting || m_blocked(mp);
 }
 
