@@ -11,9 +11,7 @@
 #include "park.h"
 
 #include "invariant.h"
-#ifdef GOCHAN_HAVE_SCHED
 #include "scheduler.h"
-#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -37,14 +35,11 @@ static bool park_spin(chan__parker_t *p)
     return false;
 }
 
-/* The goroutine that will park on a parker made now, or NULL. */
+/* The goroutine that will park on a parker made now, or NULL (always, in a
+ * build without the scheduler: sched/nosched.c). */
 static struct sched_g *current_g(void)
 {
-#ifdef GOCHAN_HAVE_SCHED
     return sched_getg();
-#else
-    return NULL;
-#endif
 }
 
 bool chan__on_goroutine(void)
@@ -54,15 +49,10 @@ bool chan__on_goroutine(void)
 
 uint64_t chan__goid(void)
 {
-#ifdef GOCHAN_HAVE_SCHED
     struct sched_g *g = current_g();
     return g ? sched_goid(g) : 0;
-#else
-    return 0;
-#endif
 }
 
-#ifdef GOCHAN_HAVE_SCHED
 /* sched_gopark's unlockf, on g0: commits gp to sleep unless the wake-up has
  * come already. acquire on failure: we then read what the waker wrote. */
 static bool park_commit(struct sched_g *gp, void *arg)
@@ -84,7 +74,6 @@ static void park_goroutine(chan__parker_t *p)
                         CHAN__PARK_WOKEN,
                     "a goroutine resumes from a parker only when woken");
 }
-#endif
 
 #ifdef GOCHAN_FUTEX
 void chan__parker_init(chan__parker_t *p)
@@ -102,12 +91,10 @@ void chan__parker_destroy(chan__parker_t *p)
 
 static void park_wait(chan__parker_t *p)
 {
-#ifdef GOCHAN_HAVE_SCHED
     if (p->g) {
         park_goroutine(p);
         return;
     }
-#endif
     if (park_spin(p))
         return;
     uint32_t waiting = CHAN__PARK_WAITING;
@@ -142,12 +129,8 @@ static struct sched_g *ready_take(chan__parker_t *p)
 static void ready_wake(chan__parker_t *p)
 {
     struct sched_g *g = ready_take(p);
-#ifdef GOCHAN_HAVE_SCHED
     if (g)
         sched_goready(g);
-#else
-    (void)g;
-#endif
 }
 
 void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w)
@@ -163,9 +146,7 @@ void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w)
 
 void chan__wakeups_flush(chan__wakeups_t *w)
 {
-#ifdef GOCHAN_HAVE_SCHED
     sched_goready_list(w->g, w->n);
-#endif
     w->n = 0;
 }
 
@@ -236,12 +217,10 @@ void chan__ready(chan__parker_t *p)
 _Noreturn void chan__block_forever(void)
 {
     for (;;) {
-#ifdef GOCHAN_HAVE_SCHED
         if (current_g()) {
             sched_gopark(NULL, NULL, SCHED_WAIT_SELECT_NO_CASES); /* no waker */
             continue;
         }
-#endif
         pause();
     }
 }
