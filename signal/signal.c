@@ -35,6 +35,7 @@
 #include <gochan/timer.h>
 
 #include "chan_internal.h"
+#include "invariant.h"
 #include "signal_impl.h"
 #include "thread.h"
 
@@ -208,6 +209,9 @@ static void *delivery_thread(void *unused)
             if (atomic_exchange_explicit(&pending[sig], 0,
                                          memory_order_relaxed))
                 process(sig);
+        /* handled <= caught: only what the handler counted is delivered. */
+        chan__invariant(handled <= seen && seen <= atomic_load(&caught),
+                        "signal: handled moves up to caught, never past it");
         handled = seen;
         pthread_cond_broadcast(&idle);
         pthread_mutex_unlock(&mu);
@@ -369,6 +373,7 @@ static void wait_until_idle(void)
     while (atomic_load(&inflight) != 0)
         sched_yield(); /* a few instructions of a handler on another CPU */
     unsigned long target = atomic_load_explicit(&caught, memory_order_acquire);
+    chan__invariant(handled <= target, "signal: handled never passes caught");
     bool park = chan__on_goroutine();
     while (running && handled < target) {
         if (!park) {
