@@ -7,7 +7,8 @@
  * the operation (or close) wakes it: no shared condition variable, no
  * broadcast. Because a kernel wake-up costs tens of microseconds, a parked
  * thread first spins briefly, then yields its core a few times, then sleeps
- * on a futex (Linux) or a private mutex/condvar pair (elsewhere).
+ * on a futex (Linux: park_futex.c) or a private mutex/condvar pair (elsewhere:
+ * park_cond.c).
  *
  * The channel lock is the runtime lock of sched/lock.h.
  */

@@ -144,6 +144,13 @@ static pthread_once_t timers_once = PTHREAD_ONCE_INIT;
 
 /* ---- the heap (every function here needs timers.mu) ---- */
 
+/* A timer's heap_index names its own entry while it is heaped: what lets
+ * Stop and Reset find it in O(1). */
+static inline bool heap_index_ok(const struct chan_timer *t)
+{
+    return t->heap_index < timers.len && timers.heap[t->heap_index].t == t;
+}
+
 static void heap_set(uint32_t i, struct timer_when e)
 {
     timers.heap[i] = e;
@@ -184,25 +191,32 @@ static void heap_sift_down(uint32_t i)
 /* Room was reserved when t was made (timers_reserve), so this cannot fail. */
 static void heap_push(struct chan_timer *t, int64_t when)
 {
+    chan__invariant(t->heap_index == NOT_HEAPED && timers.len < timers.cap,
+                    "a timer is heaped once, into room reserved for it");
     uint32_t i = timers.len++;
     timers.heap[i] = (struct timer_when){when, t};
     heap_sift_up(i);
+    chan__invariant(heap_index_ok(t), "a pushed timer's heap index");
 }
 
 /* Removes t from the heap: the last entry fills its slot and moves up or
  * down to where it belongs. */
 static void heap_delete(struct chan_timer *t)
 {
+    chan__invariant(heap_index_ok(t), "a deleted timer's heap index");
     uint32_t i = t->heap_index;
     uint32_t last = --timers.len;
     t->heap_index = NOT_HEAPED;
     if (i == last)
         return;
     heap_set(i, timers.heap[last]);
+    struct chan_timer *moved = timers.heap[i].t;
     if (i > 0 && timers.heap[i].when < timers.heap[(i - 1) / 2].when)
         heap_sift_up(i);
     else
         heap_sift_down(i);
+    chan__invariant(heap_index_ok(moved), "a moved timer's heap index");
+    (void)moved; /* read only by the invariant */
 }
 
 /* Counts one more live timer, growing the heap by doubling first if it could
@@ -380,6 +394,7 @@ static void timer_send(struct chan_timer *t, int64_t now)
 static void timer_fire_ticker(struct chan_timer *t, int64_t when, int64_t now)
 {
     timer_send(t, now);
+    chan__invariant(heap_index_ok(t), "a firing ticker's heap index");
     timers.heap[t->heap_index].when = ticker_next(when, t->period, now);
     heap_sift_down(t->heap_index);
 }

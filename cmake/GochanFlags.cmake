@@ -9,3 +9,8 @@ if(GOCHAN_SANITIZER)
     -fsanitize=${GOCHAN_SANITIZER} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(gochan_build_flags INTERFACE -fsanitize=${GOCHAN_SANITIZER})
 endif()
+# The portable lock and parker (lock.h, chan/park_cond.c) on Linux too, to
+# test them where they are not the default.
+if(NOT GOCHAN_FUTEX_BUILD)
+  target_compile_definitions(gochan_build_flags INTERFACE GOCHAN_NO_FUTEX)
+endif()

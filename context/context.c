@@ -420,7 +420,7 @@ void context__removeChild(cancelCtx *c)
         if (stop && c->Context->vtable_->after_func_stop(c->Context, stop)) {
             /* The callback will never run: drop its hold. Never the last:
              * our caller keeps c alive. */
-            atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
+            cancelCtx_unhold(c);
         }
         return;
     }
@@ -603,7 +603,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
          * link becomes a stopCtx. c->mu is held so that the callback, which
          * cancels c from another thread, waits until the stop handle is
          * stored. */
-        atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
+        cancelCtx_hold(c);
         chan__lock(&c->mu);
         void *stop = v->after_func(parent, stop_callback, c);
         if (stop) {
@@ -612,7 +612,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
         }
         chan__unlock(&c->mu);
         if (!stop) {
-            atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
+            cancelCtx_unhold(c);
             return ENOMEM;
         }
         return 0;
@@ -622,9 +622,9 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
      * that now, while failure can still be reported. */
     if (!cancelCtx_done(&c->ctx))
         return ENOMEM;
-    atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
+    cancelCtx_hold(c);
     if (chan_go(watch, c) != CHAN_OK) {
-        atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
+        cancelCtx_unhold(c);
         return ENOMEM;
     }
     atomic_fetch_add_explicit(&context__goroutines, 1, memory_order_relaxed);
@@ -762,11 +762,11 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
     if (!atomic_load_explicit(&c->err, memory_order_relaxed)) {
         /* The pending timer holds c; timerCtx_fire or a successful stop
          * drops it. */
-        atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
+        cancelCtx_hold(c);
         t->timer = chan__after_func_on_timer_thread(time_until(deadline, now),
                                                     timerCtx_fire, t);
         if (!t->timer) {
-            atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
+            cancelCtx_unhold(c);
             failed = true;
         }
     }

@@ -72,6 +72,8 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
     for (cancelCtx *x = b.held; x; x = x->next)
         wait_subtree(x, &b);
 
+    chan__invariant(!mine || atomic_load(&c->busy) == &b,
+                    "a cancelCtx stays marked until its batch is done");
     if (mine)
         atomic_store(&c->busy, NULL);
     for (cancelCtx *x = b.held; x; x = x->next)
@@ -86,7 +88,7 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
     /* go a.f(), outside every lock and mark. */
     for (afterFuncCtx *a = b.starts, *next; a; a = next) {
         next = a->start_next;
-        atomic_fetch_add_explicit(&a->cancelCtx.holds, 1, memory_order_relaxed);
+        cancelCtx_hold(&a->cancelCtx);
         if (chan_go(run_after_func, a) != CHAN_OK) {
             /* No thread to be had: run f here rather than lose it. */
             run_after_func(a);
@@ -119,7 +121,9 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
         return false; /* already canceled */
     }
     /* busy before err: whoever sees err and then reads busy under mu or
-     * after it sees our mark. */
+     * after it sees our mark. Only the batch that cancels x marks it. */
+    chan__invariant(atomic_load(&x->busy) == NULL,
+                    "an uncanceled cancelCtx is marked by no batch");
     atomic_store(&x->busy, b);
     /* err and done are read without mu (Err, Done): tell ThreadSanitizer
      * that these stores publish what came before them (race.h). */
@@ -163,7 +167,7 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
         /* A stopped timer will never run its callback: drop the hold it had.
          * Not the last one, since x is referenced by whoever canceled it. */
         if (chan_timer_stop(timer))
-            atomic_fetch_sub_explicit(&x->holds, 1, memory_order_relaxed);
+            cancelCtx_unhold(x);
         chan_timer_release(timer);
     }
     if (kind_of(&x->ctx) == KIND_AFTER_FUNC) {

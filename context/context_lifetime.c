@@ -36,9 +36,15 @@ context_t *context_retain(context_t *ctx)
 context_t *context__drop_hold(cancelCtx *c)
 {
     chan__race_drop_ref(&c->holds);
-    if (atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel) != 1)
+    long old = atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel);
+    chan__invariant(old > 0, "a cancelCtx's hold is dropped once");
+    if (old != 1)
         return NULL;
     chan__race_last_ref(&c->holds);
+    /* Every batch that marked c held a reference to it till it cleared the
+     * mark (context.c's comment, "Iterative cancel"). */
+    chan__invariant(atomic_load(&c->busy) == NULL,
+                    "a cancelCtx is freed with no batch's mark on it");
     context_t *parent = c->Context;
     chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (d != atomic_load_explicit(&context__closedchan, memory_order_relaxed))

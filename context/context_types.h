@@ -12,6 +12,7 @@
 #include <gochan/context.h>
 #include <gochan/timer.h>
 
+#include "invariant.h"
 #include "lock.h"
 
 #include <stdatomic.h>
@@ -107,6 +108,24 @@ struct cancelCtx {
     _Atomic(struct cancel_batch *) busy;
     atomic_long holds; /* keeps the memory alive; see context.c's comment */
 };
+
+/* holds (context.c's comment, "Lifetime"): a hold is taken only while the
+ * memory is alive, that is, while holds > 0 ... */
+static inline void cancelCtx_hold(cancelCtx *c)
+{
+    long old = atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
+    chan__invariant(old > 0, "a cancelCtx's hold is taken on live memory");
+    (void)old;
+}
+
+/* ... and every drop but context__drop_hold's is never the last: its caller
+ * keeps c alive (a reference, or a hold it took itself just before). */
+static inline void cancelCtx_unhold(cancelCtx *c)
+{
+    long old = atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
+    chan__invariant(old > 1, "a cancelCtx's hold dropped while it is kept");
+    (void)old;
+}
 
 /* c as the cancelCtx it is or embeds (at its start), or NULL. */
 static inline cancelCtx *as_cancelCtx(context_t *c)

@@ -265,6 +265,11 @@ int sched_go_locked(void (*fn)(void *arg), void *arg)
 
 /* ---- queries ------------------------------------------------------------- */
 
+bool sched_supported(void)
+{
+    return true;
+}
+
 sched_g *sched_getg(void)
 {
     sched__m_t *mp = sched__getm();

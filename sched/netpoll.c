@@ -38,13 +38,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "invariant.h"
-#include "proc.h"
+#include "lock.h"
 #include "race.h"
 
 /* A slot's values besides a waiter's address (waiters are aligned). */

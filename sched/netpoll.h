@@ -19,7 +19,10 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "scheduler.h"
 
 typedef struct sched_polldesc sched_polldesc_t; /* Go's pollDesc */
 
@@ -64,5 +67,15 @@ void sched_netpoll_break(void);
 
 /* Goroutines parked in sched_netpoll_wait now (Go's netpollWaiters). */
 int32_t sched_netpoll_waiters(void);
+
+/* For the Ms and sysmon (see "The network poller" in proc.c): polls
+ * the epoll instance (timeout_ms as epoll_wait's: -1 blocks, 0 does not),
+ * wakes the plain threads an event names and returns the goroutines it
+ * names in gs (at most 2 * SCHED__NETPOLL_EVENTS, still Gwaiting: the
+ * caller readies them). sched__lastpoll is Go's sched.lastpoll: when an M
+ * last polled, 0 while one blocks in epoll_wait. */
+#define SCHED__NETPOLL_EVENTS 128
+size_t sched__netpoll(int timeout_ms, sched_g **gs);
+extern _Atomic int64_t sched__lastpoll;
 
 #endif /* GOCHAN_SCHED_NETPOLL_H */

@@ -260,16 +260,6 @@ sched__p_t *sched__p_enter(sched__m_t *mp);
 void sched__p_leave(sched__m_t *mp, sched__p_t *pp);
 int sched__start(void);
 
-/* netpoll.c, for the scheduler (see "The network poller" in proc.c): polls
- * the epoll instance (timeout_ms as epoll_wait's: -1 blocks, 0 does not),
- * wakes the plain threads an event names and returns the goroutines it
- * names in gs (at most 2 * SCHED__NETPOLL_EVENTS, still Gwaiting: the
- * caller readies them). sched__lastpoll is Go's sched.lastpoll: when an M
- * last polled, 0 while one blocks in epoll_wait. */
-#define SCHED__NETPOLL_EVENTS 128
-size_t sched__netpoll(int timeout_ms, sched_g **gs);
-extern _Atomic int64_t sched__lastpoll;
-
 /* sysmon.c: starts the monitor once (a failure is retried at the next
  * sched_go). */
 void sched__sysmon_start(void);

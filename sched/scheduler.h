@@ -30,6 +30,12 @@
 
 typedef struct sched_g sched_g; /* Go's g: one goroutine */
 
+/* Whether this build has the scheduler. Where it has none (sched/nosched.c,
+ * chosen by CMake), the API below still links: sched_getg is always NULL,
+ * sched_go and its variants return ENOSYS, the queries return zero, and
+ * parking or readying a goroutine, which cannot exist, aborts. */
+bool sched_supported(void);
+
 /* go fn(arg): starts a goroutine that runs fn(arg) on the scheduler. Returns
  * 0, or an errno, in which case nothing changed and fn never runs: ENOMEM (no
  * memory for the g or its stack), EAGAIN (the first worker thread could not

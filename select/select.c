@@ -173,6 +173,10 @@ static void sellock(const chan_case_t *cases, const uint16_t *lockorder,
     chan_t *prev = NULL;
     for (size_t i = 0; i < n; i++) {
         chan_t *c = cases[lockorder[i]].chan;
+        /* Go's "select: broken sort": two selects that took the same pair
+         * of channels in opposite orders would deadlock. */
+        chan__invariant((uintptr_t)prev <= (uintptr_t)c,
+                        "select locks its channels in address order");
         if (c != prev)
             chan__lock(&c->lock);
         prev = c;

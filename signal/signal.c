@@ -12,11 +12,14 @@
  * arrivals of one signal between two rounds merge into one, as Go's sig.mask
  * merges them.
  *
- * Go's handlers table is `handlers`, a list of one entry per channel (its
- * signal mask and a reference to the channel), with `ref`, how many entries
- * want each signal. Everything in it is under `mu`, which the delivery thread
- * holds while it sends, so once Stop has taken an entry out under mu no send
- * to that channel can follow.
+ * The state is in two structs, by what protects it. Go's handlers table is
+ * `handlers`: `list`, one entry per channel (its signal mask and a reference
+ * to the channel), with `ref`, how many entries want each signal, and the
+ * delivery thread's progress. Everything in it is under `handlers.mu`, which
+ * the delivery thread holds while it sends, so once Stop has taken an entry
+ * out under mu no send to that channel can follow. What the handler touches
+ * is `sigq` (Go's runtime sig): atomics only, as a handler may interrupt a
+ * holder of mu.
  *
  * Stop must also lose no signal (Go's TestAtomicStop): a signal caught by our
  * handler just before Stop gave the default disposition back must still reach
@@ -27,14 +30,16 @@
  * every signal caught so far (`handled` reaches `caught`; Go's
  * signalWaitUntilIdle), and only then removes the entry.
  *
- * Lock order: mu, then a channel's lock (inside chan_try_send). Nothing here
- * waits while holding mu, except on the `idle` condition, which releases it.
+ * Lock order: handlers.mu, then a channel's lock (inside chan_try_send).
+ * Nothing here waits while holding mu, except on the `idle` condition, which
+ * releases it.
  */
 #include <gochan/signal.h>
 
 #include <gochan/timer.h>
 
 #include "chan_internal.h"
+#include "invariant.h"
 #include "signal_impl.h"
 #include "thread.h"
 
@@ -60,23 +65,35 @@ typedef struct handler {
     struct handler *next;
 } handler;
 
-/* mu protects everything up to `handled`. */
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t idle = PTHREAD_COND_INITIALIZER; /* handled moved */
-static handler *handlers;
-static long ref[NSIG];               /* entries (not stopping) per signal */
-static struct sigaction saved[NSIG]; /* what gochan's first takeover replaced */
-static bool has_saved[NSIG];         /* saved[sig] is to be given back */
-static bool running;                 /* the delivery thread is started */
-static unsigned long handled;        /* caught count fully delivered */
+/* Go's os/signal handlers: the registrations and the delivery thread's
+ * progress, all under mu (read_fd excepted, see there). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t idle;          /* handled moved */
+    handler *list;                /* one entry per channel */
+    long ref[NSIG];               /* entries (not stopping) per signal */
+    struct sigaction saved[NSIG]; /* what gochan's first takeover replaced */
+    bool has_saved[NSIG];         /* saved[sig] is to be given back */
+    bool running;                 /* the delivery thread is started */
+    unsigned long handled;        /* caught count fully delivered */
+    int read_fd; /* the pipe's read end: set under mu before the delivery
+                    thread starts, then read by that thread alone */
+} handlers = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .idle = PTHREAD_COND_INITIALIZER,
+    .read_fd = -1,
+};
 
-/* Shared with the handler: lock-free atomics only. */
-static atomic_int wanted[NSIG];  /* 1: some channel wants it (ref > 0) */
-static atomic_int pending[NSIG]; /* 1: arrived, not yet delivered */
-static atomic_ulong caught;      /* arrivals counted by the handler */
-static atomic_int inflight;      /* handlers running now */
-static atomic_int wake_fd = -1;  /* the pipe's write end, set before use */
-static int read_fd = -1;         /* the pipe's read end: the thread's */
+/* Go's runtime sig (sigqueue.go): what the handler shares with everyone.
+ * The handler may interrupt a holder of handlers.mu, so it cannot take a
+ * lock: lock-free atomics only. */
+static struct {
+    atomic_int wanted[NSIG];  /* 1: some channel wants it (ref > 0) */
+    atomic_int pending[NSIG]; /* 1: arrived, not yet delivered */
+    atomic_ulong caught;      /* arrivals counted by the handler */
+    atomic_int inflight;      /* handlers running now */
+    atomic_int wake_fd;       /* the pipe's write end, set before use */
+} sigq = {.wake_fd = -1};
 
 /* ---- which signals ---- */
 
@@ -167,27 +184,27 @@ static bool mask_empty(const handler *h)
 static void on_signal(int sig)
 {
     int saved_errno = errno;
-    atomic_fetch_add(&inflight, 1);
-    if (!atomic_load(&wanted[sig])) {
+    atomic_fetch_add(&sigq.inflight, 1);
+    if (!atomic_load(&sigq.wanted[sig])) {
         raise(sig);
-        atomic_fetch_sub(&inflight, 1);
+        atomic_fetch_sub(&sigq.inflight, 1);
         errno = saved_errno;
         return;
     }
-    atomic_store_explicit(&pending[sig], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&caught, 1, memory_order_release);
+    atomic_store_explicit(&sigq.pending[sig], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sigq.caught, 1, memory_order_release);
     char byte = 0;
-    ssize_t ignored =
-        write(atomic_load_explicit(&wake_fd, memory_order_relaxed), &byte, 1);
+    ssize_t ignored = write(
+        atomic_load_explicit(&sigq.wake_fd, memory_order_relaxed), &byte, 1);
     (void)ignored; /* EAGAIN: the pipe is full, a wakeup is pending */
-    atomic_fetch_sub(&inflight, 1);
+    atomic_fetch_sub(&sigq.inflight, 1);
     errno = saved_errno;
 }
 
 /* Go's process(sig): mu is held. A full or closed channel just misses it. */
 static void process(int sig)
 {
-    for (handler *h = handlers; h; h = h->next)
+    for (handler *h = handlers.list; h; h = h->next)
         if (wants(h, sig))
             (void)chan_try_send(h->c, &sig);
 }
@@ -199,18 +216,22 @@ static void *delivery_thread(void *unused)
     (void)unused;
     char buf[64];
     for (;;) {
-        if (read(read_fd, buf, sizeof buf) < 0 && errno != EINTR)
+        if (read(handlers.read_fd, buf, sizeof buf) < 0 && errno != EINTR)
             continue; /* cannot happen: the pipe is never closed */
-        pthread_mutex_lock(&mu);
+        pthread_mutex_lock(&handlers.mu);
         unsigned long seen =
-            atomic_load_explicit(&caught, memory_order_acquire);
+            atomic_load_explicit(&sigq.caught, memory_order_acquire);
         for (int sig = 1; sig < NSIG; sig++)
-            if (atomic_exchange_explicit(&pending[sig], 0,
+            if (atomic_exchange_explicit(&sigq.pending[sig], 0,
                                          memory_order_relaxed))
                 process(sig);
-        handled = seen;
-        pthread_cond_broadcast(&idle);
-        pthread_mutex_unlock(&mu);
+        /* handled <= caught: only what the handler counted is delivered. */
+        chan__invariant(handlers.handled <= seen &&
+                            seen <= atomic_load(&sigq.caught),
+                        "signal: handled moves up to caught, never past it");
+        handlers.handled = seen;
+        pthread_cond_broadcast(&handlers.idle);
+        pthread_mutex_unlock(&handlers.mu);
     }
     return NULL;
 }
@@ -221,24 +242,24 @@ static void *delivery_thread(void *unused)
  * Notify starts a thread of its own and its Stop does not wait for one. */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&handlers.mu);
 }
 
 static void fork_parent(void)
 {
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&handlers.mu);
 }
 
 static void fork_child(void)
 {
-    if (running) {
-        close(atomic_exchange(&wake_fd, -1));
-        close(read_fd);
-        read_fd = -1;
-        running = false;
-        handled = atomic_load(&caught);
+    if (handlers.running) {
+        close(atomic_exchange(&sigq.wake_fd, -1));
+        close(handlers.read_fd);
+        handlers.read_fd = -1;
+        handlers.running = false;
+        handlers.handled = atomic_load(&sigq.caught);
     }
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&handlers.mu);
 }
 
 /* The pipe and the delivery thread, once per process; mu is held. 0, or -1
@@ -247,7 +268,7 @@ static void fork_child(void)
 static int start_delivery(void)
 {
     static bool atfork;
-    if (running)
+    if (handlers.running)
         return 0;
     if (!atfork && pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
         return -1;
@@ -257,8 +278,8 @@ static int start_delivery(void)
         return -1;
     if (fcntl(fds[1], F_SETFL, O_NONBLOCK) != 0)
         goto fail;
-    read_fd = fds[0];
-    atomic_store(&wake_fd, fds[1]);
+    handlers.read_fd = fds[0];
+    atomic_store(&sigq.wake_fd, fds[1]);
     /* The thread inherits this mask: every signal blocked. */
     sigset_t all, old;
     sigfillset(&all);
@@ -267,13 +288,13 @@ static int start_delivery(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0)
         goto fail;
-    running = true;
+    handlers.running = true;
     return 0;
 fail:
     close(fds[0]);
     close(fds[1]);
-    read_fd = -1;
-    atomic_store(&wake_fd, -1);
+    handlers.read_fd = -1;
+    atomic_store(&sigq.wake_fd, -1);
     return -1;
 }
 
@@ -283,23 +304,23 @@ fail:
  * for sig, saving the disposition it replaces if none is saved yet. */
 static void take_over(int sig, void (*fn)(int))
 {
-    atomic_store(&wanted[sig], fn == on_signal);
+    atomic_store(&sigq.wanted[sig], fn == on_signal);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = fn;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART | SA_ONSTACK; /* as Go's handler */
-    sigaction(sig, &sa, has_saved[sig] ? NULL : &saved[sig]);
-    has_saved[sig] = true;
+    sigaction(sig, &sa, handlers.has_saved[sig] ? NULL : &handlers.saved[sig]);
+    handlers.has_saved[sig] = true;
 }
 
 /* Go's disableSignal: the saved disposition back, if gochan replaced one. */
 static void give_back(int sig)
 {
-    atomic_store(&wanted[sig], 0);
-    if (has_saved[sig]) {
-        sigaction(sig, &saved[sig], NULL);
-        has_saved[sig] = false;
+    atomic_store(&sigq.wanted[sig], 0);
+    if (handlers.has_saved[sig]) {
+        sigaction(sig, &handlers.saved[sig], NULL);
+        handlers.has_saved[sig] = false;
     }
 }
 
@@ -307,7 +328,7 @@ static void give_back(int sig)
 
 static handler *find(chan_t *c)
 {
-    for (handler *h = handlers; h; h = h->next)
+    for (handler *h = handlers.list; h; h = h->next)
         if (h->c == c && !h->stopping)
             return h;
     return NULL;
@@ -320,40 +341,40 @@ int chan_signal_notify(chan_t *c, const int *sigs, size_t nsigs)
         return CHAN_INVALID;
     int list[NSIG];
     size_t n = expand(sigs, nsigs, false, list);
-    pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&handlers.mu);
     handler *h = find(c);
     bool fresh = !h;
     if (fresh)
         h = calloc(1, sizeof *h);
     if (!h || start_delivery() != 0) {
-        pthread_mutex_unlock(&mu);
+        pthread_mutex_unlock(&handlers.mu);
         if (fresh)
             free(h);
         return CHAN_NOMEM;
     }
     if (fresh) {
         h->c = chan_retain(c);
-        h->next = handlers;
-        handlers = h;
+        h->next = handlers.list;
+        handlers.list = h;
     }
     for (size_t i = 0; i < n; i++) {
         int sig = list[i];
         if (wants(h, sig))
             continue;
         h->mask[sig / 64] |= UINT64_C(1) << (sig % 64);
-        if (ref[sig]++ == 0)
+        if (handlers.ref[sig]++ == 0)
             take_over(sig, on_signal);
     }
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&handlers.mu);
     return CHAN_OK;
 }
 
 /* ---- Stop ---- */
 
-/* Unlinks h from handlers; mu is held. */
+/* Unlinks h from handlers.list; mu is held. */
 static void unlink_handler(handler *h)
 {
-    for (handler **p = &handlers; *p; p = &(*p)->next)
+    for (handler **p = &handlers.list; *p; p = &(*p)->next)
         if (*p == h) {
             *p = h->next;
             return;
@@ -366,18 +387,21 @@ static void unlink_handler(handler *h)
  * sleeps in short parks rather than blocking its thread on the condition. */
 static void wait_until_idle(void)
 {
-    while (atomic_load(&inflight) != 0)
+    while (atomic_load(&sigq.inflight) != 0)
         sched_yield(); /* a few instructions of a handler on another CPU */
-    unsigned long target = atomic_load_explicit(&caught, memory_order_acquire);
+    unsigned long target =
+        atomic_load_explicit(&sigq.caught, memory_order_acquire);
+    chan__invariant(handlers.handled <= target,
+                    "signal: handled never passes caught");
     bool park = chan__on_goroutine();
-    while (running && handled < target) {
+    while (handlers.running && handlers.handled < target) {
         if (!park) {
-            pthread_cond_wait(&idle, &mu);
+            pthread_cond_wait(&handlers.idle, &handlers.mu);
             continue;
         }
-        pthread_mutex_unlock(&mu);
+        pthread_mutex_unlock(&handlers.mu);
         chan_sleep(50 * CHAN_MICROSECOND);
-        pthread_mutex_lock(&mu);
+        pthread_mutex_lock(&handlers.mu);
     }
 }
 
@@ -385,19 +409,19 @@ int chan_signal_stop(chan_t *c)
 {
     if (!c)
         return CHAN_INVALID;
-    pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&handlers.mu);
     handler *h = find(c);
     if (!h) {
-        pthread_mutex_unlock(&mu);
+        pthread_mutex_unlock(&handlers.mu);
         return CHAN_OK; /* Go: Stop of an unregistered channel does nothing */
     }
     h->stopping = true;
     for (int sig = 1; sig < NSIG; sig++)
-        if (wants(h, sig) && --ref[sig] == 0)
+        if (wants(h, sig) && --handlers.ref[sig] == 0)
             give_back(sig);
     wait_until_idle();
     unlink_handler(h);
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&handlers.mu);
     chan_release(h->c);
     free(h);
     return CHAN_OK;
@@ -414,14 +438,14 @@ static int cancel(const int *sigs, size_t nsigs, bool ignore)
     int list[NSIG];
     size_t n = expand(sigs, nsigs, !ignore, list);
     handler *gone = NULL;
-    pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&handlers.mu);
     for (size_t i = 0; i < n; i++) {
         int sig = list[i];
-        for (handler **p = &handlers; *p;) {
+        for (handler **p = &handlers.list; *p;) {
             handler *h = *p;
             if (!h->stopping && wants(h, sig)) {
                 h->mask[sig / 64] &= ~(UINT64_C(1) << (sig % 64));
-                ref[sig]--;
+                handlers.ref[sig]--;
             }
             if (!h->stopping && mask_empty(h)) {
                 *p = h->next; /* no signal left: Go deletes it from m */
@@ -436,7 +460,7 @@ static int cancel(const int *sigs, size_t nsigs, bool ignore)
         else
             give_back(sig);
     }
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&handlers.mu);
     while (gone) {
         handler *h = gone;
         gone = h->next;

@@ -24,35 +24,21 @@
 #include <gochan/timer.h>
 
 #include <stdatomic.h>
-#include <unistd.h>
 
 #include "invariant.h"
 #include "lock.h"
 #include "race.h"
-#ifdef GOCHAN_HAVE_SCHED
 #include "scheduler.h"
-#endif
 
 #define STARVATION_THRESHOLD_NS 1000000 /* 1 ms, as Go */
-#define ACTIVE_SPIN             4       /* spins before queueing, as Go */
 #define ACTIVE_SPIN_CNT         30      /* pause instructions per spin */
 
-/* Go's runtime_canSpin (sched_canspin): spinning pays only for a few rounds
- * and only where another CPU can be running the owner. Without the
- * scheduler, the rounds and the CPUs are all there is to check. */
+/* Go's runtime_canSpin: spinning pays only for a few rounds and only where
+ * another CPU can be running the owner (sched/nosched.c answers from the
+ * CPUs alone where there is no scheduler). */
 static bool can_spin(int iter)
 {
-#ifdef GOCHAN_HAVE_SCHED
     return sched_canspin(iter);
-#else
-    static atomic_long ncpu; /* 0: not yet read */
-    long n = atomic_load_explicit(&ncpu, memory_order_relaxed);
-    if (n == 0) {
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-        atomic_store_explicit(&ncpu, n > 0 ? n : 1, memory_order_relaxed);
-    }
-    return iter < ACTIVE_SPIN && n > 1;
-#endif
 }
 
 static void do_spin(void)

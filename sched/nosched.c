@@ -1,0 +1,128 @@
+/* nosched.c: scheduler.h where sched/ builds no scheduler (a platform other
+ * than Linux on x86-64 or AArch64, or -DGOCHAN_SCHED_BUILD=OFF). CMake picks
+ * this file instead of the scheduler's, so the layers above call one API
+ * without asking which build they are in.
+ *
+ * Nothing here is a goroutine: sched_getg is always NULL, so every caller
+ * takes its plain-thread path and nobody parks or readies a g. sched_go and
+ * its variants answer ENOSYS, on which chan_go starts a kernel thread;
+ * sched_go_locked is a plain thread in both builds.
+ */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "thread.h"
+
+#define ACTIVE_SPIN 4 /* Go's active_spin: rounds a lock waiter may spin */
+
+/* A call that needs a goroutine where none can exist: a caller's bug. */
+static _Noreturn void no_goroutine(const char *what)
+{
+    fprintf(stderr, "gochan: %s without a scheduler\n", what);
+    abort();
+}
+
+bool sched_supported(void)
+{
+    return false;
+}
+
+int sched_go(void (*fn)(void *arg), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return ENOSYS;
+}
+
+int sched_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size)
+{
+    (void)stack_size;
+    return sched_go(fn, arg);
+}
+
+int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
+                  size_t stack_size)
+{
+    (void)args;
+    (void)size;
+    (void)stack_size;
+    return sched_go(fn, NULL);
+}
+
+int sched_go_locked(void (*fn)(void *arg), void *arg)
+{
+    return fn ? chan__thread_go(fn, arg) : EINVAL;
+}
+
+sched_g *sched_getg(void)
+{
+    return NULL;
+}
+
+void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
+                  sched_wait_reason_t wait_reason)
+{
+    (void)unlockf;
+    (void)arg;
+    (void)wait_reason;
+    no_goroutine("sched_gopark");
+}
+
+void sched_goready(sched_g *gp)
+{
+    (void)gp;
+    no_goroutine("sched_goready");
+}
+
+/* chan/ flushes its (then empty) batch of wake-ups unconditionally. */
+void sched_goready_list(sched_g *const *gs, size_t n)
+{
+    (void)gs;
+    if (n > 0)
+        no_goroutine("sched_goready_list");
+}
+
+void sched_gosched(void)
+{
+    sched_yield();
+}
+
+void sched_goexit(void) {}
+
+void sched_preempt_point(void) {}
+
+int64_t sched_num_goroutine(void)
+{
+    return 0;
+}
+
+/* Without Ps, the rounds and the CPUs are all there is to check: spinning
+ * pays only where another CPU can be running the lock's owner. */
+bool sched_canspin(int iter)
+{
+    static atomic_long ncpu; /* 0: not yet read */
+    long n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+    if (n == 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        atomic_store_explicit(&ncpu, n > 0 ? n : 1, memory_order_relaxed);
+    }
+    return iter < ACTIVE_SPIN && n > 1;
+}
+
+uint64_t sched_goid(sched_g *gp)
+{
+    (void)gp;
+    no_goroutine("sched_goid");
+}
+
+sched_wait_reason_t sched_wait_reason(sched_g *gp)
+{
+    (void)gp;
+    no_goroutine("sched_wait_reason");
+}
