@@ -24,7 +24,7 @@
 
 #include "sched/fiber.h"
 #include "sched/proc.h"
-#include "sched/scheduler.h"
+#include "sched/internal/scheduler.h"
 
 static bool quick;
 

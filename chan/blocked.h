@@ -1,8 +1,8 @@
 /* blocked.h: internal to gochan, never installed. The registry behind
  * <gochan/debug.h>: blocked operations record themselves while they sleep,
- * with Go's wait reasons (sched/waitreason.h, the one list). select/ describes
- * its own cases through a callback, so this layer knows nothing of select's
- * types.
+ * with Go's wait reasons (sched/internal/waitreason.h, the one list). select/
+ * describes its own cases through a callback, so this layer knows nothing of
+ * select's types.
  */
 #ifndef GOCHAN_BLOCKED_H
 #define GOCHAN_BLOCKED_H

@@ -63,7 +63,7 @@ chan_t *chan_make(size_t elem_size, size_t cap)
         errno = ENOMEM;
         return NULL;
     }
-    chan__lock_init(&c->lock);
+    sched__lock_init(&c->lock);
     atomic_init(&c->qcount, 0);
     c->dataqsiz = cap;
     c->elemsize = elem_size;
@@ -90,10 +90,10 @@ void chan_release(chan_t *c)
     if (!c)
         return;
     /* acq_rel: every use by other holders happens before the free. */
-    chan__race_drop_ref(&c->refs);
+    sched__race_drop_ref(&c->refs);
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
-        chan__race_last_ref(&c->refs);
-        chan__lock_destroy(&c->lock);
+        sched__race_last_ref(&c->refs);
+        sched__lock_destroy(&c->lock);
         free(c);
     }
 }
@@ -153,18 +153,18 @@ static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
 #ifdef GOCHAN_FUTEX
     _Static_assert(sizeof blk == 64, "a blocked operation fits one line");
 #endif
-    chan__invariant(q != &c->sendq || chan__qcount(c) == c->dataqsiz,
-                    "a sender queues only on a full buffer");
-    chan__invariant(q != &c->recvq || chan__qcount(c) == 0,
-                    "a receiver queues only on an empty buffer");
-    chan__invariant(!chan__is_closed(c), "nobody queues on a closed channel");
+    sched__invariant(q != &c->sendq || chan__qcount(c) == c->dataqsiz,
+                     "a sender queues only on a full buffer");
+    sched__invariant(q != &c->recvq || chan__qcount(c) == 0,
+                     "a receiver queues only on an empty buffer");
+    sched__invariant(!chan__is_closed(c), "nobody queues on a closed channel");
     chan__waiter_t *wp = &blk.w;
     chan__parker_t *pp = &blk.parker;
     chan__parker_init(pp);
     wp->parker = pp;
     chan__enqueue(q, wp);
     chan_retain(c);
-    chan__unlock(&c->lock);
+    sched__unlock(&c->lock);
 
     chan__blocked_t record = {.reason = q == &c->sendq
                                             ? SCHED_WAIT_CHAN_SEND
@@ -194,25 +194,25 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     if (!elem && c->elemsize)
         return CHAN_INVALID;
 
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     if (chan__is_closed(c)) {
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         return CHAN_CLOSED;
     }
     chan__waiter_t *receiver = chan__dequeue(&c->recvq);
     if (receiver) {
         chan__send_direct(c, receiver, elem);
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         chan__ready(receiver->parker);
         return CHAN_OK;
     }
     if (chan__qcount(c) < c->dataqsiz) {
         chan__buf_put(c, elem);
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         return CHAN_OK;
     }
     if (!block) {
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         return CHAN_WOULDBLOCK;
     }
     return enqueue_and_park(c, &c->sendq, (void *)elem) ? CHAN_OK : CHAN_CLOSED;
@@ -228,26 +228,26 @@ static int chan__recv(struct chan *c, void *elem, bool block)
         chan__debug_block_forever(&record);
     }
 
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     if (chan__is_closed(c) && chan__qcount(c) == 0) {
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         chan__zero(c, elem);
         return CHAN_CLOSED;
     }
     chan__waiter_t *sender = chan__dequeue(&c->sendq);
     if (sender) {
         chan__recv_from_sender(c, sender, elem);
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         chan__ready(sender->parker);
         return CHAN_OK;
     }
     if (chan__qcount(c) > 0) {
         chan__buf_take(c, elem);
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         return CHAN_OK;
     }
     if (!block) {
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         return CHAN_WOULDBLOCK;
     }
     /* A closer zeroes elem before waking us, so nothing is left to do. */
@@ -291,7 +291,7 @@ int chan_try_recv(chan_t *c, void *elem)
         if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
             return CHAN_WOULDBLOCK;
         if (empty(c)) {
-            chan__race_acquire(&c->closed); /* close happens before */
+            sched__race_acquire(&c->closed); /* close happens before */
             chan__zero(c, elem);
             return CHAN_CLOSED;
         }
@@ -306,14 +306,14 @@ int chan_close(chan_t *c)
 {
     if (!c)
         return CHAN_INVALID;
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     if (chan__is_closed(c)) {
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
         return CHAN_CLOSED;
     }
     /* release: pairs with the seq_cst load in the try-receive fast path, so a
      * receive that sees the close sees everything before it (CH-20). */
-    chan__race_release(&c->closed); /* for the lock-free try-receive */
+    sched__race_release(&c->closed); /* for the lock-free try-receive */
     atomic_store_explicit(&c->closed, 1, memory_order_release);
 
     /* The wake list keeps queue order (receivers, then senders). Go's
@@ -325,7 +325,7 @@ int chan_close(chan_t *c)
     chan__waiter_t *wake = NULL, **tail = &wake;
     chan__waiter_t *w;
     while ((w = chan__dequeue(&c->recvq)) != NULL) {
-        chan__invariant(!w->parker->param, "a waiter is completed only once");
+        sched__invariant(!w->parker->param, "a waiter is completed only once");
         chan__zero(c, w->elem);
         w->success = false;
         w->parker->param = w;
@@ -333,18 +333,18 @@ int chan_close(chan_t *c)
         tail = &w->next;
     }
     while ((w = chan__dequeue(&c->sendq)) != NULL) {
-        chan__invariant(!w->parker->param, "a waiter is completed only once");
+        sched__invariant(!w->parker->param, "a waiter is completed only once");
         w->success = false;
         w->parker->param = w;
         *tail = w;
         tail = &w->next;
     }
     *tail = NULL;
-    chan__invariant(
+    sched__invariant(
         !atomic_load_explicit(&c->recvq.first, memory_order_relaxed) &&
             !atomic_load_explicit(&c->sendq.first, memory_order_relaxed),
         "a closed channel has no waiters");
-    chan__unlock(&c->lock);
+    sched__unlock(&c->lock);
 
     /* Goroutines are readied in batches (one scheduler lock each), as Go's
      * closechan readies a whole list. */

@@ -11,7 +11,7 @@
  *
  * Fields read without the lock (len, the try fast paths) are atomics; writes
  * to them all happen under the lock. Debug and sanitizer builds check these
- * invariants where they matter (chan__invariant, sched/invariant.h).
+ * invariants where they matter (sched__invariant, sched/internal/invariant.h).
  *
  * Item ids (CH-n) are those of docs/semantics.md.
  */
@@ -52,7 +52,7 @@ typedef struct chan__waitq {
  * size class. The buffer (dataqsiz slots of elemsize bytes) follows the
  * header in the same allocation, at CHAN__HEADER_SIZE. */
 struct chan {
-    chan__lock_t lock;       /* protects every field below but refs */
+    sched__lock_t lock;      /* protects every field below but refs */
     _Atomic uint32_t closed; /* set once by close, under the lock */
     _Atomic size_t qcount;   /* values in the buffer */
     size_t dataqsiz;         /* capacity of the buffer */
@@ -186,9 +186,9 @@ static inline void chan__remove(chan__waitq_t *q, chan__waiter_t *w)
 static inline void chan__send_direct(struct chan *c, chan__waiter_t *w,
                                      const void *src)
 {
-    chan__invariant(!w->parker->param, "a waiter is completed only once");
-    chan__invariant(c->dataqsiz == 0 || chan__qcount(c) == 0,
-                    "a queued receiver implies an empty buffer");
+    sched__invariant(!w->parker->param, "a waiter is completed only once");
+    sched__invariant(c->dataqsiz == 0 || chan__qcount(c) == 0,
+                     "a queued receiver implies an empty buffer");
     chan__copy(c, w->elem, src);
     w->success = true;
     w->parker->param = w;
@@ -200,9 +200,9 @@ static inline void chan__send_direct(struct chan *c, chan__waiter_t *w,
 static inline void chan__recv_from_sender(struct chan *c, chan__waiter_t *w,
                                           void *dst)
 {
-    chan__invariant(!w->parker->param, "a waiter is completed only once");
-    chan__invariant(c->dataqsiz == 0 || chan__qcount(c) == c->dataqsiz,
-                    "a queued sender implies a full buffer");
+    sched__invariant(!w->parker->param, "a waiter is completed only once");
+    sched__invariant(c->dataqsiz == 0 || chan__qcount(c) == c->dataqsiz,
+                     "a queued sender implies a full buffer");
     if (c->dataqsiz == 0) {
         chan__copy(c, dst, w->elem);
     } else {

@@ -225,7 +225,7 @@ int chan_debug_on_sigquit(void)
             close(sigquit_pipe[1]);
             sigquit_pipe[0] = sigquit_pipe[1] = -1;
         } else {
-            err = chan__thread_start(sigquit_printer, NULL);
+            err = sched__thread_start(sigquit_printer, NULL);
             if (err) {
                 close(sigquit_pipe[0]);
                 close(sigquit_pipe[1]);

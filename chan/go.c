@@ -23,7 +23,7 @@
 #define GOCHAN_SCHED_DEFAULT 1
 #endif
 
-_Static_assert(CHAN_GO_STACK_SIZE == CHAN__THREAD_STACK_SIZE,
+_Static_assert(CHAN_GO_STACK_SIZE == SCHED__THREAD_STACK_SIZE,
                "chan_go's threads have the stack go.h promises");
 _Static_assert(CHAN_GO_ARGS_INLINE == SCHED__G_ARGS_INLINE,
                "chan_go_args copies as much into the g as go.h promises");
@@ -60,7 +60,7 @@ int chan_go(void (*fn)(void *arg), void *arg)
 {
     if (!fn)
         return CHAN_INVALID;
-    int err = go_on_scheduler() ? sched_go(fn, arg) : chan__thread_go(fn, arg);
+    int err = go_on_scheduler() ? sched_go(fn, arg) : sched__thread_go(fn, arg);
     return go_started(err);
 }
 
@@ -71,7 +71,7 @@ int chan_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size)
         return CHAN_INVALID;
     int err = go_on_scheduler()
                   ? sched_go_stack(fn, arg, stack_size)
-                  : chan__thread_go_with(fn, arg, false, 0, stack_size);
+                  : sched__thread_go_with(fn, arg, false, 0, stack_size);
     return go_started(err);
 }
 
@@ -79,8 +79,9 @@ int chan_go_args(void (*fn)(void *args), const void *args, size_t size)
 {
     if (!fn || (!args && size > 0))
         return CHAN_INVALID;
-    int err = go_on_scheduler() ? sched_go_copy(fn, args, size, 0)
-                                : chan__thread_go_with(fn, args, true, size, 0);
+    int err = go_on_scheduler()
+                  ? sched_go_copy(fn, args, size, 0)
+                  : sched__thread_go_with(fn, args, true, size, 0);
     return go_started(err);
 }
 
@@ -99,12 +100,12 @@ void chan_gosched(void)
 void chan_goexit(void)
 {
     sched_goexit(); /* returns only on a plain thread */
-    chan__thread_goexit();
+    sched__thread_goexit();
 }
 
 int64_t chan_num_goroutine(void)
 {
-    return chan__thread_go_running() + sched_num_goroutine();
+    return sched__thread_go_running() + sched_num_goroutine();
 }
 
 bool chan__go_on_scheduler(void)

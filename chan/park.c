@@ -23,7 +23,7 @@ bool chan__park_spin(chan__parker_t *p)
             CHAN__PARK_WOKEN)
             return true;
         if (i < CHAN__PARK_SPIN)
-            chan__cpu_relax();
+            sched__cpu_relax();
         else
             sched_yield();
     }
@@ -48,12 +48,12 @@ uint64_t chan__goid(void)
 void chan__park(chan__parker_t *p)
 {
     chan__park_wait(p);
-    chan__race_acquire(p);
+    sched__race_acquire(p);
 }
 
 void chan__ready(chan__parker_t *p)
 {
-    chan__race_release(p);
+    sched__race_release(p);
     chan__park_wake(p);
 }
 

@@ -10,7 +10,7 @@
  * on a futex (Linux: park_futex.c) or a private mutex/condvar pair (elsewhere:
  * park_cond.c).
  *
- * The channel lock is the runtime lock of sched/lock.h.
+ * The channel lock is the runtime lock of sched/internal/lock.h.
  */
 #ifndef GOCHAN_PARK_H
 #define GOCHAN_PARK_H

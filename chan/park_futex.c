@@ -47,9 +47,9 @@ static void park_goroutine(chan__parker_t *p)
     sched_gopark(park_commit, p, SCHED_WAIT_ZERO);
     /* Readied only after the waker's WOKEN store; this load orders our reads
      * of the waiter after it. */
-    chan__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
-                        CHAN__PARK_WOKEN,
-                    "a goroutine resumes from a parker only when woken");
+    sched__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
+                         CHAN__PARK_WOKEN,
+                     "a goroutine resumes from a parker only when woken");
 }
 
 void chan__park_wait(chan__parker_t *p)
@@ -67,7 +67,7 @@ void chan__park_wait(chan__parker_t *p)
         return; /* woken while we decided to sleep */
     while (atomic_load_explicit(&p->state, memory_order_acquire) !=
            CHAN__PARK_WOKEN)
-        chan__futex_wait(&p->state, CHAN__PARK_SLEEPING);
+        sched__futex_wait(&p->state, CHAN__PARK_SLEEPING);
 }
 
 /* Wakes p: a sleeping thread at once; returns the goroutine that must be
@@ -85,7 +85,7 @@ static struct sched_g *ready_take(chan__parker_t *p)
                                  memory_order_acq_rel) != CHAN__PARK_SLEEPING)
         return NULL;
     if (!g)
-        chan__futex_wake(&p->state, 1);
+        sched__futex_wake(&p->state, 1);
     return g;
 }
 
@@ -98,7 +98,7 @@ void chan__park_wake(chan__parker_t *p)
 
 void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w)
 {
-    chan__race_release(p);
+    sched__race_release(p);
     struct sched_g *g = ready_take(p);
     if (!g)
         return;

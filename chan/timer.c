@@ -191,19 +191,19 @@ static void heap_sift_down(uint32_t i)
 /* Room was reserved when t was made (timers_reserve), so this cannot fail. */
 static void heap_push(struct chan_timer *t, int64_t when)
 {
-    chan__invariant(t->heap_index == NOT_HEAPED && timers.len < timers.cap,
-                    "a timer is heaped once, into room reserved for it");
+    sched__invariant(t->heap_index == NOT_HEAPED && timers.len < timers.cap,
+                     "a timer is heaped once, into room reserved for it");
     uint32_t i = timers.len++;
     timers.heap[i] = (struct timer_when){when, t};
     heap_sift_up(i);
-    chan__invariant(heap_index_ok(t), "a pushed timer's heap index");
+    sched__invariant(heap_index_ok(t), "a pushed timer's heap index");
 }
 
 /* Removes t from the heap: the last entry fills its slot and moves up or
  * down to where it belongs. */
 static void heap_delete(struct chan_timer *t)
 {
-    chan__invariant(heap_index_ok(t), "a deleted timer's heap index");
+    sched__invariant(heap_index_ok(t), "a deleted timer's heap index");
     uint32_t i = t->heap_index;
     uint32_t last = --timers.len;
     t->heap_index = NOT_HEAPED;
@@ -215,7 +215,7 @@ static void heap_delete(struct chan_timer *t)
         heap_sift_up(i);
     else
         heap_sift_down(i);
-    chan__invariant(heap_index_ok(moved), "a moved timer's heap index");
+    sched__invariant(heap_index_ok(moved), "a moved timer's heap index");
     (void)moved; /* read only by the invariant */
 }
 
@@ -394,7 +394,7 @@ static void timer_send(struct chan_timer *t, int64_t now)
 static void timer_fire_ticker(struct chan_timer *t, int64_t when, int64_t now)
 {
     timer_send(t, now);
-    chan__invariant(heap_index_ok(t), "a firing ticker's heap index");
+    sched__invariant(heap_index_ok(t), "a firing ticker's heap index");
     timers.heap[t->heap_index].when = ticker_next(when, t->period, now);
     heap_sift_down(t->heap_index);
 }
@@ -517,7 +517,7 @@ static int timers_start(void)
 {
     if (timers.running)
         return 0;
-    int err = chan__thread_start(timer_thread, NULL);
+    int err = sched__thread_start(timer_thread, NULL);
     if (!err)
         timers.running = true;
     return err;

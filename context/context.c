@@ -252,7 +252,7 @@ static cancelCtx *newCancelCtx(size_t size, context_kind kind,
     cancelCtx *c = calloc(1, size);
     if (!c)
         return NULL;
-    chan__lock_init(&c->mu);
+    sched__lock_init(&c->mu);
     c->ctx.vtable_ = context__vtables[kind];
     c->ctx.refs_ = 1;
     atomic_init(&c->holds, 1);
@@ -335,9 +335,9 @@ const context_error_t *context_cause(context_t *ctx)
         return NULL;
     cancelCtx *cc = as_cancelCtx(context_value(ctx, &cancelCtxKey));
     if (cc) {
-        chan__lock(&cc->mu);
+        sched__lock(&cc->mu);
         const context_error_t *cause = cc->cause;
-        chan__unlock(&cc->mu);
+        sched__unlock(&cc->mu);
         if (cause)
             return cause;
     }
@@ -413,10 +413,10 @@ cancelCtx *context__parentCancelCtx(context_t *parent)
 void context__removeChild(cancelCtx *c)
 {
     if (c->via_stop) {
-        chan__lock(&c->mu);
+        sched__lock(&c->mu);
         void *stop = c->stop;
         c->stop = NULL;
-        chan__unlock(&c->mu);
+        sched__unlock(&c->mu);
         if (stop && c->Context->vtable_->after_func_stop(c->Context, stop)) {
             /* The callback will never run: drop its hold. Never the last:
              * our caller keeps c alive. */
@@ -427,10 +427,10 @@ void context__removeChild(cancelCtx *c)
     cancelCtx *p = c->pc;
     if (!p)
         return;
-    chan__lock(&p->mu);
+    sched__lock(&p->mu);
     if (c->registered)
         children_delete(p, c);
-    chan__unlock(&p->mu);
+    sched__unlock(&p->mu);
 }
 
 /* Go's closedchan: one channel, closed at birth, shared by every context
@@ -501,17 +501,17 @@ static chan_t *cancelCtx_done(context_t *self)
     if (d) {
         /* It may be the shared closedchan, stored by cancel after it set err:
          * tell ThreadSanitizer that this load synchronizes with that. */
-        chan__race_acquire(&c->err);
+        sched__race_acquire(&c->err);
         return d;
     }
-    chan__lock(&c->mu);
+    sched__lock(&c->mu);
     d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (!d) {
         d = chan_make(0, 0);
         if (d)
             atomic_store_explicit(&c->done, d, memory_order_release);
     }
-    chan__unlock(&c->mu);
+    sched__unlock(&c->mu);
     return d;
 }
 
@@ -525,7 +525,7 @@ static const context_error_t *cancelCtx_err(context_t *self)
         atomic_load_explicit(&((cancelCtx *)self)->err, memory_order_acquire);
     if (!err)
         return NULL;
-    chan__race_acquire(&((cancelCtx *)self)->err); /* see cancel_one */
+    sched__race_acquire(&((cancelCtx *)self)->err); /* see cancel_one */
     chan_recv(cancelCtx_done(self), NULL); /* <-c.Done(): returns at once */
     return err;
 }
@@ -582,13 +582,13 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
     if (p) {
         const context_error_t *err, *cause = NULL;
         c->pc = p;
-        chan__lock(&p->mu);
+        sched__lock(&p->mu);
         err = atomic_load_explicit(&p->err, memory_order_relaxed);
         if (err)
             cause = p->cause;
         else
             children_add(p, c);
-        chan__unlock(&p->mu);
+        sched__unlock(&p->mu);
         /* Go cancels c under p's lock (order p, then c). c is not published
          * yet, so canceling it just after is the same; it keeps every
          * context lock unnested. */
@@ -604,13 +604,13 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
          * cancels c from another thread, waits until the stop handle is
          * stored. */
         cancelCtx_hold(c);
-        chan__lock(&c->mu);
+        sched__lock(&c->mu);
         void *stop = v->after_func(parent, stop_callback, c);
         if (stop) {
             c->stop = stop;
             c->via_stop = true;
         }
-        chan__unlock(&c->mu);
+        sched__unlock(&c->mu);
         if (!stop) {
             cancelCtx_unhold(c);
             return ENOMEM;
@@ -758,7 +758,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
         return &c->ctx;
     }
     bool failed = false;
-    chan__lock(&c->mu);
+    sched__lock(&c->mu);
     if (!atomic_load_explicit(&c->err, memory_order_relaxed)) {
         /* The pending timer holds c; timerCtx_fire or a successful stop
          * drops it. */
@@ -770,7 +770,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
             failed = true;
         }
     }
-    chan__unlock(&c->mu);
+    sched__unlock(&c->mu);
     if (failed)
         return fail_nomem(&c->ctx);
     c->handle.how = CANCEL_REMOVE;

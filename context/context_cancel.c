@@ -72,8 +72,8 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
     for (cancelCtx *x = b.held; x; x = x->next)
         wait_subtree(x, &b);
 
-    chan__invariant(!mine || atomic_load(&c->busy) == &b,
-                    "a cancelCtx stays marked until its batch is done");
+    sched__invariant(!mine || atomic_load(&c->busy) == &b,
+                     "a cancelCtx stays marked until its batch is done");
     if (mine)
         atomic_store(&c->busy, NULL);
     for (cancelCtx *x = b.held; x; x = x->next)
@@ -115,19 +115,19 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
 {
     chan_timer_t *timer = NULL;
 
-    chan__lock(&x->mu);
+    sched__lock(&x->mu);
     if (atomic_load_explicit(&x->err, memory_order_relaxed)) {
-        chan__unlock(&x->mu);
+        sched__unlock(&x->mu);
         return false; /* already canceled */
     }
     /* busy before err: whoever sees err and then reads busy under mu or
      * after it sees our mark. Only the batch that cancels x marks it. */
-    chan__invariant(atomic_load(&x->busy) == NULL,
-                    "an uncanceled cancelCtx is marked by no batch");
+    sched__invariant(atomic_load(&x->busy) == NULL,
+                     "an uncanceled cancelCtx is marked by no batch");
     atomic_store(&x->busy, b);
     /* err and done are read without mu (Err, Done): tell ThreadSanitizer
      * that these stores publish what came before them (race.h). */
-    chan__race_release(&x->err);
+    sched__race_release(&x->err);
     atomic_store_explicit(&x->err, context_error_retain(err),
                           memory_order_release);
     x->cause = context_error_retain(cause); /* released with x */
@@ -161,7 +161,7 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
         timer = t->timer;
         t->timer = NULL;
     }
-    chan__unlock(&x->mu);
+    sched__unlock(&x->mu);
 
     if (timer) {
         /* A stopped timer will never run its callback: drop the hold it had.

@@ -35,16 +35,16 @@ context_t *context_retain(context_t *ctx)
  * whose reference the caller must now drop (with context_release), or NULL. */
 context_t *context__drop_hold(cancelCtx *c)
 {
-    chan__race_drop_ref(&c->holds);
+    sched__race_drop_ref(&c->holds);
     long old = atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel);
-    chan__invariant(old > 0, "a cancelCtx's hold is dropped once");
+    sched__invariant(old > 0, "a cancelCtx's hold is dropped once");
     if (old != 1)
         return NULL;
-    chan__race_last_ref(&c->holds);
+    sched__race_last_ref(&c->holds);
     /* Every batch that marked c held a reference to it till it cleared the
      * mark (context.c's comment, "Iterative cancel"). */
-    chan__invariant(atomic_load(&c->busy) == NULL,
-                    "a cancelCtx is freed with no batch's mark on it");
+    sched__invariant(atomic_load(&c->busy) == NULL,
+                     "a cancelCtx is freed with no batch's mark on it");
     context_t *parent = c->Context;
     chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (d != atomic_load_explicit(&context__closedchan, memory_order_relaxed))
@@ -53,7 +53,7 @@ context_t *context__drop_hold(cancelCtx *c)
     context_error_release(c->cause);
     if (kind_of(&c->ctx) == KIND_TIMER)
         context_error_release(((timerCtx *)c)->cause); /* handed over */
-    chan__lock_destroy(&c->mu);
+    sched__lock_destroy(&c->mu);
     free(c);
     atomic_fetch_sub_explicit(&context__live_objects, 1, memory_order_relaxed);
     return parent;
@@ -89,10 +89,10 @@ void context_release(context_t *ctx)
     /* A loop, not recursion: the last release of a leaf may free a whole
      * chain of ancestors. */
     while (ctx && !immortal(ctx)) {
-        chan__race_drop_ref(&ctx->refs_);
+        sched__race_drop_ref(&ctx->refs_);
         if (__atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL) != 1)
             return;
-        chan__race_last_ref(&ctx->refs_);
+        sched__race_last_ref(&ctx->refs_);
         if (kind_of(ctx) == KIND_FOREIGN) {
             ctx->vtable_->free(ctx);
             return;

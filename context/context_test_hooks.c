@@ -13,11 +13,11 @@ size_t context__children(context_t *ctx)
     cancelCtx *c = as_cancelCtx(ctx);
     if (!c)
         return 0;
-    chan__lock(&c->mu);
+    sched__lock(&c->mu);
     size_t n = 0;
     for (cancelCtx *x = c->children; x; x = x->next)
         n++;
-    chan__unlock(&c->mu);
+    sched__unlock(&c->mu);
     return n;
 }
 
@@ -27,10 +27,10 @@ bool context__has_child(context_t *parent, context_t *child)
     if (!p || !k)
         return false;
     bool found = false;
-    chan__lock(&p->mu);
+    sched__lock(&p->mu);
     for (cancelCtx *x = p->children; x && !found; x = x->next)
         found = x == k;
-    chan__unlock(&p->mu);
+    sched__unlock(&p->mu);
     return found;
 }
 

@@ -81,7 +81,7 @@ struct cancelCtx {
     /* Go's mutex, a 4-byte futex word (the channel lock) rather than a
      * 40-byte pthread_mutex_t: a context is small and made often. It packs
      * with the flags below into one word. */
-    chan__lock_t mu;
+    sched__lock_t mu;
     bool via_stop;
     bool registered; /* see pc below */
     struct context_cancel handle;
@@ -114,7 +114,7 @@ struct cancelCtx {
 static inline void cancelCtx_hold(cancelCtx *c)
 {
     long old = atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
-    chan__invariant(old > 0, "a cancelCtx's hold is taken on live memory");
+    sched__invariant(old > 0, "a cancelCtx's hold is taken on live memory");
     (void)old;
 }
 
@@ -123,7 +123,7 @@ static inline void cancelCtx_hold(cancelCtx *c)
 static inline void cancelCtx_unhold(cancelCtx *c)
 {
     long old = atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
-    chan__invariant(old > 1, "a cancelCtx's hold dropped while it is kept");
+    sched__invariant(old > 1, "a cancelCtx's hold dropped while it is kept");
     (void)old;
 }
 

@@ -128,9 +128,9 @@ void errgroup_release(errgroup_t *g)
         return;
     /* acq_rel: the thread that frees must see every write made by the
      * threads that dropped their references before it. */
-    chan__race_drop_ref(&g->refs);
+    sched__race_drop_ref(&g->refs);
     if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) == 1) {
-        chan__race_last_ref(&g->refs);
+        sched__race_last_ref(&g->refs);
         errgroup_free(g);
     }
 }

@@ -40,11 +40,11 @@ atomic_long context__live_errors;
  * probing, deleted slots marked TOMBSTONE; at most half full. */
 #define TOMBSTONE ((made_error_t *)1)
 static struct {
-    chan__lock_t lock;
+    sched__lock_t lock;
     made_error_t **slots;
     size_t cap, used; /* used counts live entries and tombstones */
     size_t live;      /* live entries */
-} registry = {.lock = CHAN__LOCK_INIT};
+} registry = {.lock = SCHED__LOCK_INIT};
 
 static size_t slot_of(const context_error_t *e, size_t cap)
 {
@@ -104,12 +104,12 @@ static bool rehash_locked(size_t cap)
 
 static bool registry_add(made_error_t *m)
 {
-    chan__lock(&registry.lock);
+    sched__lock(&registry.lock);
     size_t cap = 64;
     while (cap < 4 * (registry.live + 1))
         cap *= 2; /* room for twice the live entries: tombstones go */
     if (2 * (registry.used + 1) > registry.cap && !rehash_locked(cap)) {
-        chan__unlock(&registry.lock);
+        sched__unlock(&registry.lock);
         return false;
     }
     size_t i = slot_of(&m->pub, registry.cap);
@@ -119,7 +119,7 @@ static bool registry_add(made_error_t *m)
         registry.used++;
     registry.slots[i] = m;
     registry.live++;
-    chan__unlock(&registry.lock);
+    sched__unlock(&registry.lock);
     return true;
 }
 
@@ -221,10 +221,10 @@ const context_error_t *context_error_unwrap(const context_error_t *err)
 {
     if (!err || !any_made())
         return NULL;
-    chan__lock(&registry.lock);
+    sched__lock(&registry.lock);
     made_error_t *m = find_locked(err);
     const context_error_t *w = m ? m->wrapped : NULL;
-    chan__unlock(&registry.lock);
+    sched__unlock(&registry.lock);
     return w;
 }
 
@@ -242,11 +242,11 @@ const context_error_t *context_error_retain(const context_error_t *err)
 {
     if (!err || !any_made())
         return err;
-    chan__lock(&registry.lock);
+    sched__lock(&registry.lock);
     made_error_t *m = find_locked(err);
     if (m)
         m->refs++;
-    chan__unlock(&registry.lock);
+    sched__unlock(&registry.lock);
     return err;
 }
 
@@ -254,12 +254,12 @@ void context_error_release(const context_error_t *err)
 {
     /* A loop, not recursion: freeing a wrapper drops what it wraps. */
     while (err && any_made()) {
-        chan__lock(&registry.lock);
+        sched__lock(&registry.lock);
         made_error_t *m = find_locked(err);
         bool last = m && --m->refs == 0;
         if (last)
             remove_locked(m);
-        chan__unlock(&registry.lock);
+        sched__unlock(&registry.lock);
         if (!last)
             return;
         err = m->wrapped;

@@ -1,5 +1,6 @@
 /* fd.c: chan_fd_t, Go's internal/poll.FD (fd_unix.go, fd_poll_runtime.go,
- * fd_mutex.go's users) and os.Pipe, over the poller of sched/netpoll.h.
+ * fd_mutex.go's users) and os.Pipe, over the poller of
+ * sched/internal/netpoll.h.
  *
  * A handle has two counts. refs counts the handles (chan_fd_retain and
  * release) and keeps the struct alive. The fdMutex (fdmutex.h) counts the
@@ -74,10 +75,10 @@ struct chan_fd {
     _Atomic int fileno;   /* sysfd, or -1 once closed */
     sched_polldesc_t *pd; /* NULL: blocking mode (the poller refused) */
     bool is_socket;
-    bool made_nonblock;   /* chan_fd_new set O_NONBLOCK: cleared at close */
-    uint32_t csema;       /* blocking mode: Close waits for destroy */
-    char *unlink_path;    /* a unix listener's path */
-    chan__lock_t dl_lock; /* rd, wd */
+    bool made_nonblock;    /* chan_fd_new set O_NONBLOCK: cleared at close */
+    uint32_t csema;        /* blocking mode: Close waits for destroy */
+    char *unlink_path;     /* a unix listener's path */
+    sched__lock_t dl_lock; /* rd, wd */
     struct deadline rd, wd;
 };
 
@@ -100,7 +101,7 @@ static chan_fd_t *fd_alloc(int sysfd)
     atomic_init(&f->mu.state, 0);
     atomic_init(&f->fileno, sysfd);
     f->sysfd = sysfd;
-    chan__lock_init(&f->dl_lock);
+    sched__lock_init(&f->dl_lock);
     return f;
 }
 
@@ -124,7 +125,7 @@ static chan_fd_t *fd_make(int sysfd, bool is_socket)
     if (err == EPERM) {
         f->pd = NULL;
     } else if (err) {
-        chan__lock_destroy(&f->dl_lock);
+        sched__lock_destroy(&f->dl_lock);
         free(f);
         errno = err;
         return NULL;
@@ -261,13 +262,13 @@ static void deadline_fire(void *p)
 {
     struct deadline_arg *arg = p;
     chan_fd_t *f = arg->f;
-    chan__lock(&f->dl_lock);
+    sched__lock(&f->dl_lock);
     struct deadline *d = deadline_of(f, arg->mode);
     if (d->seq == arg->seq) {
         d->arg = NULL; /* ours to free now; the timer handle stays in d */
         sched_netpoll_set_expired(f->pd, arg->mode, true);
     }
-    chan__unlock(&f->dl_lock);
+    sched__unlock(&f->dl_lock);
     deadline_arg_done(arg);
 }
 
@@ -319,7 +320,7 @@ static int set_deadlines(chan_fd_t *f, int64_t t, bool read, bool write)
         return -1;
     }
     struct deadline_arg *old_r = NULL, *old_w = NULL;
-    chan__lock(&f->dl_lock);
+    sched__lock(&f->dl_lock);
     /* A close that came meanwhile has disarmed both (fd_close): arm none. */
     if (chan_fd_fileno(f) < 0)
         err = EBADF;
@@ -327,7 +328,7 @@ static int set_deadlines(chan_fd_t *f, int64_t t, bool read, bool write)
         err = deadline_set_locked(f, SCHED_POLL_READ, t, &old_r);
     if (write && !err)
         err = deadline_set_locked(f, SCHED_POLL_WRITE, t, &old_w);
-    chan__unlock(&f->dl_lock);
+    sched__unlock(&f->dl_lock);
     deadline_arg_done(old_r);
     deadline_arg_done(old_w);
     net__fd_decref(f);
@@ -358,10 +359,10 @@ int chan_fd_set_write_deadline(chan_fd_t *f, int64_t t)
 /* Stops both deadlines for good (Close). */
 static void deadlines_stop(chan_fd_t *f)
 {
-    chan__lock(&f->dl_lock);
+    sched__lock(&f->dl_lock);
     struct deadline_arg *r = deadline_disarm_locked(&f->rd);
     struct deadline_arg *w = deadline_disarm_locked(&f->wd);
-    chan__unlock(&f->dl_lock);
+    sched__unlock(&f->dl_lock);
     deadline_arg_done(r);
     deadline_arg_done(w);
 }
@@ -404,16 +405,16 @@ void chan_fd_release(chan_fd_t *f)
 {
     if (!f)
         return;
-    chan__race_drop_ref(&f->refs);
+    sched__race_drop_ref(&f->refs);
     if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
         return;
-    chan__race_last_ref(&f->refs);
+    sched__race_last_ref(&f->refs);
     /* No call is in flight and no timer is armed: each would hold a
      * reference. A timer that fired may still be kept in a deadline. */
     (void)fd_close(f);
     chan_timer_release(f->rd.timer);
     chan_timer_release(f->wd.timer);
-    chan__lock_destroy(&f->dl_lock);
+    sched__lock_destroy(&f->dl_lock);
     free(f->unlink_path);
     free(f);
 }
@@ -441,8 +442,8 @@ int chan_fd_close_write(chan_fd_t *f)
 struct io_cancel {
     _Atomic bool cancel; /* set by the AfterFunc, which then wakes the call */
     _Atomic int refs;
-    chan__lock_t lock; /* call_done */
-    bool call_done;    /* the call returned: its handle may be closed */
+    sched__lock_t lock; /* call_done */
+    bool call_done;     /* the call returned: its handle may be closed */
     context_t *ctx;
     chan_fd_t *f;
     int mode;
@@ -647,7 +648,7 @@ static void io_cancel_put(struct io_cancel *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         chan_fd_release(c->f);
-        chan__lock_destroy(&c->lock);
+        sched__lock_destroy(&c->lock);
         free(c);
     }
 }
@@ -661,10 +662,10 @@ static void io_cancel_fire(void *p)
 {
     struct io_cancel *c = p;
     atomic_store_explicit(&c->cancel, true, memory_order_seq_cst);
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     if (!c->call_done)
         sched_netpoll_unblock(c->f->pd, c->mode);
-    chan__unlock(&c->lock);
+    sched__unlock(&c->lock);
     io_cancel_put(c);
 }
 
@@ -695,7 +696,7 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     }
     atomic_init(&c->cancel, false);
     atomic_init(&c->refs, 2);
-    chan__lock_init(&c->lock);
+    sched__lock_init(&c->lock);
     c->call_done = false;
     c->ctx = ctx; /* the call keeps it alive: the AfterFunc does not read it */
     c->f = chan_fd_retain(f);
@@ -710,9 +711,9 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     }
     ssize_t rc = io(f, buf, n, c);
     int err = errno;
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     c->call_done = true;
-    chan__unlock(&c->lock);
+    sched__unlock(&c->lock);
     if (rc < 0 && err == ECANCELED)
         err = ctx_errno(ctx);
     if (context_after_func_stop(stop))

@@ -80,16 +80,16 @@ int net__fdmutex_incref_and_close(net__fdmutex_t *mu)
 
 bool net__fdmutex_decref(net__fdmutex_t *mu)
 {
-    chan__race_drop_ref(mu);
+    sched__race_drop_ref(mu);
     uint64_t old = atomic_load_explicit(&mu->state, memory_order_relaxed);
     for (;;) {
-        chan__invariant((old & MUTEX_REF_MASK) != 0,
-                        "fdMutex: decref without a reference");
+        sched__invariant((old & MUTEX_REF_MASK) != 0,
+                         "fdMutex: decref without a reference");
         uint64_t new = old - MUTEX_REF;
         if (cas(mu, &old, new)) {
             bool last = (new &(MUTEX_CLOSED | MUTEX_REF_MASK)) == MUTEX_CLOSED;
             if (last)
-                chan__race_last_ref(mu);
+                sched__race_last_ref(mu);
             return last;
         }
     }
@@ -115,7 +115,7 @@ int net__fdmutex_rwlock(net__fdmutex_t *mu, bool read)
         if (!cas(mu, &old, new))
             continue;
         if (!(old & s.lock)) {
-            chan__race_acquire(s.sema);
+            sched__race_acquire(s.sema);
             return 0;
         }
         /* The unlocker (or close) counted us out and woke us: try again. */
@@ -127,12 +127,12 @@ int net__fdmutex_rwlock(net__fdmutex_t *mu, bool read)
 bool net__fdmutex_rwunlock(net__fdmutex_t *mu, bool read)
 {
     struct side s = side_of(mu, read);
-    chan__race_release(s.sema);
-    chan__race_drop_ref(mu);
+    sched__race_release(s.sema);
+    sched__race_drop_ref(mu);
     uint64_t old = atomic_load_explicit(&mu->state, memory_order_relaxed);
     for (;;) {
-        chan__invariant((old & s.lock) && (old & MUTEX_REF_MASK),
-                        "fdMutex: unlock of a lock not held");
+        sched__invariant((old & s.lock) && (old & MUTEX_REF_MASK),
+                         "fdMutex: unlock of a lock not held");
         uint64_t new = (old & ~s.lock) - MUTEX_REF;
         if (old & s.mask)
             new -= s.wait; /* one waiter leaves the count: we wake it */
@@ -142,7 +142,7 @@ bool net__fdmutex_rwunlock(net__fdmutex_t *mu, bool read)
             sync__semrelease(s.sema, false);
         bool last = (new &(MUTEX_CLOSED | MUTEX_REF_MASK)) == MUTEX_CLOSED;
         if (last)
-            chan__race_last_ref(mu);
+            sched__race_last_ref(mu);
         return last;
     }
 }

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "invariant.h"
-#include "thread.h"
+#include "internal/invariant.h"
+#include "internal/thread.h"
 
 static _Atomic int64_t ngoroutines; /* sched_go'ed and not yet returned */
 static _Atomic uint64_t goidgen;
@@ -21,18 +21,18 @@ enum { GFREE_LOCAL_MAX = 64, GFREE_BATCH = 32 };
 
 static void gfput_global(sched_g *gp)
 {
-    chan__lock(&sched__state.gflock);
+    sched__lock(&sched__state.gflock);
     gp->schedlink = sched__state.gfree;
     sched__state.gfree = gp;
     sched__state.ngfree++;
-    chan__unlock(&sched__state.gflock);
+    sched__unlock(&sched__state.gflock);
 }
 
 /* Go's gfput: a dead g (without its stack) onto pp's free list, half of
  * which moves to the global one when it grows long. */
 static void gfput(sched__p_t *pp, sched_g *gp)
 {
-    chan__invariant(sched__gstatus(gp) == SCHED__Gdead, "gfput: g not dead");
+    sched__invariant(sched__gstatus(gp) == SCHED__Gdead, "gfput: g not dead");
     if (!pp) {
         gfput_global(gp);
         return;
@@ -41,7 +41,7 @@ static void gfput(sched__p_t *pp, sched_g *gp)
     pp->gfree = gp;
     if (++pp->gfree_n < GFREE_LOCAL_MAX)
         return;
-    chan__lock(&sched__state.gflock);
+    sched__lock(&sched__state.gflock);
     while (pp->gfree_n > GFREE_BATCH) {
         sched_g *g1 = pp->gfree;
         pp->gfree = g1->schedlink;
@@ -50,7 +50,7 @@ static void gfput(sched__p_t *pp, sched_g *gp)
         sched__state.gfree = g1;
         sched__state.ngfree++;
     }
-    chan__unlock(&sched__state.gflock);
+    sched__unlock(&sched__state.gflock);
 }
 
 /* Go's gfget: a free g from pp's list, refilled from the global one. */
@@ -62,7 +62,7 @@ static sched_g *gfget(sched__p_t *pp)
         pp->gfree_n--;
         return gp;
     }
-    chan__lock(&sched__state.gflock);
+    sched__lock(&sched__state.gflock);
     sched_g *gp = sched__state.gfree;
     if (gp) {
         sched__state.gfree = gp->schedlink;
@@ -76,7 +76,7 @@ static sched_g *gfget(sched__p_t *pp)
         pp->gfree = g1;
         pp->gfree_n++;
     }
-    chan__unlock(&sched__state.gflock);
+    sched__unlock(&sched__state.gflock);
     return gp;
 }
 
@@ -87,19 +87,19 @@ static sched_g *allocg(void)
         return NULL;
     atomic_init(&gp->status, SCHED__Gidle);
     sched__casgstatus(gp, SCHED__Gidle, SCHED__Gdead);
-    chan__lock(&sched__state.allglock);
+    sched__lock(&sched__state.allglock);
     gp->alllink = sched__state.allgs;
     sched__state.allgs = gp;
-    chan__unlock(&sched__state.allglock);
+    sched__unlock(&sched__state.allglock);
     return gp;
 }
 
 void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
 {
-    chan__lock(&sched__state.allglock);
+    sched__lock(&sched__state.allglock);
     for (sched_g *gp = sched__state.allgs; gp; gp = gp->alllink)
         fn(gp, arg);
-    chan__unlock(&sched__state.allglock);
+    sched__unlock(&sched__state.allglock);
 }
 
 /* ---- starting and ending goroutines ------------------------------------ */
@@ -136,7 +136,7 @@ static void goroutine_main(void *arg)
     gp->fn(gp->arg);
     sched__m_t *mp = sched__getm();
     if (!mp) /* a forked child's thread, no longer a goroutine (proc.c) */
-        chan__thread_goexit();
+        sched__thread_goexit();
     goexit1(mp, gp);
 }
 
@@ -260,7 +260,7 @@ int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
 
 int sched_go_locked(void (*fn)(void *arg), void *arg)
 {
-    return fn ? chan__thread_go(fn, arg) : EINVAL;
+    return fn ? sched__thread_go(fn, arg) : EINVAL;
 }
 
 /* ---- queries ------------------------------------------------------------- */

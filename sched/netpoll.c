@@ -33,7 +33,7 @@
  * and bumps the epoch; the child's next registration makes a new instance,
  * and a pd registered before the fork is registered again at its next wait.
  */
-#include "netpoll.h"
+#include "internal/netpoll.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -44,9 +44,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "invariant.h"
-#include "lock.h"
-#include "race.h"
+#include "internal/invariant.h"
+#include "internal/lock.h"
+#include "internal/race.h"
 
 /* A slot's values besides a waiter's address (waiters are aligned). */
 enum { PD_NIL = 0, PD_READY = 1, PD_WAIT = 2 };
@@ -76,14 +76,14 @@ struct sched_polldesc {
 };
 
 static struct {
-    chan__lock_t lock;        /* making the instance, the free pds */
+    sched__lock_t lock;       /* making the instance, the free pds */
     _Atomic int epfd;         /* -1 until the first registration */
     int breakfd;              /* -1 likewise */
     _Atomic uint32_t epoch;   /* bumped in a forked child */
     _Atomic uint32_t wakesig; /* a break is pending (Go's netpollWakeSig) */
     sched_polldesc_t *free;
     bool atfork;
-} np = {.lock = CHAN__LOCK_INIT, .epfd = -1, .breakfd = -1};
+} np = {.lock = SCHED__LOCK_INIT, .epfd = -1, .breakfd = -1};
 
 static _Atomic int32_t nwaiters; /* Go's netpollWaiters */
 
@@ -112,7 +112,7 @@ static _Thread_local int tls_efd = -1;
  * np.lock: the lock starts afresh. */
 static void np_atfork_child(void)
 {
-    np.lock = (chan__lock_t)CHAN__LOCK_INIT;
+    np.lock = (sched__lock_t)SCHED__LOCK_INIT;
     np_forget_instance();
     atomic_fetch_add_explicit(&np.epoch, 1, memory_order_relaxed);
     atomic_store_explicit(&np.wakesig, 0, memory_order_relaxed);
@@ -201,14 +201,14 @@ static sched_polldesc_t *pd_alloc_locked(void)
 
 int sched_netpoll_open(int fd, sched_polldesc_t **pdp)
 {
-    chan__lock(&np.lock);
+    sched__lock(&np.lock);
     int err = np_init_locked();
     sched_polldesc_t *pd = err ? NULL : pd_alloc_locked();
     if (!err && !pd)
         err = ENOMEM;
     int epfd = atomic_load_explicit(&np.epfd, memory_order_relaxed);
     uint32_t epoch = atomic_load_explicit(&np.epoch, memory_order_relaxed);
-    chan__unlock(&np.lock);
+    sched__unlock(&np.lock);
     if (err)
         return err;
     pd->fd = fd;
@@ -229,10 +229,10 @@ int sched_netpoll_open(int fd, sched_polldesc_t **pdp)
 
 void sched_netpoll_close(sched_polldesc_t *pd)
 {
-    chan__invariant(atomic_load(&pd->rg) <= PD_READY &&
-                        atomic_load(&pd->wg) <= PD_READY,
-                    "netpoll close: a caller still waits on the descriptor");
-    chan__lock(&np.lock);
+    sched__invariant(atomic_load(&pd->rg) <= PD_READY &&
+                         atomic_load(&pd->wg) <= PD_READY,
+                     "netpoll close: a caller still waits on the descriptor");
+    sched__lock(&np.lock);
     int epfd = atomic_load_explicit(&np.epfd, memory_order_relaxed);
     if (epfd >= 0 && atomic_load_explicit(&pd->epoch, memory_order_relaxed) ==
                          atomic_load_explicit(&np.epoch, memory_order_relaxed))
@@ -242,7 +242,7 @@ void sched_netpoll_close(sched_polldesc_t *pd)
     pd->fd = -1;
     pd->link = np.free;
     np.free = pd;
-    chan__unlock(&np.lock);
+    sched__unlock(&np.lock);
 }
 
 /* A pd registered before a fork, used in the child: register it with the
@@ -252,7 +252,7 @@ static int pd_check_epoch(sched_polldesc_t *pd)
     uint32_t epoch = atomic_load_explicit(&np.epoch, memory_order_relaxed);
     if (atomic_load_explicit(&pd->epoch, memory_order_relaxed) == epoch)
         return 0;
-    chan__lock(&np.lock);
+    sched__lock(&np.lock);
     int err = np_init_locked();
     if (!err &&
         atomic_load_explicit(&pd->epoch, memory_order_relaxed) != epoch) {
@@ -263,7 +263,7 @@ static int pd_check_epoch(sched_polldesc_t *pd)
         if (!err)
             atomic_store_explicit(&pd->epoch, epoch, memory_order_relaxed);
     }
-    chan__unlock(&np.lock);
+    sched__unlock(&np.lock);
     return err;
 }
 
@@ -308,7 +308,7 @@ static pollwaiter_t *slot_unblock(_Atomic uintptr_t *slot, bool ioready)
 static void thread_wake(pollwaiter_t *w)
 {
     int efd = w->efd;
-    chan__race_release(w);
+    sched__race_release(w);
     atomic_store_explicit(&w->woken, W_WAKING, memory_order_release);
     if (efd >= 0) {
         uint64_t one = 1;
@@ -468,7 +468,7 @@ static void thread_sleep(sched_polldesc_t *pd, int mode,
             slot_unblock(slot, true) == &w) /* our own wake-up */
             atomic_store_explicit(&w.woken, W_WOKEN, memory_order_relaxed);
     }
-    chan__race_acquire(&w);
+    sched__race_acquire(&w);
 }
 
 /* ---- waiting ------------------------------------------------------------- */
@@ -493,7 +493,7 @@ static bool netpollblock(sched_polldesc_t *pd, int mode,
                 return true;
             continue;
         }
-        chan__invariant(old == PD_NIL, "netpoll: two callers wait at once");
+        sched__invariant(old == PD_NIL, "netpoll: two callers wait at once");
         /* seq_cst: against the store of closing/expired/cancel and the
          * unblock that follows it (we recheck them below). */
         if (atomic_compare_exchange_weak_explicit(slot, &old, PD_WAIT,
@@ -509,7 +509,7 @@ static bool netpollblock(sched_polldesc_t *pd, int mode,
             thread_sleep(pd, mode, slot);
     }
     old = atomic_exchange_explicit(slot, PD_NIL, memory_order_acquire);
-    chan__invariant(old <= PD_WAIT, "netpoll: a waiter left in its slot");
+    sched__invariant(old <= PD_WAIT, "netpoll: a waiter left in its slot");
     return old == PD_READY;
 }
 
@@ -547,7 +547,7 @@ void sched_netpoll_break(void)
     if (!atomic_compare_exchange_strong_explicit(
             &np.wakesig, &none, 1, memory_order_acq_rel, memory_order_relaxed))
         return; /* one is on its way */
-    chan__lock(&np.lock);
+    sched__lock(&np.lock);
     int bfd = np.breakfd;
     if (bfd >= 0) {
         uint64_t one = 1;
@@ -556,7 +556,7 @@ void sched_netpoll_break(void)
     } else {
         atomic_store_explicit(&np.wakesig, 0, memory_order_relaxed);
     }
-    chan__unlock(&np.lock);
+    sched__unlock(&np.lock);
 }
 
 /* Readies pd's waiters for the directions an event names. */

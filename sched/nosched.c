@@ -8,7 +8,7 @@
  * its variants answer ENOSYS, on which chan_go starts a kernel thread;
  * sched_go_locked is a plain thread in both builds.
  */
-#include "scheduler.h"
+#include "internal/scheduler.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "thread.h"
+#include "internal/thread.h"
 
 #define ACTIVE_SPIN 4 /* Go's active_spin: rounds a lock waiter may spin */
 
@@ -57,7 +57,7 @@ int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
 
 int sched_go_locked(void (*fn)(void *arg), void *arg)
 {
-    return fn ? chan__thread_go(fn, arg) : EINVAL;
+    return fn ? sched__thread_go(fn, arg) : EINVAL;
 }
 
 sched_g *sched_getg(void)

@@ -156,18 +156,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "invariant.h"
-#include "netpoll.h"
+#include "internal/invariant.h"
+#include "internal/netpoll.h"
 #include "overflow.h"
-#include "thread.h"
+#include "internal/thread.h"
 
 /* ---- global state -------------------------------------------------------- */
 
 /* Go's schedt (proc.h). */
 sched__schedt_t sched__state = {
-    .lock = CHAN__LOCK_INIT,
-    .gflock = CHAN__LOCK_INIT,
-    .allglock = CHAN__LOCK_INIT,
+    .lock = SCHED__LOCK_INIT,
+    .gflock = SCHED__LOCK_INIT,
+    .allglock = SCHED__LOCK_INIT,
 };
 
 /* Set once, under start_lock, before started is published (release); read
@@ -175,7 +175,7 @@ sched__schedt_t sched__state = {
 sched__p_t **sched__allp;
 int sched__nprocs;
 static int maxprocs_wanted; /* sched__set_maxprocs, under start_lock */
-static chan__lock_t start_lock = CHAN__LOCK_INIT;
+static sched__lock_t start_lock = SCHED__LOCK_INIT;
 static atomic_bool started;
 
 /* How many rounds over all Ps a spinning M tries to steal (Go: 4). */
@@ -216,8 +216,8 @@ void sched__casgstatus(sched_g *gp, uint32_t oldval, uint32_t newval)
     uint32_t seen = oldval;
     bool ok = atomic_compare_exchange_strong_explicit(
         &gp->status, &seen, newval, memory_order_relaxed, memory_order_relaxed);
-    chan__invariant(ok, "casgstatus: goroutine not in the expected status "
-                        "(readied twice? parked while not running?)");
+    sched__invariant(ok, "casgstatus: goroutine not in the expected status "
+                         "(readied twice? parked while not running?)");
 #else
     (void)oldval;
     atomic_store_explicit(&gp->status, newval, memory_order_relaxed);
@@ -235,9 +235,9 @@ uint32_t sched__gstatus(sched_g *gp)
 /* Pushes pp, which nobody holds, on the idle list. */
 static void pidlepush_locked(sched__p_t *pp)
 {
-    chan__invariant(atomic_load_explicit(&pp->status, memory_order_relaxed) ==
-                        SCHED__Pidle,
-                    "pidleput: P still held");
+    sched__invariant(atomic_load_explicit(&pp->status, memory_order_relaxed) ==
+                         SCHED__Pidle,
+                     "pidleput: P still held");
     pp->link = sched__state.pidle;
     sched__state.pidle = pp;
     /* relaxed: the lock-free readers (wakep, findrunnable) only take a hint
@@ -248,7 +248,7 @@ static void pidlepush_locked(sched__p_t *pp)
 
 void sched__pidleput_locked(sched__p_t *pp)
 {
-    chan__invariant(sched__runqempty(pp), "pidleput: P has runnable work");
+    sched__invariant(sched__runqempty(pp), "pidleput: P has runnable work");
     pidlepush_locked(pp);
 }
 
@@ -301,10 +301,10 @@ static sched__m_t *mget_locked(void)
  * the list's lock or startm's note hands it over. */
 static void acquirep(sched__m_t *mp, sched__p_t *pp)
 {
-    chan__invariant(mp->p == NULL &&
-                        atomic_load_explicit(
-                            &pp->status, memory_order_relaxed) == SCHED__Pidle,
-                    "acquirep: already held");
+    sched__invariant(mp->p == NULL &&
+                         atomic_load_explicit(
+                             &pp->status, memory_order_relaxed) == SCHED__Pidle,
+                     "acquirep: already held");
     mp->p = pp;
     atomic_store_explicit(&pp->status, PSTATE(mp, SCHED__Psched),
                           memory_order_relaxed);
@@ -313,7 +313,7 @@ static void acquirep(sched__m_t *mp, sched__p_t *pp)
 static sched__p_t *releasep(sched__m_t *mp)
 {
     sched__p_t *pp = mp->p;
-    chan__invariant(
+    sched__invariant(
         pp && atomic_load_explicit(&pp->status, memory_order_relaxed) ==
                   PSTATE(mp, SCHED__Psched),
         "releasep: P not held by this M");
@@ -346,7 +346,7 @@ static sched__p_t *p_from_user(sched__m_t *mp)
             &pp->status, &st, PSTATE(mp, SCHED__Psched), memory_order_relaxed,
             memory_order_relaxed))
         return pp;
-    chan__invariant(PSTATE_M(st) != mp, "p_from_user: P not left to sysmon");
+    sched__invariant(PSTATE_M(st) != mp, "p_from_user: P not left to sysmon");
     mp->p = NULL;
     return NULL;
 }
@@ -367,7 +367,7 @@ static void nmspinning_dec(void)
 {
     int32_t was = atomic_fetch_sub_explicit(&sched__state.nmspinning, 1,
                                             memory_order_seq_cst);
-    chan__invariant(was > 0, "negative nmspinning");
+    sched__invariant(was > 0, "negative nmspinning");
     (void)was;
 }
 
@@ -393,7 +393,7 @@ static void *mstart(void *arg)
     while (!atomic_compare_exchange_weak_explicit(
         &allm, &mp->alllink, mp, memory_order_relaxed, memory_order_relaxed))
         ;
-    chan__thread_minit_sigmask(); /* Go's minit: not newm's caller's mask */
+    sched__thread_minit_sigmask(); /* Go's minit: not newm's caller's mask */
     tls_m = mp;
     /* Before the M holds a P: sysmon reads it after it sees the P held. */
     mp->tid = (int)syscall(SYS_gettid);
@@ -428,9 +428,9 @@ static int newm(sched__m_t *mp, sched__p_t *pp, bool spinning)
      * mask, so the new M never runs with its creator's (a plain thread's,
      * the signal delivery thread's: all blocked). */
     sigset_t old;
-    chan__thread_sigblock_all(&old);
+    sched__thread_sigblock_all(&old);
     err = pthread_create(&tid, &attr, mstart, mp);
-    chan__thread_sigrestore(&old);
+    sched__thread_sigrestore(&old);
     pthread_attr_destroy(&attr);
     return err;
 }
@@ -450,12 +450,12 @@ static sched__m_t *allocm(void)
 static void newm_failed(sched__m_t *mp, sched__p_t *pp, bool spinning)
 {
     free(mp);
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__state.mcount--;
     /* pp may have work when sysmon handed it off (handoffp): it waits there
      * for a spinning M to steal it. */
     pidlepush_locked(pp);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     if (spinning)
         nmspinning_dec();
 }
@@ -473,7 +473,7 @@ static bool netpoll_take_instead(sched__p_t *pp, bool spinning, bool lock_held)
         return false;
     pidlepush_locked(pp);
     if (!lock_held)
-        chan__unlock(&sched__state.lock);
+        sched__unlock(&sched__state.lock);
     if (spinning)
         nmspinning_dec();
     sched_netpoll_break();
@@ -485,12 +485,12 @@ static bool netpoll_take_instead(sched__p_t *pp, bool spinning, bool lock_held)
 void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
 {
     if (!lock_held)
-        chan__lock(&sched__state.lock);
+        sched__lock(&sched__state.lock);
     sched__m_t *mp = mget_locked();
     if (mp) {
         if (!lock_held)
-            chan__unlock(&sched__state.lock);
-        chan__invariant(!mp->spinning && !mp->nextp, "startm: M is busy");
+            sched__unlock(&sched__state.lock);
+        sched__invariant(!mp->spinning && !mp->nextp, "startm: M is busy");
         mp->spinning = spinning;
         mp->nextp = pp;
         sched__notewakeup(&mp->park); /* release: mp sees nextp */
@@ -499,12 +499,12 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
     if (netpoll_take_instead(pp, spinning, lock_held))
         return;
     sched__state.mcount++;
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     mp = allocm();
     if (!mp || newm(mp, pp, spinning) != 0)
         newm_failed(mp, pp, spinning);
     if (lock_held)
-        chan__lock(&sched__state.lock);
+        sched__lock(&sched__state.lock);
 }
 
 /* Go's wakep: work has appeared; wake an M to spin for it, unless one is
@@ -521,15 +521,15 @@ void sched__wakep(void)
                                                  &none, 1, memory_order_seq_cst,
                                                  memory_order_relaxed))
         return;
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__p_t *pp = pidleget_spinning_locked();
     if (!pp) {
-        chan__unlock(&sched__state.lock);
+        sched__unlock(&sched__state.lock);
         nmspinning_dec();
         return;
     }
     sched__startm(pp, true, true);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
 }
 
 /* Go's resetspinning: a spinning M found work; if it was the last spinner,
@@ -544,10 +544,10 @@ static void resetspinning(sched__m_t *mp)
  */
 static void stopm(sched__m_t *mp)
 {
-    chan__invariant(!mp->p && !mp->spinning, "stopm: M holds a P or spins");
-    chan__lock(&sched__state.lock);
+    sched__invariant(!mp->p && !mp->spinning, "stopm: M holds a P or spins");
+    sched__lock(&sched__state.lock);
     mput_locked(mp);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     sched__notesleep(&mp->park); /* acquire: sees nextp and spinning */
     sched__noteclear(&mp->park);
     acquirep(mp, mp->nextp);
@@ -559,12 +559,12 @@ static void stopm(sched__m_t *mp)
  * injectglist). */
 void sched__inject(sched_g *gp)
 {
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__globrunqput_inject_locked(gp); /* ahead: see "Fairness" above */
     sched__p_t *pp = pidleget_spinning_locked();
     if (pp)
         sched__startm(pp, false, true);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
 }
 
 /* ---- finding work -------------------------------------------------------- */
@@ -605,9 +605,9 @@ static sched__p_t *check_runqs_no_p(void)
 {
     for (int i = 0; i < sched__nprocs; i++) {
         if (!sched__runqempty(sched__allp[i])) {
-            chan__lock(&sched__state.lock);
+            sched__lock(&sched__state.lock);
             sched__p_t *pp = pidleget_spinning_locked();
-            chan__unlock(&sched__state.lock);
+            sched__unlock(&sched__state.lock);
             return pp;
         }
     }
@@ -620,7 +620,7 @@ static sched__p_t *check_runqs_no_p(void)
 static sched_g *drop_p(sched__m_t *mp, bool *retry)
 {
     *retry = false;
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched_g *gp = sched__globrunqget_locked(mp->p, 0);
     if (!gp && !mp->spinning &&
         atomic_load_explicit(&sched__state.needspinning,
@@ -630,7 +630,7 @@ static sched_g *drop_p(sched__m_t *mp, bool *retry)
     } else if (!gp) {
         sched__pidleput_locked(releasep(mp));
     }
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     return gp;
 }
 
@@ -643,18 +643,18 @@ static sched_g *recheck_after_spinning(sched__m_t *mp, bool *retry)
     drop_spinning(mp);
     /* Pairs with the fence in wakep. */
     atomic_thread_fence(memory_order_seq_cst);
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     if (sched__state.runqsize > 0) {
         sched__p_t *pp = pidleget_spinning_locked();
         if (pp) {
             acquirep(mp, pp);
             sched_g *gp = sched__globrunqget_locked(pp, 0);
-            chan__unlock(&sched__state.lock);
+            sched__unlock(&sched__state.lock);
             become_spinning(mp);
             return gp;
         }
     }
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     sched__p_t *pp = check_runqs_no_p();
     if (pp) {
         acquirep(mp, pp);
@@ -680,9 +680,9 @@ static void end_spent_slice(sched__p_t *pp)
                                                  memory_order_acquire,
                                                  memory_order_relaxed))
         return; /* stolen meanwhile */
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__globrunqput_locked(next);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
 }
 
 /* ---- the network poller (see "The network poller" at the top) ---------- */
@@ -729,21 +729,21 @@ static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
         atomic_exchange_explicit(&sched__lastpoll, 0, memory_order_seq_cst) ==
             0)
         return NULL;
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__state.npollm++;
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     sched_g *gs[2 * SCHED__NETPOLL_EVENTS];
     size_t n = sched__netpoll(-1, gs);
     atomic_store_explicit(&sched__lastpoll, sched__nanotime_coarse(),
                           memory_order_seq_cst);
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__state.npollm--;
     sched__p_t *pp = pidleget_locked();
     for (size_t i = 0; !pp && i < n; i++) {
         sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
         sched__globrunqput_inject_locked(gs[i]);
     }
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     if (!pp)
         return NULL;
     acquirep(mp, pp);
@@ -851,15 +851,15 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
 static sched_g *exitsyscall(sched__m_t *mp, sched_g *gp)
 {
     if (gp) {
-        chan__lock(&sched__state.lock);
+        sched__lock(&sched__state.lock);
         sched__p_t *pp = pidleget_locked();
         if (pp) {
             acquirep(mp, pp);
-            chan__unlock(&sched__state.lock);
+            sched__unlock(&sched__state.lock);
             return gp;
         }
         sched__globrunqput_locked(gp);
-        chan__unlock(&sched__state.lock);
+        sched__unlock(&sched__state.lock);
     }
     stopm(mp);
     return NULL;
@@ -921,7 +921,7 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
 {
     sched__m_t *mp = sched__getm();
     sched_g *gp = mp ? mp->curg : NULL;
-    chan__invariant(gp != NULL, "sched_gopark: not on a goroutine");
+    sched__invariant(gp != NULL, "sched_gopark: not on a goroutine");
     if (!gp)
         abort();
     gp->wait_reason = wait_reason;
@@ -979,13 +979,13 @@ void sched_goready_list(sched_g *const *gs, size_t n)
             sched__runqput(pp, gs[i], false);
         sched__wakep();
     } else {
-        chan__lock(&sched__state.lock);
+        sched__lock(&sched__state.lock);
         for (size_t i = 0; i < n; i++)
             sched__globrunqput_inject_locked(gs[i]);
         sched__p_t *idle;
         for (size_t i = 0; i < n && (idle = pidleget_spinning_locked()); i++)
             sched__startm(idle, false, true);
-        chan__unlock(&sched__state.lock);
+        sched__unlock(&sched__state.lock);
     }
     sched__p_leave(mp, pp);
 }
@@ -994,9 +994,9 @@ static sched_g *gosched_m(sched__m_t *mp, sched_g *gp)
 {
     (void)mp;
     sched__casgstatus(gp, SCHED__Grunning, SCHED__Grunnable);
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched__globrunqput_locked(gp);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     sched__wakep();
     return NULL;
 }
@@ -1098,23 +1098,23 @@ static int start_locked(void)
         free_allp(n);
         return ENOMEM;
     }
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     for (int i = n - 1; i >= 0; i--)
         sched__pidleput_locked(sched__allp[i]);
     mput_locked(m0); /* before it runs: startm can find it at once */
     sched__state.mcount = 1;
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     int err = newm(m0, NULL, false);
     if (!err)
         (void)sched__signal_install(); /* a nicety: best effort */
     if (err) {
-        chan__lock(&sched__state.lock);
+        sched__lock(&sched__state.lock);
         sched__state.midle = NULL;
         sched__state.nmidle = 0;
         sched__state.mcount = 0;
         sched__state.pidle = NULL;
         atomic_store_explicit(&sched__state.npidle, 0, memory_order_relaxed);
-        chan__unlock(&sched__state.lock);
+        sched__unlock(&sched__state.lock);
         free(m0);
         free_allp(n);
         sched__nprocs = 0;
@@ -1128,14 +1128,14 @@ int sched__start(void)
     /* acquire: pairs with the release below; sched__allp and sched__nprocs are
      * set. */
     if (!atomic_load_explicit(&started, memory_order_acquire)) {
-        chan__lock(&start_lock);
+        sched__lock(&start_lock);
         int err = 0;
         if (!atomic_load_explicit(&started, memory_order_relaxed)) {
             err = start_locked();
             if (!err)
                 atomic_store_explicit(&started, true, memory_order_release);
         }
-        chan__unlock(&start_lock);
+        sched__unlock(&start_lock);
         if (err)
             return err;
     }
@@ -1147,11 +1147,11 @@ int sched__set_maxprocs(int n)
 {
     if (n < 1 || n > SCHED__MAXPROCS_MAX)
         return EINVAL;
-    chan__lock(&start_lock);
+    sched__lock(&start_lock);
     int err = atomic_load_explicit(&started, memory_order_relaxed) ? EBUSY : 0;
     if (!err)
         maxprocs_wanted = n;
-    chan__unlock(&start_lock);
+    sched__unlock(&start_lock);
     return err;
 }
 
@@ -1163,9 +1163,9 @@ int sched__gomaxprocs(void)
 
 int sched__mcount(void)
 {
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     int n = sched__state.mcount;
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     return n;
 }
 
@@ -1182,7 +1182,7 @@ int sched__mcount(void)
  * are lost, their memory left where it is (their stacks, gs, Ps and Ms,
  * which a parent thread may have been changing at the fork). A goroutine
  * that forks goes on in the child as a plain thread (its M is gone); should
- * its fn return there, the thread ends (chan__thread_goexit). */
+ * its fn return there, the thread ends (sched__thread_goexit). */
 /* What the child forgets, still pointed to: leak checkers (valgrind in the
  * child) see the parent's memory as reachable, not lost. */
 __attribute__((used)) static struct {
@@ -1200,19 +1200,19 @@ static void sched_atfork_child(void)
     forgotten.runqhead = sched__state.runqhead;
     forgotten.midle = sched__state.midle;
     sched__state = (sched__schedt_t){
-        .lock = CHAN__LOCK_INIT,
-        .gflock = CHAN__LOCK_INIT,
-        .allglock = CHAN__LOCK_INIT,
+        .lock = SCHED__LOCK_INIT,
+        .gflock = SCHED__LOCK_INIT,
+        .allglock = SCHED__LOCK_INIT,
     };
     sched__noteclear(&sched__state.sysmonnote);
-    start_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    start_lock = (sched__lock_t)SCHED__LOCK_INIT;
     sched__allp = NULL;
     sched__nprocs = 0;
     atomic_store_explicit(&started, false, memory_order_relaxed);
     sched__goroutine_atfork_child();
     sched__sysmon_atfork_child();
     sched__stack_atfork_child();
-    chan__thread_atfork_child();
+    sched__thread_atfork_child();
 }
 
 /* At load, before any fork can matter: every child is covered, and

@@ -14,8 +14,8 @@
 
 #include "context.h"
 #include "fiber.h"
-#include "lock.h"
-#include "scheduler.h"
+#include "internal/lock.h"
+#include "internal/scheduler.h"
 
 /* A goroutine's status (Go's _G* constants). Changed only by casgstatus in
  * proc.c, which checks each transition:
@@ -192,7 +192,7 @@ uint32_t sched__gstatus(sched_g *gp);
 /* Go's schedt: the scheduler's global state (proc.c). Fields under lock
  * unless said otherwise. */
 typedef struct sched__schedt {
-    chan__lock_t lock;
+    sched__lock_t lock;
 
     sched_g *runqhead, *runqtail; /* the global run queue, via schedlink */
     _Atomic int32_t runqsize;     /* written under lock; peeked without */
@@ -211,11 +211,11 @@ typedef struct sched__schedt {
     bool sysmonwait;          /* sysmon sleeps on sysmonnote: every P idle */
     sched__note_t sysmonnote; /* where; pidleget wakes it */
 
-    chan__lock_t gflock; /* the global free gs */
+    sched__lock_t gflock; /* the global free gs */
     sched_g *gfree;
     int32_t ngfree;
 
-    chan__lock_t allglock; /* every g ever allocated */
+    sched__lock_t allglock; /* every g ever allocated */
     sched_g *allgs;
 
     /* Goroutines readied by threads without a P (sched__inject: main, the

@@ -17,7 +17,7 @@
  */
 #include "proc.h"
 
-#include "invariant.h"
+#include "internal/invariant.h"
 
 static sched_g *slot_load(sched__p_t *pp, uint32_t i)
 {
@@ -39,7 +39,7 @@ static bool runqputslow(sched__p_t *pp, sched_g *gp, uint32_t h, uint32_t t)
     enum { HALF = SCHED__RUNQ_SIZE / 2 };
     sched_g *batch[HALF + 1];
     uint32_t n = (t - h) / 2;
-    chan__invariant(n == HALF, "runqputslow: queue is not full");
+    sched__invariant(n == HALF, "runqputslow: queue is not full");
     for (uint32_t i = 0; i < n; i++)
         batch[i] = slot_load(pp, h + i);
     /* release: we read those slots before the producer (us) or anyone may
@@ -150,7 +150,7 @@ static uint32_t runqgrab(sched__p_t *pp, sched__p_t *batch, uint32_t batch_head,
             if (atomic_load_explicit(&pp->status, memory_order_relaxed) !=
                 SCHED__Pidle)
                 for (int i = 0; i < 100; i++)
-                    chan__cpu_relax();
+                    sched__cpu_relax();
             if (!atomic_compare_exchange_strong_explicit(
                     &pp->runnext, &next, NULL, memory_order_acquire,
                     memory_order_relaxed))
@@ -181,7 +181,7 @@ sched_g *sched__runqsteal(sched__p_t *pp, sched__p_t *p2, bool steal_runnext)
     if (n == 0)
         return gp;
     uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
-    chan__invariant(t - h + n < SCHED__RUNQ_SIZE, "runqsteal: runq overflow");
+    sched__invariant(t - h + n < SCHED__RUNQ_SIZE, "runqsteal: runq overflow");
     (void)h;
     /* release: publishes the stolen batch in our ring to our consumers. */
     atomic_store_explicit(&pp->runqtail, t + n, memory_order_release);
@@ -257,9 +257,9 @@ void sched__globrunqput_inject_locked(sched_g *gp)
 
 void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
 {
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     globrunqputbatch_locked(head, tail, n);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
 }
 
 sched_g *sched__globrunqpop_locked(void)
@@ -275,9 +275,9 @@ sched_g *sched__globrunqpop_locked(void)
         atomic_store_explicit(&sched__state.runqninj, sched__state.runqninj - 1,
                               memory_order_relaxed);
     }
-    chan__invariant((sched__state.runqninj == 0) ==
-                        (sched__state.runqinjtail == NULL),
-                    "globrunqpop: injected prefix miscounted");
+    sched__invariant((sched__state.runqninj == 0) ==
+                         (sched__state.runqinjtail == NULL),
+                     "globrunqpop: injected prefix miscounted");
     return gp;
 }
 
@@ -296,8 +296,8 @@ sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max)
         n = max;
     if (n > SCHED__RUNQ_SIZE / 2)
         n = SCHED__RUNQ_SIZE / 2;
-    chan__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
-                    "globrunqget: no room in the local queue");
+    sched__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
+                     "globrunqget: no room in the local queue");
     atomic_store_explicit(&sched__state.runqsize, size - n,
                           memory_order_relaxed);
     sched_g *gp = sched__globrunqpop_locked();
@@ -308,9 +308,9 @@ sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max)
 
 sched_g *sched__globrunqget(sched__p_t *pp, int32_t max)
 {
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     sched_g *gp = sched__globrunqget_locked(pp, max);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     return gp;
 }
 

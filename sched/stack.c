@@ -37,8 +37,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "invariant.h"
-#include "lock.h"
+#include "internal/invariant.h"
+#include "internal/lock.h"
 #include "sanitizer.h"
 
 #ifndef MADV_GUARD_INSTALL
@@ -58,7 +58,7 @@ static _Atomic size_t stack_size;
 /* Set once madvise(MADV_GUARD_INSTALL) is known not to work here. */
 static atomic_bool guard_by_mprotect;
 
-static chan__lock_t pool_lock = CHAN__LOCK_INIT;
+static sched__lock_t pool_lock = SCHED__LOCK_INIT;
 static sched__stack_t *pool; /* pool_cap slots, pool_len used; pool_lock */
 static size_t pool_len, pool_cap;
 static uint64_t pool_ops; /* gets and puts so far; pool_lock */
@@ -274,7 +274,7 @@ static bool pool_grow_locked(void)
 static bool pool_pop(sched__stack_t *s, size_t size)
 {
     bool found = false;
-    chan__lock(&pool_lock);
+    sched__lock(&pool_lock);
     pool_ops++;
     while (pool_len > 0 && !found) {
         *s = pool[--pool_len];
@@ -283,7 +283,7 @@ static bool pool_pop(sched__stack_t *s, size_t size)
         else
             stack_unmap(s);
     }
-    chan__unlock(&pool_lock);
+    sched__unlock(&pool_lock);
     return found;
 }
 
@@ -298,7 +298,7 @@ int sched__stack_get(sched__stack_t *s)
         if (err)
             return err;
     }
-    chan__invariant(got.lo && got.size == size, "stack: wrong size");
+    sched__invariant(got.lo && got.size == size, "stack: wrong size");
     *s = got;
     return 0;
 }
@@ -318,12 +318,12 @@ void sched__stack_put(sched__stack_t *s)
 #if SCHED__STACK_DONTNEED
         (void)madvise(s->lo, s->size, MADV_DONTNEED);
 #endif
-        chan__lock(&pool_lock);
+        sched__lock(&pool_lock);
         bool kept = pool_len < pool_cap || pool_grow_locked();
         if (kept)
             pool[pool_len++] = *s;
         pool_ops++;
-        chan__unlock(&pool_lock);
+        sched__unlock(&pool_lock);
         if (kept)
             return;
     }
@@ -333,10 +333,10 @@ void sched__stack_put(sched__stack_t *s)
 size_t sched__stack_trim_if_quiet(size_t max)
 {
     static uint64_t seen; /* pool_ops at the last call; sysmon's own */
-    chan__lock(&pool_lock);
+    sched__lock(&pool_lock);
     bool quiet = pool_ops == seen;
     seen = pool_ops;
-    chan__unlock(&pool_lock);
+    sched__unlock(&pool_lock);
     return quiet ? sched__stack_trim(max) : 0;
 }
 
@@ -346,10 +346,10 @@ size_t sched__stack_trim(size_t max)
     size_t done = 0;
     while (done < max) {
         size_t n = 0;
-        chan__lock(&pool_lock);
+        sched__lock(&pool_lock);
         while (n < 64 && done + n < max && pool_len > SCHED__STACK_POOL_KEEP)
             batch[n++] = pool[--pool_len];
-        chan__unlock(&pool_lock);
+        sched__unlock(&pool_lock);
         if (n == 0)
             break;
         for (size_t i = 0; i < n; i++) /* outside the lock */
@@ -361,18 +361,18 @@ size_t sched__stack_trim(size_t max)
 
 size_t sched__stack_pool_count(void)
 {
-    chan__lock(&pool_lock);
+    sched__lock(&pool_lock);
     size_t n = pool_len;
-    chan__unlock(&pool_lock);
+    sched__unlock(&pool_lock);
     return n;
 }
 
 void sched__stack_pool_drain(void)
 {
-    chan__lock(&pool_lock);
+    sched__lock(&pool_lock);
     while (pool_len > 0)
         stack_unmap(&pool[--pool_len]);
-    chan__unlock(&pool_lock);
+    sched__unlock(&pool_lock);
 }
 
 /* The pool a forked child forgot, still pointed to: leak checkers
@@ -382,7 +382,7 @@ __attribute__((used)) static sched__stack_t *forgotten_pool;
 void sched__stack_atfork_child(void)
 {
     forgotten_pool = pool;
-    pool_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    pool_lock = (sched__lock_t)SCHED__LOCK_INIT;
     pool = NULL;
     pool_len = pool_cap = 0;
 }

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "invariant.h"
-#include "netpoll.h"
-#include "thread.h"
+#include "internal/invariant.h"
+#include "internal/netpoll.h"
+#include "internal/thread.h"
 
 /* Go's sysmon: its sleep between rounds (20 us, doubling after 50 idle rounds
  * up to 10 ms), and how long a P may run one goroutine's code before sysmon
@@ -25,7 +25,7 @@ enum { SYSMON_IDLE_ROUNDS = 50 };
 #define SYSMON_RETAKE_NS (10 * 1000 * 1000)
 
 static atomic_bool sysmon_running;
-static chan__lock_t sysmon_start_lock = CHAN__LOCK_INIT;
+static sched__lock_t sysmon_start_lock = SCHED__LOCK_INIT;
 
 static int64_t nanotime(void)
 {
@@ -112,12 +112,12 @@ static void handoffp(sched__p_t *pp)
         sched__startm(pp, true, false);
         return;
     }
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     if (sched__state.runqsize > 0)
         sched__startm(pp, false, true);
     else
         sched__pidleput_locked(pp);
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
 }
 
 /* Whether sysmon takes pp, whose M has run one goroutine's code since at
@@ -196,13 +196,13 @@ static bool sysmon_wait(void)
         (sched_netpoll_waiters() > 0 &&
          atomic_load_explicit(&sched__lastpoll, memory_order_relaxed) != 0))
         return false;
-    chan__lock(&sched__state.lock);
+    sched__lock(&sched__state.lock);
     bool wait = sched__state.npidle == sched__nprocs;
     if (wait) {
         sched__noteclear(&sched__state.sysmonnote);
         sched__state.sysmonwait = true;
     }
-    chan__unlock(&sched__state.lock);
+    sched__unlock(&sched__state.lock);
     if (wait) {
         /* Nothing runs: return the pool's excess stacks before sleeping. */
         sched__stack_trim(SIZE_MAX);
@@ -245,15 +245,15 @@ void sched__sysmon_start(void)
 {
     if (atomic_load_explicit(&sysmon_running, memory_order_relaxed))
         return;
-    chan__lock(&sysmon_start_lock);
+    sched__lock(&sysmon_start_lock);
     if (!atomic_load_explicit(&sysmon_running, memory_order_relaxed) &&
-        chan__thread_start(sysmon, NULL) == 0)
+        sched__thread_start(sysmon, NULL) == 0)
         atomic_store_explicit(&sysmon_running, true, memory_order_relaxed);
-    chan__unlock(&sysmon_start_lock);
+    sched__unlock(&sysmon_start_lock);
 }
 
 void sched__sysmon_atfork_child(void)
 {
-    sysmon_start_lock = (chan__lock_t)CHAN__LOCK_INIT;
+    sysmon_start_lock = (sched__lock_t)SCHED__LOCK_INIT;
     atomic_store_explicit(&sysmon_running, false, memory_order_relaxed);
 }

@@ -1,5 +1,5 @@
-/* thread.c: chan__thread_start (see thread.h). */
-#include "thread.h"
+/* thread.c: sched__thread_start (see thread.h). */
+#include "internal/thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,19 +20,19 @@ __attribute__((constructor)) static void sigsave_initsigmask(void)
     pthread_sigmask(SIG_SETMASK, NULL, &initsigmask);
 }
 
-void chan__thread_sigblock_all(sigset_t *old)
+void sched__thread_sigblock_all(sigset_t *old)
 {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, old);
 }
 
-void chan__thread_sigrestore(const sigset_t *old)
+void sched__thread_sigrestore(const sigset_t *old)
 {
     pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-void chan__thread_minit_sigmask(void)
+void sched__thread_minit_sigmask(void)
 {
     static const int unblockable[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
     sigset_t mask = initsigmask;
@@ -43,13 +43,13 @@ void chan__thread_minit_sigmask(void)
 
 /* ---- threads ------------------------------------------------------------- */
 
-int chan__thread_start(void *(*fn)(void *arg), void *arg)
+int sched__thread_start(void *(*fn)(void *arg), void *arg)
 {
-    return chan__thread_start_stack(fn, arg, CHAN__THREAD_STACK_SIZE);
+    return sched__thread_start_stack(fn, arg, SCHED__THREAD_STACK_SIZE);
 }
 
-int chan__thread_start_stack(void *(*fn)(void *arg), void *arg,
-                             size_t stack_size)
+int sched__thread_start_stack(void *(*fn)(void *arg), void *arg,
+                              size_t stack_size)
 {
     pthread_attr_t attr;
     int err = pthread_attr_init(&attr);
@@ -65,21 +65,21 @@ int chan__thread_start_stack(void *(*fn)(void *arg), void *arg,
     return err;
 }
 
-/* What a chan__thread_go thread runs; freed when fn returns, since arg may
- * point into it (chan__thread_go_with's copy). */
+/* What a sched__thread_go thread runs; freed when fn returns, since arg may
+ * point into it (sched__thread_go_with's copy). */
 struct go_start {
     void (*fn)(void *);
     void *arg;
-    max_align_t copy[]; /* chan__thread_go_with's private copy of args */
+    max_align_t copy[]; /* sched__thread_go_with's private copy of args */
 };
 
-static _Atomic int64_t running; /* chan__thread_go's fns not yet returned */
+static _Atomic int64_t running; /* sched__thread_go's fns not yet returned */
 /* This thread's go fn's start record, while the fn runs (NULL on other
- * threads): chan__thread_goexit frees it. */
+ * threads): sched__thread_goexit frees it. */
 static _Thread_local struct go_start *tls_go_start;
 
 /* release: whoever sees the count drop sees what fn did (pairs with the
- * acquire in chan__thread_go_running). */
+ * acquire in sched__thread_go_running). */
 static void go_thread_done(void)
 {
     free(tls_go_start);
@@ -89,7 +89,7 @@ static void go_thread_done(void)
 
 static void *go_trampoline(void *p)
 {
-    chan__thread_minit_sigmask(); /* a goroutine's mask, not its creator's */
+    sched__thread_minit_sigmask(); /* a goroutine's mask, not its creator's */
     struct go_start *start = p;
     tls_go_start = start;
     start->fn(start->arg);
@@ -97,14 +97,14 @@ static void *go_trampoline(void *p)
     return NULL;
 }
 
-void chan__thread_goexit(void)
+void sched__thread_goexit(void)
 {
     if (tls_go_start)
         go_thread_done();
     pthread_exit(NULL);
 }
 
-void chan__thread_atfork_child(void)
+void sched__thread_atfork_child(void)
 {
     /* Only the forking thread exists: if it was a go thread, its fn ending
      * in the child must not count below zero. */
@@ -112,18 +112,18 @@ void chan__thread_atfork_child(void)
     tls_go_start = NULL; /* the parent's record: its memory, not ours */
 }
 
-int64_t chan__thread_go_running(void)
+int64_t sched__thread_go_running(void)
 {
     return atomic_load_explicit(&running, memory_order_acquire);
 }
 
-int chan__thread_go(void (*fn)(void *arg), void *arg)
+int sched__thread_go(void (*fn)(void *arg), void *arg)
 {
-    return chan__thread_go_with(fn, arg, false, 0, 0);
+    return sched__thread_go_with(fn, arg, false, 0, 0);
 }
 
-int chan__thread_go_with(void (*fn)(void *arg), const void *arg, bool copy,
-                         size_t size, size_t stack_size)
+int sched__thread_go_with(void (*fn)(void *arg), const void *arg, bool copy,
+                          size_t size, size_t stack_size)
 {
     /* One allocation holds the start and the copy (size 0 when !copy). */
     size_t bytes = sizeof(struct go_start) + (copy ? size : 0);
@@ -140,11 +140,11 @@ int chan__thread_go_with(void (*fn)(void *arg), const void *arg, bool copy,
     }
     atomic_fetch_add_explicit(&running, 1, memory_order_relaxed);
     sigset_t old;
-    chan__thread_sigblock_all(&old);
-    int err = chan__thread_start_stack(go_trampoline, start,
-                                       stack_size ? stack_size
-                                                  : CHAN__THREAD_STACK_SIZE);
-    chan__thread_sigrestore(&old);
+    sched__thread_sigblock_all(&old);
+    int err = sched__thread_start_stack(go_trampoline, start,
+                                        stack_size ? stack_size
+                                                   : SCHED__THREAD_STACK_SIZE);
+    sched__thread_sigrestore(&old);
     if (err) {
         atomic_fetch_sub_explicit(&running, 1, memory_order_relaxed);
         free(start);

@@ -2,7 +2,7 @@
  * waitreason.h. Built on every platform: the dump needs the names with or
  * without the scheduler.
  */
-#include "waitreason.h"
+#include "internal/waitreason.h"
 
 static const char *const names[SCHED_WAIT_REASONS] = {
     [SCHED_WAIT_ZERO] = "",

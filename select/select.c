@@ -175,10 +175,10 @@ static void sellock(const chan_case_t *cases, const uint16_t *lockorder,
         chan_t *c = cases[lockorder[i]].chan;
         /* Go's "select: broken sort": two selects that took the same pair
          * of channels in opposite orders would deadlock. */
-        chan__invariant((uintptr_t)prev <= (uintptr_t)c,
-                        "select locks its channels in address order");
+        sched__invariant((uintptr_t)prev <= (uintptr_t)c,
+                         "select locks its channels in address order");
         if (c != prev)
-            chan__lock(&c->lock);
+            sched__lock(&c->lock);
         prev = c;
     }
 }
@@ -191,7 +191,7 @@ static void selunlock(const chan_case_t *cases, const uint16_t *lockorder,
         chan_t *c = cases[lockorder[i]].chan;
         if (i > 0 && cases[lockorder[i - 1]].chan == c)
             continue;
-        chan__unlock(&c->lock);
+        sched__unlock(&c->lock);
     }
 }
 

@@ -226,9 +226,9 @@ static void *delivery_thread(void *unused)
                                          memory_order_relaxed))
                 process(sig);
         /* handled <= caught: only what the handler counted is delivered. */
-        chan__invariant(handlers.handled <= seen &&
-                            seen <= atomic_load(&sigq.caught),
-                        "signal: handled moves up to caught, never past it");
+        sched__invariant(handlers.handled <= seen &&
+                             seen <= atomic_load(&sigq.caught),
+                         "signal: handled moves up to caught, never past it");
         handlers.handled = seen;
         pthread_cond_broadcast(&handlers.idle);
         pthread_mutex_unlock(&handlers.mu);
@@ -284,7 +284,7 @@ static int start_delivery(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = chan__thread_start(delivery_thread, NULL);
+    int err = sched__thread_start(delivery_thread, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0)
         goto fail;
@@ -391,8 +391,8 @@ static void wait_until_idle(void)
         sched_yield(); /* a few instructions of a handler on another CPU */
     unsigned long target =
         atomic_load_explicit(&sigq.caught, memory_order_acquire);
-    chan__invariant(handlers.handled <= target,
-                    "signal: handled never passes caught");
+    sched__invariant(handlers.handled <= target,
+                     "signal: handled never passes caught");
     bool park = chan__on_goroutine();
     while (handlers.running && handlers.handled < target) {
         if (!park) {

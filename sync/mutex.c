@@ -15,8 +15,8 @@
  *
  * ThreadSanitizer sees none of the atomics here in an uninstrumented
  * library, so, as Go's race-enabled Mutex does, every way in acquires on m
- * and Unlock first releases on m (sched/race.h). m is also the address of
- * state_, which the inline fast paths of sync.h, compiled into the user's
+ * and Unlock first releases on m (sched/internal/race.h). m is also the address
+ * of state_, which the inline fast paths of sync.h, compiled into the user's
  * program, touch with atomics TSan does see: both meet on one clock.
  */
 #include "sema.h"
@@ -44,7 +44,7 @@ static bool can_spin(int iter)
 static void do_spin(void)
 {
     for (int i = 0; i < ACTIVE_SPIN_CNT; i++)
-        chan__cpu_relax();
+        sched__cpu_relax();
 }
 
 /* Go's lockSlow: spin while the owner runs, then queue on the semaphore;
@@ -80,7 +80,7 @@ static void mutex_lock_slow(chan_mutex_t *m)
         if (starving && (old & locked))
             new |= starving_bit;
         if (awoke) {
-            chan__invariant(new &woken, "sync: inconsistent mutex state");
+            sched__invariant(new &woken, "sync: inconsistent mutex state");
             new &= ~woken;
         }
         if (!atomic_compare_exchange_strong(state, &old, new))
@@ -98,9 +98,9 @@ static void mutex_lock_slow(chan_mutex_t *m)
         if (old & starving_bit) {
             /* Handed to us: the lock bit is ours to set; we are no longer a
              * waiter; leave starvation mode if it is no longer needed. */
-            chan__invariant(!(old & (locked | woken)) &&
-                                (old >> SYNC__MUTEX_WAITER_SHIFT) != 0,
-                            "sync: inconsistent mutex state");
+            sched__invariant(!(old & (locked | woken)) &&
+                                 (old >> SYNC__MUTEX_WAITER_SHIFT) != 0,
+                             "sync: inconsistent mutex state");
             int32_t delta = locked - one_waiter;
             if (!starving || (old >> SYNC__MUTEX_WAITER_SHIFT) == 1)
                 delta -= starving_bit;
@@ -123,7 +123,7 @@ int chan_mutex_lock(chan_mutex_t *m)
             sync__a32(&m->state_), &unlocked, SYNC__MUTEX_LOCKED,
             memory_order_acquire, memory_order_relaxed))
         mutex_lock_slow(m);
-    chan__race_acquire(m); /* Go's race.Acquire, on either path */
+    sched__race_acquire(m); /* Go's race.Acquire, on either path */
     return CHAN_OK;
 }
 
@@ -140,7 +140,7 @@ bool chan_mutex_trylock(chan_mutex_t *m)
             state, &old, old | SYNC__MUTEX_LOCKED, memory_order_acquire,
             memory_order_relaxed))
         return false;
-    chan__race_acquire(m);
+    sched__race_acquire(m);
     return true;
 }
 
@@ -178,7 +178,7 @@ int chan_mutex_unlock(chan_mutex_t *m)
     /* Go's race.Release, before the lock can pass to anyone. A misused
      * Unlock (refused below) releases too, as Go's does before it throws:
      * an edge more, never a false report. */
-    chan__race_release(m);
+    sched__race_release(m);
     /* The fast path: locked, nobody waiting. release publishes the critical
      * section to the next owner. */
     if (atomic_compare_exchange_strong_explicit(

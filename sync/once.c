@@ -7,8 +7,8 @@
  *
  * For ThreadSanitizer, which sees no atomics of an uninstrumented library,
  * the store of done_ releases on &done_ and a load here that finds it set
- * acquires there (sched/race.h); the inline fast path of sync.h loads done_
- * with an atomic TSan sees, on the same address. Go's Once needs no such
+ * acquires there (sched/internal/race.h); the inline fast path of sync.h loads
+ * done_ with an atomic TSan sees, on the same address. Go's Once needs no such
  * lines: its race detector sees its atomics.
  */
 #include "sema.h"
@@ -23,7 +23,7 @@ static void once_do_slow(chan_once_t *once, void (*f)(void *), void *arg)
     if (atomic_load_explicit(sync__au32(&once->done_), memory_order_relaxed) ==
         0) {
         f(arg);
-        chan__race_release(&once->done_); /* f's writes, to every Do */
+        sched__race_release(&once->done_); /* f's writes, to every Do */
         atomic_store_explicit(sync__au32(&once->done_), 1,
                               memory_order_release);
     }
@@ -38,7 +38,7 @@ int chan_once_do(chan_once_t *once, void (*f)(void *arg), void *arg)
         0)
         once_do_slow(once, f, arg); /* outlined: keeps the fast path small */
     else
-        chan__race_acquire(&once->done_);
+        sched__race_acquire(&once->done_);
     return CHAN_OK;
 }
 

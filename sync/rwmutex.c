@@ -9,8 +9,8 @@
  *
  * ThreadSanitizer sees none of these atomics in an uninstrumented library,
  * so the edges are announced where Go's race-enabled RWMutex announces them
- * (sched/race.h): a writer's Unlock releases on &reader_sem_, which every
- * RLock and Lock acquires; a reader's RUnlock releases on &writer_sem_
+ * (sched/internal/race.h): a writer's Unlock releases on &reader_sem_, which
+ * every RLock and Lock acquires; a reader's RUnlock releases on &writer_sem_
  * (merging with the other readers'), which Lock acquires. Readers get no
  * edge between each other, so a write under RLock is still reported.
  */
@@ -31,7 +31,7 @@ int chan_rwmutex_rlock(chan_rwmutex_t *rw)
     if (atomic_fetch_add(sync__a32(&rw->reader_count_), 1) + 1 < 0)
         sync__semacquire(&rw->reader_sem_, false, SCHED_WAIT_SYNC_RWMUTEX_RLOCK,
                          rw);
-    chan__race_acquire(&rw->reader_sem_); /* the last writer's Unlock */
+    sched__race_acquire(&rw->reader_sem_); /* the last writer's Unlock */
     return CHAN_OK;
 }
 
@@ -43,7 +43,7 @@ bool chan_rwmutex_tryrlock(chan_rwmutex_t *rw)
     int32_t c = atomic_load(count);
     while (c >= 0)
         if (atomic_compare_exchange_weak(count, &c, c + 1)) {
-            chan__race_acquire(&rw->reader_sem_);
+            sched__race_acquire(&rw->reader_sem_);
             return true;
         }
     return false; /* a writer holds it or waits for it */
@@ -56,7 +56,7 @@ int chan_rwmutex_runlock(chan_rwmutex_t *rw)
     _Atomic int32_t *count = sync__a32(&rw->reader_count_);
     /* Go's race.ReleaseMerge: before the decrement, which may let a writer
      * in at once. A refused RUnlock releases too: an edge more, no report. */
-    chan__race_release(&rw->writer_sem_);
+    sched__race_release(&rw->writer_sem_);
     int32_t c = atomic_load(count);
     /* No reader is in when the count is 0, or -MAX_READERS with a writer
      * waiting: Go throws "sync: RUnlock of unlocked RWMutex". */
@@ -74,8 +74,8 @@ int chan_rwmutex_runlock(chan_rwmutex_t *rw)
  * before what it does. */
 static void race_acquire_writer(chan_rwmutex_t *rw)
 {
-    chan__race_acquire(&rw->reader_sem_);
-    chan__race_acquire(&rw->writer_sem_);
+    sched__race_acquire(&rw->reader_sem_);
+    sched__race_acquire(&rw->writer_sem_);
 }
 
 int chan_rwmutex_lock(chan_rwmutex_t *rw)
@@ -112,7 +112,7 @@ int chan_rwmutex_unlock(chan_rwmutex_t *rw)
         return CHAN_INVALID;
     _Atomic int32_t *count = sync__a32(&rw->reader_count_);
     /* Go's race.Release, before a reader or writer can get in. */
-    chan__race_release(&rw->reader_sem_);
+    sched__race_release(&rw->reader_sem_);
     int32_t c = atomic_load(count);
     /* Not write-locked: the count is not below zero. Go throws "sync:
      * Unlock of unlocked RWMutex" after the fact; we refuse before. */
@@ -121,8 +121,8 @@ int chan_rwmutex_unlock(chan_rwmutex_t *rw)
             return CHAN_INVALID;
     } while (!atomic_compare_exchange_weak(count, &c, c + MAX_READERS));
     int32_t readers = c + MAX_READERS; /* queued behind us */
-    chan__invariant(readers >= 0 && readers < MAX_READERS,
-                    "sync: inconsistent RWMutex reader count");
+    sched__invariant(readers >= 0 && readers < MAX_READERS,
+                     "sync: inconsistent RWMutex reader count");
     for (int32_t i = 0; i < readers; i++)
         sync__semrelease(&rw->reader_sem_, false);
     chan_mutex_unlock(&rw->w_);

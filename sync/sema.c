@@ -33,7 +33,7 @@ typedef struct sync__sudog {
 
 typedef struct semaroot {
     /* A cache line each: roots are hot and shared by unrelated locks. */
-    _Alignas(64) chan__lock_t lock;
+    _Alignas(64) sched__lock_t lock;
     sync__sudog_t *head, *tail; /* protected by lock */
     _Atomic uint32_t nwait;     /* waiters queued or about to queue */
 } semaroot_t;
@@ -44,7 +44,7 @@ static pthread_once_t semtable_once = PTHREAD_ONCE_INIT;
 static void semtable_init(void)
 {
     for (size_t i = 0; i < SEMTABLE_SIZE; i++)
-        chan__lock_init(&semtable[i].lock);
+        sched__lock_init(&semtable[i].lock);
 }
 
 static semaroot_t *semroot(const void *addr)
@@ -157,11 +157,11 @@ void sync__semacquire(uint32_t *addr, bool lifo, sched_wait_reason_t reason,
     semaroot_t *r = semroot(addr);
     sync__sudog_t s = {.addr = addr};
     for (;;) {
-        chan__lock(&r->lock);
+        sched__lock(&r->lock);
         atomic_fetch_add(&r->nwait, 1);
         if (cansemacquire(addr)) { /* a release came in the meantime */
             atomic_fetch_sub(&r->nwait, 1);
-            chan__unlock(&r->lock);
+            sched__unlock(&r->lock);
             return;
         }
         s.ticket = 0;
@@ -170,7 +170,7 @@ void sync__semacquire(uint32_t *addr, bool lifo, sched_wait_reason_t reason,
             list_push_front_of_addr(root_list(r), &s);
         else
             list_push_back(root_list(r), &s);
-        chan__unlock(&r->lock);
+        sched__unlock(&r->lock);
         park_as(&s.parker, reason, obj); /* the releaser dequeued us */
         chan__parker_destroy(&s.parker);
         if (s.ticket != 0 || cansemacquire(addr))
@@ -185,13 +185,13 @@ void sync__semrelease(uint32_t *addr, bool handoff)
     atomic_fetch_add(sync__au32(addr), 1);
     if (atomic_load(&r->nwait) == 0)
         return; /* nobody waits: the common case, lock-free */
-    chan__lock(&r->lock);
+    sched__lock(&r->lock);
     sync__sudog_t *s = atomic_load(&r->nwait) ? list_find(r, addr) : NULL;
     if (s) {
         list_remove(root_list(r), s);
         atomic_fetch_sub(&r->nwait, 1);
     }
-    chan__unlock(&r->lock);
+    sched__unlock(&r->lock);
     if (!s)
         return;
     bool handed = handoff && cansemacquire(addr);
@@ -219,15 +219,15 @@ uint32_t sync__notify_list_add(chan_cond_t *c)
 void sync__notify_list_wait(chan_cond_t *c, uint32_t ticket)
 {
     semaroot_t *r = semroot(c);
-    chan__lock(&r->lock);
+    sched__lock(&r->lock);
     if (ticket_less(ticket, atomic_load(sync__au32(&c->notify_)))) {
-        chan__unlock(&r->lock); /* notified before we got here */
+        sched__unlock(&r->lock); /* notified before we got here */
         return;
     }
     sync__sudog_t s = {.addr = c, .ticket = ticket};
     chan__parker_init(&s.parker);
     list_push_back(cond_list(c), &s);
-    chan__unlock(&r->lock);
+    sched__unlock(&r->lock);
     park_as(&s.parker, SCHED_WAIT_SYNC_COND_WAIT, c);
     chan__parker_destroy(&s.parker);
 }
@@ -239,10 +239,10 @@ void sync__notify_list_notify_one(chan_cond_t *c)
         atomic_load(sync__au32(&c->notify_)))
         return;
     semaroot_t *r = semroot(c);
-    chan__lock(&r->lock);
+    sched__lock(&r->lock);
     uint32_t t = atomic_load(sync__au32(&c->notify_));
     if (t == atomic_load(sync__au32(&c->wait_))) {
-        chan__unlock(&r->lock);
+        sched__unlock(&r->lock);
         return;
     }
     atomic_store(sync__au32(&c->notify_), t + 1);
@@ -253,7 +253,7 @@ void sync__notify_list_notify_one(chan_cond_t *c)
         s = s->next;
     if (s)
         list_remove(cond_list(c), s);
-    chan__unlock(&r->lock);
+    sched__unlock(&r->lock);
     if (s)
         chan__ready(&s->parker);
 }
@@ -264,11 +264,11 @@ void sync__notify_list_notify_all(chan_cond_t *c)
         atomic_load(sync__au32(&c->notify_)))
         return;
     semaroot_t *r = semroot(c);
-    chan__lock(&r->lock);
+    sched__lock(&r->lock);
     sync__sudog_t *s = c->head_;
     c->head_ = c->tail_ = NULL;
     atomic_store(sync__au32(&c->notify_), atomic_load(sync__au32(&c->wait_)));
-    chan__unlock(&r->lock);
+    sched__unlock(&r->lock);
     chan__wakeups_t w = {.n = 0};
     while (s) {
         sync__sudog_t *next = s->next; /* read before s may vanish */

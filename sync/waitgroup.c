@@ -76,7 +76,7 @@ int chan_waitgroup_add(chan_waitgroup_t *wg, int64_t delta)
         return CHAN_INVALID;
     /* Go's race.ReleaseMerge: every Done happens before the Wait it ends. */
     if (delta < 0)
-        chan__race_release(wg);
+        sched__race_release(wg);
     _Atomic uint64_t *state = wg_state(wg);
     uint64_t old = atomic_load(state), new;
     do {
@@ -109,7 +109,7 @@ void chan_waitgroup_wait(chan_waitgroup_t *wg)
             break;
         }
     }
-    chan__race_acquire(wg); /* Go's race.Acquire: after every Done */
+    sched__race_acquire(wg); /* Go's race.Acquire: after every Done */
 }
 
 /* wg.Go(f): Add(1), then a goroutine that runs f and calls Done. */

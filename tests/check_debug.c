@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "chan/chan_test_hooks.h" /* chan__go_on_scheduler */
-#include "sched/waitreason.h"
+#include "sched/internal/waitreason.h"
 #include "testutil.h"
 
 /* Polls the dump until it lists want operations; false after ~5 s scaled. */
@@ -256,7 +256,7 @@ START_TEST(test_debug_dump_names_sync_waits)
 }
 END_TEST
 
-/* GR-10: the one list of wait reasons (sched/waitreason.h) names every
+/* GR-10: the one list of wait reasons (sched/internal/waitreason.h) names every
  * entry with Go's string, as runtime2.go's waitReasonStrings, and anything
  * else "unknown wait reason", as Go's waitReason.String. */
 START_TEST(test_debug_wait_reason_strings)

@@ -32,7 +32,7 @@
 #include "sched/fiber.h"
 #include "sched/proc.h"
 #include "sched/sanitizer.h"
-#include "sched/scheduler.h"
+#include "sched/internal/scheduler.h"
 
 #include <gochan.h>
 
@@ -545,7 +545,7 @@ static void *runqempty_watcher(void *p)
     empty_race_t *r = p;
     while (!atomic_load(&r->stop)) {
         while (atomic_load(&r->ready) != 1 && !atomic_load(&r->stop))
-            chan__cpu_relax();
+            sched__cpu_relax();
         if (atomic_load(&r->stop))
             break;
         if (sched__runqempty(r->pp))
@@ -574,7 +574,7 @@ START_TEST(test_runq_empty_race)
         sched__runqput(r.pp, &gs[1], next1);
         sched__runqget(r.pp, &inherit);
         while (atomic_load(&r.ready) != 2)
-            chan__cpu_relax();
+            sched__cpu_relax();
         sched__runqget(r.pp, &inherit);
         atomic_store(&r.ready, 0);
     }
@@ -1026,7 +1026,7 @@ static void hog(void *p)
     hog_t *h = p;
     atomic_store(&h->hog_running, 1);
     while (!atomic_load(&h->release_hog))
-        chan__cpu_relax();
+        sched__cpu_relax();
     atomic_fetch_add(&h->done, 1);
 }
 
@@ -1082,7 +1082,7 @@ START_TEST(test_park_goready_race)
         tsema_release(&r.sema);
         /* the next token only after this one is taken */
         while (atomic_load(&r.got) <= i)
-            chan__cpu_relax();
+            sched__cpu_relax();
     }
     ck_assert(wait_for(&r.done, 1, 60000));
     wait_no_goroutines();
@@ -1107,7 +1107,7 @@ static void parallel_worker(void *p)
     for (unsigned i = 0; i < 3; i++) {
         unsigned expected = (unsigned)par.procs * i + id;
         while (atomic_load(&par.x) != expected)
-            chan__cpu_relax();
+            sched__cpu_relax();
         atomic_store(&par.x, expected + 1);
     }
     if (atomic_fetch_add(&par.ndone, 1) + 1 == par.procs)
@@ -1562,7 +1562,7 @@ static void spinner(void *p)
     int64_t until = chan_now() + 300 * 1000 * 1000;
     int64_t cap = chan_now() + (int64_t)(60e9 * tu_scale());
     while ((chan_now() < until || !atomic_load(&s->stop)) && chan_now() < cap)
-        chan__cpu_relax();
+        sched__cpu_relax();
     atomic_store(&s->done, 1);
 }
 

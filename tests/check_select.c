@@ -23,7 +23,7 @@
 #include <gochan/chan.h>
 #include <gochan/select.h>
 
-#include "chan/park.h" /* chan__cpu_relax */
+#include "chan/park.h" /* sched__cpu_relax */
 #include "testutil.h"
 
 Suite *select_suite(void);
@@ -719,7 +719,7 @@ typedef struct nbrace {
 static void spin(int n)
 {
     for (int i = 0; i < n; i++)
-        chan__cpu_relax();
+        sched__cpu_relax();
 }
 
 /* Waits until *a == v: spins briefly, then yields (valgrind runs one thread

@@ -798,13 +798,13 @@ out:
 /* How many waiters are queued on c now, read under c's lock. */
 static void queued(chan_t *c, size_t *nrecv, size_t *nsend)
 {
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     size_t nr = 0, ns = 0;
     for (chan__waiter_t *w = atomic_load(&c->recvq.first); w; w = w->next)
         nr++;
     for (chan__waiter_t *w = atomic_load(&c->sendq.first); w; w = w->next)
         ns++;
-    chan__unlock(&c->lock);
+    sched__unlock(&c->lock);
     *nrecv = nr;
     *nsend = ns;
 }

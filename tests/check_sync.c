@@ -21,7 +21,7 @@
 #include <gochan/sync.h>
 #include <gochan/timer.h>
 
-#include "lock.h"      /* chan__cpu_relax */
+#include "lock.h"      /* sched__cpu_relax */
 #include "sync/sema.h" /* the semaphore, Go's runtime_Semacquire */
 #include "testutil.h"
 
@@ -320,7 +320,7 @@ static void hammer_reader(void *arg)
         if (n < 1 || n >= 10000)
             atomic_fetch_add(&h->errors, 1); /* a writer is in */
         for (int j = 0; j < 10; j++)
-            chan__cpu_relax();
+            sched__cpu_relax();
         atomic_fetch_sub(&h->activity, 1);
         chan_rwmutex_runlock(&h->rw);
     }
@@ -337,7 +337,7 @@ static void hammer_writer(void *arg)
         if (n != 10000)
             atomic_fetch_add(&h->errors, 1); /* not alone */
         for (int j = 0; j < 10; j++)
-            chan__cpu_relax();
+            sched__cpu_relax();
         atomic_fetch_sub(&h->activity, 10000);
         chan_rwmutex_unlock(&h->rw);
     }

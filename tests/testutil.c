@@ -115,10 +115,10 @@ static size_t tu_waitq_len(chan__waitq_t *q)
 
 void tu_chan_waiters(chan_t *c, size_t *nrecv, size_t *nsend)
 {
-    chan__lock(&c->lock);
+    sched__lock(&c->lock);
     *nrecv = tu_waitq_len(&c->recvq);
     *nsend = tu_waitq_len(&c->sendq);
-    chan__unlock(&c->lock);
+    sched__unlock(&c->lock);
 }
 
 void tu_wait_waiters(chan_t *c, size_t nrecv, size_t nsend)

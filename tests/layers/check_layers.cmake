@@ -22,6 +22,7 @@ probe(layer_probe_select_includes_context FALSE "gochan/context.h")
 probe(layer_probe_context_includes_park FALSE "park.h")
 probe(layer_probe_context_includes_signal FALSE "gochan/signal.h")
 probe(layer_probe_net_includes_signal FALSE "gochan/signal.h")
+probe(layer_probe_chan_includes_sched_proc FALSE "proc.h")
 
 # No library source reaches around the include path with a relative path.
 file(GLOB_RECURSE sources ${SOURCE_DIR}/sched/*.[ch] ${SOURCE_DIR}/chan/*.[ch]

@@ -10,5 +10,5 @@
 int gochan_layer_probe(void);
 int gochan_layer_probe(void)
 {
-    return (int)sizeof(chan_case_t) + (int)sizeof(chan__lock_t);
+    return (int)sizeof(chan_case_t) + (int)sizeof(sched__lock_t);
 }

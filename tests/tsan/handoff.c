@@ -2,7 +2,8 @@
  * the plain (uninstrumented) libgochan. Every value below is plain memory
  * handed from one thread to another through gochan alone; ThreadSanitizer
  * must report nothing, which it can only do if gochan announces its
- * happens-before edges (sched/race.h). Exits 0 when every value arrived.
+ * happens-before edges (sched/internal/race.h). Exits 0 when every value
+ * arrived.
  */
 #include <gochan.h>
 

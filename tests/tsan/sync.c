@@ -4,8 +4,8 @@
  * locks are contended (several lockers, short critical sections) so that
  * Lock, Unlock, RLock and Once.Do take their slow paths inside the library,
  * where TSan sees no atomics: ThreadSanitizer must report nothing, which it
- * can only do if sync/ announces its happens-before edges (sched/race.h).
- * Exits 0 when every count adds up.
+ * can only do if sync/ announces its happens-before edges
+ * (sched/internal/race.h). Exits 0 when every count adds up.
  */
 #include <gochan.h>
 

@@ -22,17 +22,17 @@
 void __tsan_acquire(void *addr) __attribute__((weak));
 void __tsan_release(void *addr) __attribute__((weak));
 
-/* Everything before the matching chan__race_release(addr) on another thread
+/* Everything before the matching sched__race_release(addr) on another thread
  * happens before what follows this call. */
-static inline void chan__race_acquire(void *addr)
+static inline void sched__race_acquire(void *addr)
 {
     if (__tsan_acquire)
         __tsan_acquire(addr);
 }
 
 /* Publishes what this thread did so far to the next
- * chan__race_acquire(addr). */
-static inline void chan__race_release(void *addr)
+ * sched__race_acquire(addr). */
+static inline void sched__race_release(void *addr)
 {
     if (__tsan_release)
         __tsan_release(addr);
@@ -40,15 +40,15 @@ static inline void chan__race_release(void *addr)
 
 /* A reference count's decrement: every holder's uses happen before the free
  * by the one that drops the last reference. Call before the decrement;
- * chan__race_last_ref after it, when it reached zero. */
-static inline void chan__race_drop_ref(void *count)
+ * sched__race_last_ref after it, when it reached zero. */
+static inline void sched__race_drop_ref(void *count)
 {
-    chan__race_release(count);
+    sched__race_release(count);
 }
 
-static inline void chan__race_last_ref(void *count)
+static inline void sched__race_last_ref(void *count)
 {
-    chan__race_acquire(count);
+    sched__race_acquire(count);
 }
 
 #endif /* GOCHAN_RACE_H */

@@ -28,14 +28,15 @@
  * is followed by a few sched_yield()s before sleeping: when the holder is
  * runnable but has no core (more threads than cores), spinning only burns
  * the core it needs, while a yield hands it over. */
-#ifndef CHAN__LOCK_SPIN
-#define CHAN__LOCK_SPIN 100 /* pause loops before a contended lock yields */
+#ifndef SCHED__LOCK_SPIN
+#define SCHED__LOCK_SPIN 100 /* pause loops before a contended lock yields */
 #endif
-#ifndef CHAN__LOCK_YIELD
-#define CHAN__LOCK_YIELD 1 /* sched_yield()s before a contended lock sleeps */
+#ifndef SCHED__LOCK_YIELD
+/* sched_yield()s before a contended lock sleeps */
+#define SCHED__LOCK_YIELD 1
 #endif
 
-static inline void chan__cpu_relax(void)
+static inline void sched__cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -48,39 +49,39 @@ static inline void chan__cpu_relax(void)
 /* Sleeps while *addr == expected. Returns on a wake-up, a signal, a spurious
  * wake-up or when *addr no longer holds expected: callers re-check in a loop.
  */
-void chan__futex_wait(_Atomic uint32_t *addr, uint32_t expected);
+void sched__futex_wait(_Atomic uint32_t *addr, uint32_t expected);
 /* Wakes up to n threads sleeping on addr. */
-void chan__futex_wake(_Atomic uint32_t *addr, int n);
+void sched__futex_wake(_Atomic uint32_t *addr, int n);
 #endif
 
 /* The lock. 0 unlocked, 1 locked, 2 locked and a thread may sleep. */
-typedef struct chan__lock {
+typedef struct sched__lock {
 #ifdef GOCHAN_FUTEX
     _Atomic uint32_t state;
 #else
     pthread_mutex_t mu;
 #endif
-} chan__lock_t;
+} sched__lock_t;
 
 /* A statically initialised lock. */
 #ifdef GOCHAN_FUTEX
-#define CHAN__LOCK_INIT                                                        \
+#define SCHED__LOCK_INIT                                                       \
     {                                                                          \
         0                                                                      \
     }
 #else
-#define CHAN__LOCK_INIT                                                        \
+#define SCHED__LOCK_INIT                                                       \
     {                                                                          \
         PTHREAD_MUTEX_INITIALIZER                                              \
     }
 #endif
 
-void chan__lock_init(chan__lock_t *l);
-void chan__lock_destroy(chan__lock_t *l);
-void chan__lock_slow(chan__lock_t *l);
-void chan__unlock_slow(chan__lock_t *l);
+void sched__lock_init(sched__lock_t *l);
+void sched__lock_destroy(sched__lock_t *l);
+void sched__lock_slow(sched__lock_t *l);
+void sched__unlock_slow(sched__lock_t *l);
 
-static inline void chan__lock(chan__lock_t *l)
+static inline void sched__lock(sched__lock_t *l)
 {
 #ifdef GOCHAN_FUTEX
     uint32_t unlocked = 0;
@@ -89,20 +90,20 @@ static inline void chan__lock(chan__lock_t *l)
                                                  memory_order_acquire,
                                                  memory_order_relaxed))
 #endif
-        chan__lock_slow(l);
-    chan__race_acquire(l);
+        sched__lock_slow(l);
+    sched__race_acquire(l);
 }
 
-static inline void chan__unlock(chan__lock_t *l)
+static inline void sched__unlock(sched__lock_t *l)
 {
-    chan__race_release(l);
+    sched__race_release(l);
 #ifdef GOCHAN_FUTEX
     /* release: publishes our writes to the next holder. A previous state of 2
      * means someone may sleep on the word and needs a wake-up. */
     if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 1)
         return;
 #endif
-    chan__unlock_slow(l);
+    sched__unlock_slow(l);
 }
 
 #ifdef GOCHAN_FUTEX

@@ -1,7 +1,7 @@
 /* invariant.h: internal to gochan, never installed. Checked invariants, as
  * Go's runtime throws ("select: broken sort") and libdill has dill_assert.
  *
- * chan__invariant(cond, what) stops the program with a message naming the
+ * sched__invariant(cond, what) stops the program with a message naming the
  * broken invariant when cond is false. It is compiled in when
  * GOCHAN_INVARIANTS is defined (CMake defines it in Debug and sanitizer
  * builds) and compiles to nothing otherwise, so cond must have no side
@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define chan__invariant(cond, what)                                            \
+#define sched__invariant(cond, what)                                           \
     do {                                                                       \
         if (!(cond)) {                                                         \
             fprintf(stderr, "gochan: invariant broken: %s (%s:%d)\n", (what),  \
@@ -24,7 +24,7 @@
         }                                                                      \
     } while (0)
 #else
-#define chan__invariant(cond, what) ((void)0)
+#define sched__invariant(cond, what) ((void)0)
 #endif
 
 #endif /* GOCHAN_INVARIANT_H */
