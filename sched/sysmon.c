@@ -34,21 +34,31 @@ static int64_t nanotime(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Reads /proc/self/task/TID/<name> of mp's thread into buf, NUL-ended:
+ * false when it cannot. */
+static bool read_task_file(const sched__m_t *mp, const char *name, char *buf,
+                           size_t len)
+{
+    snprintf(buf, len, "/proc/self/task/%d/%s", mp->tid, name);
+    int fd = open(buf, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
 /* Whether mp's thread sleeps in the kernel: its state in /proc (field 3 of
  * /proc/self/task/TID/stat) is anything but R (running or runnable). False
  * when it cannot tell. */
 static bool m_blocked(const sched__m_t *mp)
 {
     char buf[256];
-    snprintf(buf, sizeof buf, "/proc/self/task/%d/stat", mp->tid);
-    int fd = open(buf, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_task_file(mp, "stat", buf, sizeof buf))
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     /* "tid (comm) S ...": comm may hold spaces and parentheses. */
     const char *end = strrchr(buf, ')');
     if (!end || end[1] != ' ' || end[2] == '\0')
@@ -65,15 +75,8 @@ static bool m_blocked(const sched__m_t *mp)
 static bool m_in_futex(const sched__m_t *mp)
 {
     char buf[64];
-    snprintf(buf, sizeof buf, "/proc/self/task/%d/syscall", mp->tid);
-    int fd = open(buf, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_task_file(mp, "syscall", buf, sizeof buf))
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     char *end;
     long nr = strtol(buf, &end, 10);
     return end != buf && nr == SYS_futex;

@@ -40,20 +40,8 @@
 
 Suite *sched_suite(void);
 
-/* Starting a thread in the child of a fork from a multi-threaded process is
- * not supported by ThreadSanitizer (it exits with 66), and AddressSanitizer
- * can deadlock there (as in check_net.c): the fork tests' children then only
+/* Under TU_FORK_NO_THREADS (testutil.h) the fork tests' children only
  * check that the scheduler is fresh, without starting it. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TU_FORK_NO_THREADS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TU_FORK_NO_THREADS 1
-#endif
-#endif
-#ifndef TU_FORK_NO_THREADS
-#define TU_FORK_NO_THREADS 0
-#endif
 
 /* ---- mmap, failing on demand --------------------------------------------- */
 
