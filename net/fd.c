@@ -723,12 +723,7 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     return rc;
 }
 
-static ssize_t read_io(chan_fd_t *f, void *buf, size_t n,
-                       struct io_cancel *cancel)
-{
-    return fd_read(f, buf, n, cancel);
-}
-
+/* fd_write in io_fn's shape (io_fn's buffer is not const). */
 static ssize_t write_io(chan_fd_t *f, void *buf, size_t n,
                         struct io_cancel *cancel)
 {
@@ -737,7 +732,7 @@ static ssize_t write_io(chan_fd_t *f, void *buf, size_t n,
 
 ssize_t chan_fd_read_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n)
 {
-    return io_done(io_ctx(ctx, f, buf, n, SCHED_POLL_READ, read_io));
+    return io_done(io_ctx(ctx, f, buf, n, SCHED_POLL_READ, fd_read));
 }
 
 ssize_t chan_fd_write_ctx(context_t *ctx, chan_fd_t *f, const void *buf,
