@@ -716,6 +716,14 @@ static ssize_t io_ctx(context_t *ctx, chan_fd_t *f, void *buf, size_t n,
     sched__unlock(&c->lock);
     if (rc < 0 && err == ECANCELED)
         err = ctx_errno(ctx);
+    if (rc == 0 && n > 0 && mode == SCHED_POLL_READ && context_err(ctx)) {
+        /* End of file, and the context is done: the cancel may have come
+         * first (before the call waited at all, or before the writer
+         * closed), so it wins, as NP-10 says. Nothing is lost: end of file
+         * stays for the next read. */
+        rc = -1;
+        err = ctx_errno(ctx);
+    }
     if (context_after_func_stop(stop))
         io_cancel_put(c); /* it will never run: its reference is ours */
     io_cancel_put(c);
