@@ -381,18 +381,19 @@ static void drop_spinning(sched__m_t *mp)
 
 static void schedule(sched__m_t *mp);
 
-/* Go's allm: every M that started, never freed (Ms do not exit). Only a
+/* Go's allm: every M ever allocated, never freed (Ms do not exit). Only a
  * forked child needs it: the parent's Ms are forgotten there, and this
- * keeps them reachable for leak checkers. */
+ * keeps them reachable for leak checkers, also one whose thread was being
+ * created at the fork (so allocm links it, not mstart). */
 static _Atomic(sched__m_t *) allm;
+
+/* Ms whose thread could not be created, for the next allocm: they are in
+ * allm already. Under sched__state.lock, linked by schedlink. */
+static sched__m_t *mspare;
 
 static void *mstart(void *arg)
 {
     sched__m_t *mp = arg;
-    mp->alllink = atomic_load_explicit(&allm, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(
-        &allm, &mp->alllink, mp, memory_order_relaxed, memory_order_relaxed))
-        ;
     sched__thread_minit_sigmask(); /* Go's minit: not newm's caller's mask */
     tls_m = mp;
     /* Before the M holds a P: sysmon reads it after it sees the P held. */
@@ -437,11 +438,26 @@ static int newm(sched__m_t *mp, sched__p_t *pp, bool spinning)
 
 static sched__m_t *allocm(void)
 {
-    sched__m_t *mp = calloc(1, sizeof *mp);
+    sched__lock(&sched__state.lock);
+    sched__m_t *mp = mspare;
+    if (mp)
+        mspare = mp->schedlink;
+    sched__unlock(&sched__state.lock);
     if (mp) {
-        sched__noteclear(&mp->park);
-        mp->fastrand = (uint32_t)(uintptr_t)mp | 1; /* xorshift: nonzero */
+        sched__m_t *next = mp->alllink;
+        *mp = (sched__m_t){.alllink = next};
+    } else {
+        mp = calloc(1, sizeof *mp);
+        if (!mp)
+            return NULL;
+        mp->alllink = atomic_load_explicit(&allm, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(&allm, &mp->alllink, mp,
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed))
+            ;
     }
+    sched__noteclear(&mp->park);
+    mp->fastrand = (uint32_t)(uintptr_t)mp | 1; /* xorshift: nonzero */
     return mp;
 }
 
@@ -449,8 +465,11 @@ static sched__m_t *allocm(void)
  * wakep counted for it. Work stays queued for the Ms that exist. */
 static void newm_failed(sched__m_t *mp, sched__p_t *pp, bool spinning)
 {
-    free(mp);
     sched__lock(&sched__state.lock);
+    if (mp) {
+        mp->schedlink = mspare;
+        mspare = mp;
+    }
     sched__state.mcount--;
     /* pp may have work when sysmon handed it off (handoffp): it waits there
      * for a spinning M to steal it. */
@@ -1114,8 +1133,9 @@ static int start_locked(void)
         sched__state.mcount = 0;
         sched__state.pidle = NULL;
         atomic_store_explicit(&sched__state.npidle, 0, memory_order_relaxed);
+        m0->schedlink = mspare; /* in allm: never freed */
+        mspare = m0;
         sched__unlock(&sched__state.lock);
-        free(m0);
         free_allp(n);
         sched__nprocs = 0;
         return EAGAIN;
@@ -1199,6 +1219,7 @@ static void sched_atfork_child(void)
     forgotten.gfree = sched__state.gfree;
     forgotten.runqhead = sched__state.runqhead;
     forgotten.midle = sched__state.midle;
+    mspare = NULL; /* in allm; its lock went with sched__state */
     sched__state = (sched__schedt_t){
         .lock = SCHED__LOCK_INIT,
         .gflock = SCHED__LOCK_INIT,

@@ -41,6 +41,7 @@ void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #define SCHED__VALGRIND 1
 #endif
