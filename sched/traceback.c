@@ -16,6 +16,7 @@
 
 #if GOCHAN_HAVE_STACKS
 
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -298,6 +299,23 @@ size_t sched_traceback_goroutines(sched_traceback_t *tb,
 
 /* ---- naming frames ----------------------------------------------------- */
 
+/* dwfl_module_getsrc finds a CU through .debug_aranges, which clang does
+ * not emit (elfutils before 0.191 does not make them up): look through the
+ * module's CUs for the one that covers pc. */
+static void find_line(Dwfl_Module *mod, Dwarf_Addr pc, const char **file,
+                      int *line)
+{
+    Dwarf_Addr bias = 0;
+    for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(mod, cu, &bias));) {
+        if (dwarf_haspc(cu, pc - bias) <= 0)
+            continue;
+        Dwarf_Line *l = dwarf_getsrc_die(cu, pc - bias);
+        if (l && (*file = dwarf_linesrc(l, NULL, NULL)) != NULL)
+            dwarf_lineno(l, line);
+        return;
+    }
+}
+
 /* The function at a return address and its file:line; false when no module
  * covers it. */
 static bool symbolize(sched_traceback_t *tb, uintptr_t ret, const char **name,
@@ -317,6 +335,8 @@ static bool symbolize(sched_traceback_t *tb, uintptr_t ret, const char **name,
     Dwfl_Line *l = dwfl_module_getsrc(mod, pc);
     if (l)
         *file = dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL);
+    else
+        find_line(mod, pc, file, line);
     Dwarf_Addr base = 0;
     *module = dwfl_module_info(mod, NULL, &base, NULL, NULL, NULL, NULL, NULL);
     if (!*name)
