@@ -47,7 +47,7 @@ def main():
                "g5 listed")
         for fn in ("gdb_parked_receiver", "gdb_parked_sender",
                    "gdb_parked_locker", "gdb_parked_selector",
-                   "sched_gopark", "goroutine_main"):
+                   "chan__park_as", "goroutine_main"):
             expect(out, r"#\d+\s+.*\b%s\b" % fn, "%s in a backtrace" % fn)
         # The thread's registers are the same before and after.
         rips = re.findall(r"^rip\s+(0x[0-9a-f]+)", out, re.M)
