@@ -484,7 +484,7 @@ START_TEST(test_debug_stacks_goroutine_frames)
 {
     chan_debug_enable(true);
     chan_t *c = chan_make(sizeof(long), 0);
-    chan_mutex_t m = CHAN_MUTEX_INIT;
+    static chan_mutex_t m = CHAN_MUTEX_INIT; /* outlives the goroutine */
     chan_mutex_lock(&m);
     start_stack_goroutines(c, &m);
     ck_assert(wait_for_blocked(2));
@@ -524,7 +524,7 @@ START_TEST(test_debug_stacks_unrecorded_goroutine)
         return;
     chan_debug_enable(false);
     chan_t *c = chan_make(sizeof(long), 0);
-    chan_mutex_t m = CHAN_MUTEX_INIT;
+    static chan_mutex_t m = CHAN_MUTEX_INIT; /* outlives the goroutine */
     chan_mutex_lock(&m);
     start_stack_goroutines(c, &m);
     char *text = wait_for_text("\nstack_locker()\n");
