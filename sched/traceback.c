@@ -24,10 +24,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#if GOCHAN_HAVE_LIBUNWIND
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-#elif defined(__GLIBC__)
+#if defined(__GLIBC__)
 #include <execinfo.h>
 #endif
 
@@ -213,6 +210,7 @@ snapshot(sched_g *gp, sched_gtrace_t *t, sched_traceback_t *tb, bool *dead)
     uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_acquire);
     uint32_t status = sched__gstatus(gp);
     *dead = false;
+    t->state = SCHED_GSTATE_RUNNING;
     t->npcs = 0;
     t->unavailable = true;
     tb->len = 0;
@@ -397,9 +395,9 @@ size_t sched_traceback_here(uintptr_t *pcs, size_t max, size_t skip)
     enum { HERE_MAX = SCHED_TRACEBACK_MAX + 8 };
     void *raw[HERE_MAX];
     int got = 0;
-#if GOCHAN_HAVE_LIBUNWIND
-    got = unw_backtrace(raw, HERE_MAX);
-#elif defined(__GLIBC__)
+#if defined(__GLIBC__)
+    /* glibc's, through libgcc's unwinder. Not libunwind's: its validation
+     * of each address (a write() of it to a pipe) trips valgrind. */
     got = backtrace(raw, HERE_MAX);
 #endif
     skip++; /* this function */

@@ -5,8 +5,9 @@
  * Built when the scheduler is and pkg-config finds elfutils' libdw (CMake
  * option GOCHAN_STACKS, GOCHAN_HAVE_STACKS): libdw unwinds a copy of each
  * parked goroutine's stack and names the frames (function, file:line). A
- * plain thread's own frames are taken when it blocks, with libunwind when
- * found, else glibc's backtrace(). Without them, sched_traceback_begin
+ * plain thread's own frames are taken when it blocks, with glibc's
+ * backtrace() (libunwind's validates addresses by writing them to a pipe,
+ * which valgrind reports). Without them, sched_traceback_begin
  * returns NULL and the dump keeps its one-line-per-operation form.
  *
  * Safe while goroutines start, run and end: a goroutine's stack is copied
