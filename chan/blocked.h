@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "waitreason.h"
 
@@ -34,6 +35,10 @@ typedef struct chan__blocked {
     size_t ncases;
     int fd;        /* IO wait: the descriptor */
     int64_t since; /* chan_now() when it blocked */
+    /* A plain thread's frames when it blocked (malloc'd, innermost first),
+     * for the dump's stack traces; NULL without them (chan/stacks.c). */
+    uintptr_t *pcs;
+    size_t npcs;
 } chan__blocked_t;
 
 extern atomic_int chan__debug_state; /* 0 unknown, 1 off, 2 on */
@@ -54,5 +59,14 @@ void chan__debug_unblock(chan__blocked_t *b);
 /* Blocks forever (nil channel, select {}, a select of nil channels only),
  * recorded when enabled. b is filled in as for chan__debug_block. */
 _Noreturn void chan__debug_block_forever(chan__blocked_t *b);
+
+/* The dump's stack traces (chan/stacks.c), when this build has them: the
+ * registry's records copied under its lock by collect (NULL: no stacks, or
+ * no memory), then printed Go's way, and freed, by print. here takes a plain
+ * thread's frames for chan__debug_block. */
+typedef struct chan__stacks chan__stacks_t;
+chan__stacks_t *chan__stacks_collect(const chan__blocked_t *registry);
+void chan__stacks_print(FILE *out, chan__stacks_t *st, int64_t now);
+void chan__stacks_here(chan__blocked_t *b);
 
 #endif /* GOCHAN_BLOCKED_H */

@@ -173,7 +173,7 @@ static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
     bool debug = chan__debug_enabled();
     if (debug)
         chan__debug_block(&record);
-    chan__park(pp);
+    chan__park_as(pp, record.reason);
     if (debug)
         chan__debug_unblock(&record);
 

@@ -62,6 +62,7 @@ void chan__debug_block(chan__blocked_t *b)
     b->tid = current_tid();
     b->goid = chan__goid();
     b->since = chan_now();
+    chan__stacks_here(b); /* a plain thread's frames, when the build can */
     b->prev = NULL;
     pthread_mutex_lock(&registry_lock);
     b->next = registry;
@@ -81,6 +82,7 @@ void chan__debug_unblock(chan__blocked_t *b)
     if (b->next)
         b->next->prev = b->prev;
     pthread_mutex_unlock(&registry_lock);
+    free(b->pcs);
 }
 
 _Noreturn void chan__debug_block_forever(chan__blocked_t *b)
@@ -156,7 +158,9 @@ static char *dump_format(size_t *n, size_t *len)
     fprintf(mem, "gochan: %zu blocked operation%s\n", *n, *n == 1 ? "" : "s");
     for (const chan__blocked_t *b = registry; b; b = b->next)
         dump_one(mem, b, now);
+    chan__stacks_t *stacks = chan__stacks_collect(registry);
     pthread_mutex_unlock(&registry_lock);
+    chan__stacks_print(mem, stacks, now); /* every goroutine's stack */
     bool failed = ferror(mem) != 0;
     if (fclose(mem) != 0 || failed) {
         free(text);

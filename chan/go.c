@@ -60,7 +60,9 @@ int chan_go(void (*fn)(void *arg), void *arg)
 {
     if (!fn)
         return CHAN_INVALID;
-    int err = go_on_scheduler() ? sched_go(fn, arg) : sched__thread_go(fn, arg);
+    int err = go_on_scheduler()
+                  ? sched_go_at(__builtin_return_address(0), fn, arg, 0)
+                  : sched__thread_go(fn, arg);
     return go_started(err);
 }
 
@@ -69,9 +71,10 @@ int chan_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size)
     if (!fn || (stack_size != 0 && (stack_size < CHAN_GO_STACK_MIN ||
                                     stack_size > CHAN_GO_STACK_MAX)))
         return CHAN_INVALID;
-    int err = go_on_scheduler()
-                  ? sched_go_stack(fn, arg, stack_size)
-                  : sched__thread_go_with(fn, arg, false, 0, stack_size);
+    int err =
+        go_on_scheduler()
+            ? sched_go_at(__builtin_return_address(0), fn, arg, stack_size)
+            : sched__thread_go_with(fn, arg, false, 0, stack_size);
     return go_started(err);
 }
 
@@ -79,9 +82,10 @@ int chan_go_args(void (*fn)(void *args), const void *args, size_t size)
 {
     if (!fn || (!args && size > 0))
         return CHAN_INVALID;
-    int err = go_on_scheduler()
-                  ? sched_go_copy(fn, args, size, 0)
-                  : sched__thread_go_with(fn, args, true, size, 0);
+    int err =
+        go_on_scheduler()
+            ? sched_go_copy_at(__builtin_return_address(0), fn, args, size, 0)
+            : sched__thread_go_with(fn, args, true, size, 0);
     return go_started(err);
 }
 

@@ -47,7 +47,12 @@ uint64_t chan__goid(void)
  * every blocked operation, told to ThreadSanitizer (race.h). */
 void chan__park(chan__parker_t *p)
 {
-    chan__park_wait(p);
+    chan__park_as(p, SCHED_WAIT_ZERO);
+}
+
+void chan__park_as(chan__parker_t *p, sched_wait_reason_t reason)
+{
+    chan__park_wait(p, reason);
     sched__race_acquire(p);
 }
 

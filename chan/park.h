@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "lock.h"
+#include "waitreason.h"
 
 /* Tunables, chosen by measurement on a 2-core machine (see bench/): a parked
  * thread spins, then yields its core, before it sleeps (see lock.h). */
@@ -58,6 +59,9 @@ void chan__parker_destroy(chan__parker_t *p);
 
 /* Sleeps until chan__ready(p). Returns at once if that already happened. */
 void chan__park(chan__parker_t *p);
+/* chan__park giving a goroutine's wait reason (waitreason.h), which the
+ * dump's stack traces print even when recording is off. */
+void chan__park_as(chan__parker_t *p, sched_wait_reason_t reason);
 
 /* Wakes p's thread or goroutine. After this call the caller must not touch p
  * or any waiter of p: the woken may return and reuse its stack at once. */

@@ -27,8 +27,9 @@ void chan__parker_destroy(chan__parker_t *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-void chan__park_wait(chan__parker_t *p)
+void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason)
 {
+    (void)reason; /* no goroutines in this build */
     chan__park_spin(p);
     /* Always pass through the mutex: the waker signals while holding it, so
      * once we own it the waker is done with the parker and we may return. */

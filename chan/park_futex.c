@@ -42,9 +42,9 @@ static bool park_commit(struct sched_g *gp, void *arg)
         memory_order_acquire);
 }
 
-static void park_goroutine(chan__parker_t *p)
+static void park_goroutine(chan__parker_t *p, sched_wait_reason_t reason)
 {
-    sched_gopark(park_commit, p, SCHED_WAIT_ZERO);
+    sched_gopark(park_commit, p, reason);
     /* Readied only after the waker's WOKEN store; this load orders our reads
      * of the waiter after it. */
     sched__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
@@ -52,10 +52,10 @@ static void park_goroutine(chan__parker_t *p)
                      "a goroutine resumes from a parker only when woken");
 }
 
-void chan__park_wait(chan__parker_t *p)
+void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason)
 {
     if (p->g) {
-        park_goroutine(p);
+        park_goroutine(p, reason);
         return;
     }
     if (chan__park_spin(p))

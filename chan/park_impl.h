@@ -16,8 +16,9 @@
 #include "park.h"
 
 /* Sleeps until p's state is CHAN__PARK_WOKEN, read with acquire, so that
- * what the waker wrote into the waiter is visible. */
-void chan__park_wait(chan__parker_t *p);
+ * what the waker wrote into the waiter is visible. A goroutine parks with
+ * reason as its wait reason (the dump's header). */
+void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason);
 
 /* Moves p's state to CHAN__PARK_WOKEN with release and wakes whoever sleeps
  * on it. The caller must not touch p afterwards (see chan__ready). */

@@ -34,3 +34,14 @@ install(FILES ${PROJECT_BINARY_DIR}/gochan.pc
 # valgrind suppressions for gochan's own long-lived threads (see the file).
 install(FILES ${PROJECT_SOURCE_DIR}/cmake/gochan.supp
         DESTINATION ${CMAKE_INSTALL_DATADIR}/gochan)
+
+# gdb's goroutine commands (gdb/gochan-gdb.py): where gdb auto-loads them for
+# the library (<datadir>/gdb/auto-load/<full libdir>/<library's real file
+# name>-gdb.py; gdb loads it from there when that directory is in its
+# auto-load safe-path, e.g. for a /usr install), and under share/gochan for
+# `source` by hand.
+install(FILES ${PROJECT_SOURCE_DIR}/gdb/gochan-gdb.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gochan)
+install(FILES ${PROJECT_SOURCE_DIR}/gdb/gochan-gdb.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/gdb/auto-load${CMAKE_INSTALL_FULL_LIBDIR}
+        RENAME libgochan.so.${PROJECT_VERSION}-gdb.py)

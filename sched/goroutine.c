@@ -155,7 +155,7 @@ void sched__goroutine_atfork_child(void)
 /* A dead g with a fresh stack of stack_size bytes (0: the default), ready to
  * run fn(arg); *err on failure. */
 static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg,
-                     size_t stack_size, int *err)
+                     size_t stack_size, const void *pc, int *err)
 {
     sched_g *gp = gfget(pp);
     if (!gp && !(gp = allocg())) {
@@ -166,12 +166,20 @@ static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg,
         gfput(pp, gp);
         return NULL;
     }
+    /* Odd while its fields change, for the traceback (proc.h). */
+    uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);
+    atomic_store_explicit(&gp->schedgen, gen + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
     gp->fn = fn;
     gp->arg = arg;
+    gp->gopc = pc;
+    sched_g *parent = sched_getg();
+    gp->parentgoid = parent ? parent->goid : 0;
     gp->wait_reason = SCHED_WAIT_ZERO;
     /* relaxed: ids need only be unique. */
     gp->goid = atomic_fetch_add_explicit(&goidgen, 1, memory_order_relaxed) + 1;
     sched__fiber_make(&gp->fiber, &gp->stack, goroutine_main, gp);
+    atomic_store_explicit(&gp->schedgen, gen + 2, memory_order_release);
     return gp;
 }
 
@@ -198,14 +206,14 @@ static void go_copy_into(sched_g *gp, struct go_copy *cp)
 
 /* sched_go, sched_go_stack and sched_go_copy (cp non-NULL). */
 static int go_start(void (*fn)(void *), void *arg, struct go_copy *cp,
-                    size_t stack_size)
+                    size_t stack_size, const void *pc)
 {
     int err = sched__start();
     if (err)
         return err;
     sched__m_t *mp = sched__getm();
     sched__p_t *pp = sched__p_enter(mp);
-    sched_g *gp = newg(pp, fn, arg, stack_size, &err);
+    sched_g *gp = newg(pp, fn, arg, stack_size, pc, &err);
     if (gp && cp)
         go_copy_into(gp, cp);
     if (gp) {
@@ -225,7 +233,8 @@ static int go_start(void (*fn)(void *), void *arg, struct go_copy *cp,
 
 int sched_go(void (*fn)(void *arg), void *arg)
 {
-    return fn ? go_start(fn, arg, NULL, 0) : EINVAL;
+    return fn ? go_start(fn, arg, NULL, 0, __builtin_return_address(0))
+              : EINVAL;
 }
 
 static bool stack_size_ok(size_t stack_size)
@@ -238,11 +247,19 @@ int sched_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size)
 {
     if (!fn || !stack_size_ok(stack_size))
         return EINVAL;
-    return go_start(fn, arg, NULL, stack_size);
+    return go_start(fn, arg, NULL, stack_size, __builtin_return_address(0));
 }
 
-int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
-                  size_t stack_size)
+int sched_go_at(const void *pc, void (*fn)(void *arg), void *arg,
+                size_t stack_size)
+{
+    if (!fn || !stack_size_ok(stack_size))
+        return EINVAL;
+    return go_start(fn, arg, NULL, stack_size, pc);
+}
+
+static int go_copy(void (*fn)(void *args), const void *args, size_t size,
+                   size_t stack_size, const void *pc)
 {
     if (!fn || (!args && size > 0) || !stack_size_ok(stack_size))
         return EINVAL;
@@ -252,10 +269,22 @@ int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
             return ENOMEM;
         memcpy(cp.heap, args, size);
     }
-    int err = go_start(fn, NULL, &cp, stack_size);
+    int err = go_start(fn, NULL, &cp, stack_size, pc);
     if (err)
         free(cp.heap);
     return err;
+}
+
+int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
+                  size_t stack_size)
+{
+    return go_copy(fn, args, size, stack_size, __builtin_return_address(0));
+}
+
+int sched_go_copy_at(const void *pc, void (*fn)(void *args), const void *args,
+                     size_t size, size_t stack_size)
+{
+    return go_copy(fn, args, size, stack_size, pc);
 }
 
 int sched_go_locked(void (*fn)(void *arg), void *arg)

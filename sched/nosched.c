@@ -55,6 +55,20 @@ int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
     return sched_go(fn, NULL);
 }
 
+int sched_go_at(const void *pc, void (*fn)(void *arg), void *arg,
+                size_t stack_size)
+{
+    (void)pc;
+    return sched_go_stack(fn, arg, stack_size);
+}
+
+int sched_go_copy_at(const void *pc, void (*fn)(void *args), const void *args,
+                     size_t size, size_t stack_size)
+{
+    (void)pc;
+    return sched_go_copy(fn, args, size, stack_size);
+}
+
 int sched_go_locked(void (*fn)(void *arg), void *arg)
 {
     return fn ? sched__thread_go(fn, arg) : EINVAL;

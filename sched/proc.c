@@ -859,7 +859,13 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
     gp->m = mp;
     mp->curg = gp;
     p_to_user(mp, pp);
+    /* The traceback's sequence count (proc.h): odd before the stack changes,
+     * even again once its registers are saved. Only this M writes it. */
+    uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);
+    atomic_store_explicit(&gp->schedgen, gen + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
     sched__fiber_switch(&mp->g0, &gp->fiber);
+    atomic_store_explicit(&gp->schedgen, gen + 2, memory_order_release);
     (void)p_from_user(mp); /* NULL: sysmon took the P meanwhile */
 }
 

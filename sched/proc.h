@@ -43,8 +43,14 @@ struct sched_g {
     uint64_t goid;
     sched_wait_reason_t wait_reason; /* as given to the last sched_gopark */
     struct sched__m *m;              /* the M running it, while Grunning */
-    sched_g *schedlink; /* next in the global run queue or a free list */
-    sched_g *alllink;   /* next in allgs (every g ever allocated) */
+    /* For the traceback (traceback.c), a sequence count: odd while the g is
+     * being made or runs (its stack and fields change), even while it is
+     * parked, runnable or dead. Written only by whoever makes or runs it. */
+    _Atomic uint32_t schedgen;
+    const void *gopc;    /* the return address of the go statement's call */
+    uint64_t parentgoid; /* the goroutine that started it; 0: a thread */
+    sched_g *schedlink;  /* next in the global run queue or a free list */
+    sched_g *alllink;    /* next in allgs (every g ever allocated) */
     /* sched_go_copy's private copy of the caller's args: in args_inline when
      * it fits (no malloc per start), else in args_heap, freed at its end. */
     void *args_heap;

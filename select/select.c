@@ -308,7 +308,7 @@ static int select_block(chan_case_t *cases, size_t ncases,
     bool debug = chan__debug_enabled();
     if (debug)
         chan__debug_block(&record);
-    chan__park(&parker);
+    chan__park_as(&parker, SCHED_WAIT_SELECT);
     if (debug)
         chan__debug_unblock(&record);
 

@@ -58,12 +58,12 @@ static void park_as(chan__parker_t *p, sched_wait_reason_t reason,
                     const void *obj)
 {
     if (!chan__debug_enabled()) {
-        chan__park(p);
+        chan__park_as(p, reason);
         return;
     }
     chan__blocked_t record = {.reason = reason, .sync_obj = obj};
     chan__debug_block(&record);
-    chan__park(p);
+    chan__park_as(p, reason);
     chan__debug_unblock(&record);
 }
 

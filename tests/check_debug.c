@@ -434,6 +434,240 @@ START_TEST(test_debug_sigquit_never_blocks)
 }
 END_TEST
 
+/* ---- stack traces in the dump (GR-10) -------------------------------------
+ * With libdw (GOCHAN_HAVE_STACKS, set by CMake), the dump goes on with Go's
+ * traceback of every goroutine and of every recorded plain thread; without,
+ * it keeps the one-line form, and these tests check that it does. */
+#ifndef GOCHAN_HAVE_STACKS
+#define GOCHAN_HAVE_STACKS 0
+#endif
+
+/* Polls the dump until its text holds want; the text (to free) or NULL
+ * after ~5 s scaled. */
+static char *wait_for_text(const char *want)
+{
+    for (int i = 0; i < 5000 * tu_scale(); i++) {
+        size_t n;
+        char *text = dump_to_string(&n);
+        if (strstr(text, want))
+            return text;
+        free(text);
+        tu_sleep_ms(1);
+    }
+    return NULL;
+}
+
+static void stack_receiver(void *c)
+{
+    long v;
+    chan_recv(c, &v);
+}
+
+static void stack_locker(void *m)
+{
+    chan_mutex_lock(m);
+    chan_mutex_unlock(m);
+}
+
+/* The go statements, in a function of their own that the dump must name
+ * after "created by". */
+__attribute__((noinline)) static void start_stack_goroutines(chan_t *c,
+                                                             chan_mutex_t *m)
+{
+    ck_assert_int_eq(chan_go(stack_receiver, c), CHAN_OK);
+    ck_assert_int_eq(chan_go(stack_locker, m), CHAN_OK);
+}
+
+/* Go's header with the wait reason, a frame naming the function that
+ * blocked, and "created by" naming the function that called chan_go. */
+START_TEST(test_debug_stacks_goroutine_frames)
+{
+    chan_debug_enable(true);
+    chan_t *c = chan_make(sizeof(long), 0);
+    static chan_mutex_t m = CHAN_MUTEX_INIT; /* outlives the goroutine */
+    chan_mutex_lock(&m);
+    start_stack_goroutines(c, &m);
+    ck_assert(wait_for_blocked(2));
+    size_t n;
+    char *text = dump_to_string(&n);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_msg(strstr(text, "gochan: 2 blocked operations"), "%s", text);
+    if (!GOCHAN_HAVE_STACKS) {
+        ck_assert_msg(!strstr(text, "[chan receive"), "%s", text);
+        ck_assert_msg(!strstr(text, "created by"), "%s", text);
+    } else if (chan__go_on_scheduler()) {
+        ck_assert_msg(strstr(text, " [chan receive]:\n"), "%s", text);
+        ck_assert_msg(strstr(text, " [sync.Mutex.Lock]:\n"), "%s", text);
+        ck_assert_msg(strstr(text, "\nstack_receiver()\n\t"), "%s", text);
+        ck_assert_msg(strstr(text, "\nstack_locker()\n\t"), "%s", text);
+        ck_assert_msg(strstr(text, "check_debug.c:"), "%s", text);
+        ck_assert_msg(strstr(text, "created by start_stack_goroutines\n\t"),
+                      "%s", text);
+    } else { /* goroutines are threads: their frames from block time */
+        ck_assert_msg(strstr(text, "[chan receive]:\n"), "%s", text);
+        ck_assert_msg(strstr(text, "\nstack_receiver()\n\t"), "%s", text);
+    }
+    free(text);
+    long v = 1;
+    ck_assert_int_eq(chan_send(c, &v), CHAN_OK);
+    chan_mutex_unlock(&m);
+    ck_assert(wait_for_blocked(0));
+    chan_release(c);
+}
+END_TEST
+
+/* Go lists every goroutine, recorded or not: with recording off, the
+ * goroutine still shows, from the scheduler's list of all goroutines. */
+START_TEST(test_debug_stacks_unrecorded_goroutine)
+{
+    if (!GOCHAN_HAVE_STACKS || !chan__go_on_scheduler())
+        return;
+    chan_debug_enable(false);
+    chan_t *c = chan_make(sizeof(long), 0);
+    static chan_mutex_t m = CHAN_MUTEX_INIT; /* outlives the goroutine */
+    chan_mutex_lock(&m);
+    start_stack_goroutines(c, &m);
+    char *text = wait_for_text("\nstack_locker()\n");
+    ck_assert_ptr_nonnull(text);
+    free(text);
+    text = wait_for_text("\nstack_receiver()\n");
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strstr(text, "gochan: 0 blocked operations"), "%s", text);
+    ck_assert_msg(strstr(text, " [chan receive]:\n"), "%s", text);
+    free(text);
+    long v = 1;
+    ck_assert_int_eq(chan_send(c, &v), CHAN_OK);
+    chan_mutex_unlock(&m);
+    chan_release(c);
+}
+END_TEST
+
+static void *plain_stack_receiver(void *c)
+{
+    long v;
+    chan_recv(c, &v);
+    return NULL;
+}
+
+/* A plain thread blocked in gochan: "thread TID [reason]:" and the frames it
+ * had when it blocked. */
+START_TEST(test_debug_stacks_plain_thread)
+{
+    chan_debug_enable(true);
+    chan_t *c = chan_make(sizeof(long), 0);
+    pthread_t t = tu_spawn(plain_stack_receiver, c);
+    ck_assert(wait_for_blocked(1));
+    size_t n;
+    char *text = dump_to_string(&n);
+    if (GOCHAN_HAVE_STACKS) {
+        ck_assert_msg(strstr(text, "\nthread "), "%s", text);
+        ck_assert_msg(strstr(text, " [chan receive]:\n"), "%s", text);
+        ck_assert_msg(strstr(text, "\nplain_stack_receiver()\n\t"), "%s", text);
+    } else {
+        ck_assert_msg(!strstr(text, "[chan receive]"), "%s", text);
+    }
+    free(text);
+    long v = 1;
+    ck_assert_int_eq(chan_send(c, &v), CHAN_OK);
+    tu_join(t);
+    chan_release(c);
+}
+END_TEST
+
+/* Deeper than the copy the dump takes (128 KiB): the frames that fit, then
+ * the walk stops; the dump goes on. */
+__attribute__((noinline)) static long deep_recv(chan_t *c, int depth)
+{
+    volatile char pad[1024];
+    pad[0] = (char)depth;
+    long v = 0;
+    if (depth > 0)
+        v = deep_recv(c, depth - 1);
+    else
+        chan_recv(c, &v);
+    return v + pad[0];
+}
+
+static void deep_receiver(void *c)
+{
+    deep_recv(c, 300);
+}
+
+START_TEST(test_debug_stacks_deep_stack)
+{
+    if (!GOCHAN_HAVE_STACKS || !chan__go_on_scheduler())
+        return;
+    chan_debug_enable(true);
+    chan_t *c = chan_make(sizeof(long), 0);
+    ck_assert_int_eq(chan_go_stack(deep_receiver, c, 1024 * 1024), CHAN_OK);
+    ck_assert(wait_for_blocked(1));
+    size_t n;
+    char *text = dump_to_string(&n);
+    ck_assert_msg(strstr(text, "\ndeep_recv()\n\t"), "%s", text);
+    ck_assert_msg(strstr(text, "...additional frames elided..."), "%s", text);
+    ck_assert_msg(strstr(text, "created by test_debug_stacks_deep_stack"), "%s",
+                  text);
+    free(text);
+    long v = 1;
+    ck_assert_int_eq(chan_send(c, &v), CHAN_OK);
+    chan_release(c);
+}
+END_TEST
+
+static void short_lived(void *c)
+{
+    long v = 1;
+    chan_send(c, &v); /* parks until the churner receives */
+}
+
+typedef struct {
+    chan_t *c;
+    int rounds;
+    tu_flag_t done;
+} churn_t;
+
+/* Starts goroutines that park and end, round after round. */
+static void *churner(void *arg)
+{
+    churn_t *ch = arg;
+    for (int i = 0; i < ch->rounds; i++) {
+        for (int k = 0; k < 8; k++)
+            ck_assert_int_eq(chan_go(short_lived, ch->c), CHAN_OK);
+        for (int k = 0; k < 8; k++) {
+            long v;
+            ck_assert_int_eq(chan_recv(ch->c, &v), CHAN_OK);
+        }
+    }
+    tu_flag_set(&ch->done);
+    return NULL;
+}
+
+/* Dumps while goroutines start, park, run and end on other threads: every
+ * dump completes and is well formed. */
+START_TEST(test_debug_stacks_dump_while_churning)
+{
+    chan_debug_enable(true);
+    churn_t ch = {.c = chan_make(sizeof(long), 0),
+                  .rounds = tu_short() ? 100 : 2000};
+    pthread_t t = tu_spawn(churner, &ch);
+    int dumps = 0;
+    bool saw_goroutine = false;
+    while (!tu_flag_is_set(&ch.done) || dumps < 3) {
+        size_t n;
+        char *text = dump_to_string(&n);
+        ck_assert_msg(strncmp(text, "gochan: ", 8) == 0, "%s", text);
+        saw_goroutine |= strstr(text, "\ngoroutine ") != NULL;
+        free(text);
+        dumps++;
+    }
+    tu_join(t);
+    ck_assert_int_ge(dumps, 3);
+    if (GOCHAN_HAVE_STACKS && chan__go_on_scheduler())
+        ck_assert(saw_goroutine);
+    chan_release(ch.c);
+}
+END_TEST
+
 static Suite *debug_suite(void)
 {
     Suite *s = suite_create("debug");
@@ -448,6 +682,14 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, test_debug_wait_reason_strings);
     tcase_add_test(tc, test_debug_stuck_dump_blocks_nobody_else);
     tcase_add_test(tc, test_debug_sigquit_never_blocks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("stacks");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_debug_stacks_goroutine_frames);
+    tcase_add_test(tc, test_debug_stacks_unrecorded_goroutine);
+    tcase_add_test(tc, test_debug_stacks_plain_thread);
+    tcase_add_test(tc, test_debug_stacks_deep_stack);
+    tcase_add_test(tc, test_debug_stacks_dump_while_churning);
     suite_add_tcase(s, tc);
     return s;
 }

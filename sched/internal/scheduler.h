@@ -61,6 +61,14 @@ int sched_go_stack(void (*fn)(void *arg), void *arg, size_t stack_size);
 int sched_go_copy(void (*fn)(void *args), const void *args, size_t size,
                   size_t stack_size);
 
+/* sched_go_stack and sched_go_copy for a wrapper (chan_go): pc is the return
+ * address of the user's call, what the traceback prints as "created by" (the
+ * others record their own caller). */
+int sched_go_at(const void *pc, void (*fn)(void *arg), void *arg,
+                size_t stack_size);
+int sched_go_copy_at(const void *pc, void (*fn)(void *args), const void *args,
+                     size_t size, size_t stack_size);
+
 /* go func() { runtime.LockOSThread(); fn(arg) }() for C code that blocks
  * in the kernel or keeps per-thread state across its waits: runs fn(arg) on
  * a thread of its own for its whole life. Of Go's two designs this is the

@@ -26,8 +26,14 @@ GOCHAN_API void chan_debug_enable(bool on);
  * stderr): "goroutine N" (Go's goroutine id) or "thread TID" (the kernel's
  * thread id), the operation (Go's wait reason), the channels with their
  * len/cap/closed state, and how long it has waited. Returns how many it listed.
- * Safe from any thread; not from a signal handler (use chan_debug_on_sigquit
- * for that). */
+ * Where the library was built with libdw (CMake's GOCHAN_STACKS), the list
+ * is followed by Go's goroutine dump: every live goroutine, recorded or not,
+ * as "goroutine N [wait reason, M minutes]:", its frames (function, and
+ * file:line where the program has debug information) and "created by" the
+ * caller of chan_go; then each recorded plain thread with its frames. The
+ * return value still counts the recorded operations only.
+ * Safe from any thread, while goroutines start and end; not from a signal
+ * handler (use chan_debug_on_sigquit for that). */
 GOCHAN_API size_t chan_debug_dump(FILE *out);
 
 /* Enables recording and makes SIGQUIT (Ctrl-\) print the dump to stderr, as
