@@ -202,6 +202,15 @@ static void expect_silence(int (*body)(void), enum mode mode, release_t how,
     ck_assert_msg(!child_wait(&ch, 4 * TU_QUIET_MS),
                   "%s: exited (status %d) with: %s", mode_names[mode],
                   ch.status, ch.err);
+    if (how == RELEASE_SIGNAL && UNDER_TSAN) {
+        /* TSan holds an asynchronous signal back until the thread it landed
+         * on makes a call TSan intercepts, and a thread asleep in a raw
+         * futex wait (an idle M) may never make one: silence is all that
+         * can be checked there. */
+        child_kill(&ch);
+        ck_assert_msg(ch.err[0] == '\0', "%s: %s", mode_names[mode], ch.err);
+        return;
+    }
     if (how == RELEASE_PIPE)
         ck_assert_int_eq(write(ch.release_fd, "x", 1), 1);
     else if (how == RELEASE_SIGNAL)
@@ -339,7 +348,9 @@ static int locked_deadlock(void)
 /* A timer that fired long ago leaves nothing pending. */
 static int after_fired(void)
 {
-    chan_recv(chan_after(1 * CHAN_MILLISECOND), NULL);
+    chan_t *after = chan_after(1 * CHAN_MILLISECOND);
+    chan_recv(after, NULL);
+    chan_release(after);
     chan_t *c = chan_make(sizeof(int), 0);
     chan_recv(c, NULL);
     return 0;
@@ -355,7 +366,9 @@ static int64_t quiet_ns(void)
 /* Main receives from a timer's channel that fires after the quiet wait. */
 static int main_after(void)
 {
-    chan_recv(chan_after(3 * quiet_ns()), NULL);
+    chan_t *after = chan_after(3 * quiet_ns());
+    chan_recv(after, NULL);
+    chan_release(after);
     return 0;
 }
 
@@ -475,6 +488,7 @@ static int goroutine_netpoll(void)
         return 3;
     chan_go(poll_reader, f);
     chan_recv(wake, NULL);
+    chan_fd_release(f);
     return 0;
 }
 
