@@ -56,6 +56,42 @@ static _Atomic uint64_t gen;
 static _Atomic int32_t plain_parked;
 static atomic_bool reported;
 
+/* Plain threads that have slept in a gochan wait at least once and not yet
+ * exited: while more of them are alive than asleep, one is awake, and the
+ * check needs no /proc to know it (two threads handing values back and
+ * forth never read it). A thread's pthread key destructor takes it off, a
+ * moment before it is gone. */
+static _Atomic int32_t known_alive;
+static _Thread_local bool tls_known;
+static pthread_key_t known_key;
+static pthread_once_t known_once = PTHREAD_ONCE_INIT;
+static bool known_key_ok;
+
+static void known_exit(void *v)
+{
+    (void)v;
+    tls_known = false;
+    atomic_fetch_sub_explicit(&known_alive, 1, memory_order_seq_cst);
+}
+
+static void known_key_make(void)
+{
+    known_key_ok = pthread_key_create(&known_key, known_exit) == 0;
+}
+
+/* Counts the calling thread in known_alive, once. Without the key (no
+ * memory) it is not counted, which only costs the shortcut. */
+static void known_register(void)
+{
+    if (tls_known)
+        return;
+    pthread_once(&known_once, known_key_make);
+    if (!known_key_ok || pthread_setspecific(known_key, &known_key) != 0)
+        return;
+    tls_known = true;
+    atomic_fetch_add_explicit(&known_alive, 1, memory_order_seq_cst);
+}
+
 static _Atomic(sched_deadlock_source_t *) sources;
 
 enum { MAX_HANDLERS = 8 };
@@ -113,6 +149,7 @@ bool sched_deadlock_park(void)
 {
     if (!sched_deadlock_enabled())
         return false;
+    known_register();
     atomic_fetch_add_explicit(&plain_parked, 1, memory_order_seq_cst);
     sched_checkdead();
     return true;
@@ -128,6 +165,7 @@ void sched_deadlock_park_forever(void)
 {
     if (!sched_deadlock_enabled())
         return;
+    known_register();
     atomic_fetch_add_explicit(&plain_parked, 1, memory_order_seq_cst);
     sched_checkdead();
 }
@@ -292,12 +330,15 @@ void sched_checkdead(void)
     if (!sched_deadlock_enabled() || tool_threads())
         return;
     uint64_t gen0 = atomic_load_explicit(&gen, memory_order_seq_cst);
-    /* The cheap counters first. */
+    /* The cheap counters first: a plain thread known to be awake, a source
+     * busy, a P running. */
+    int32_t plain = atomic_load_explicit(&plain_parked, memory_order_seq_cst);
+    if (plain < 0 ||
+        plain < atomic_load_explicit(&known_alive, memory_order_seq_cst) ||
+        sources_idle_threads() < 0)
+        return;
     int sched_threads;
     if (!sched__deadlock_sched_idle(&sched_threads))
-        return;
-    int32_t plain = atomic_load_explicit(&plain_parked, memory_order_seq_cst);
-    if (plain < 0 || sources_idle_threads() < 0)
         return;
     /* The threads, then what only a running thread can have started. */
     int nthreads = proc_threads();
@@ -321,6 +362,7 @@ void sched_checkdead(void)
 static void deadlock_atfork_child(void)
 {
     atomic_store(&plain_parked, 0);
+    atomic_store(&known_alive, tls_known ? 1 : 0);
     atomic_store(&reported, false);
 }
 
