@@ -12,6 +12,13 @@
  * Every scenario runs three ways: goroutines on the scheduler, goroutines on
  * kernel threads (GOCHAN_SCHED=0), and on one processor (GOCHAN_MAXPROCS=1).
  *
+ * Go's runtime/crash_test.go: TestSimpleDeadlock and TestLockedDeadlock2 are
+ * ported (test_deadlock_simple, test_deadlock_locked; TestLockedDeadlock is
+ * the simple one here, main being a plain thread). TestInitDeadlock (a
+ * deadlock in init) and TestGoexitDeadlock ("no goroutines (main called
+ * runtime.Goexit)") have no counterpart: C has no init goroutine, and main
+ * is not a goroutine that can Goexit.
+ *
  * Under ThreadSanitizer nothing is ever reported (its runtime adds a thread
  * of its own to the process, which the check cannot tell from a user's):
  * there the must-report scenarios only check that a child never reports
