@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chan_impl.h"
+#include "deadlock.h"
 #include "thread.h"
 
 atomic_int chan__debug_state;
@@ -186,12 +187,47 @@ size_t chan_debug_dump(FILE *out)
     return n;
 }
 
+/* ---- the deadlock report's dump (sched/internal/deadlock.h) ------------ */
+
+/* The blocked operations when they are recorded (GOCHAN_DEBUG=1), else the
+ * goroutines the scheduler knows, with what it knows of their waits. */
+static void deadlock_dump(FILE *out)
+{
+    if (chan__debug_enabled()) {
+        size_t n = 0, len = 0;
+        char *text = dump_format(&n, &len);
+        if (text) {
+            fwrite(text, 1, len, out);
+            free(text);
+            return;
+        }
+    }
+    (void)sched_deadlock_print_goroutines(out);
+    fputs("(run with GOCHAN_DEBUG=1 to list every blocked operation and "
+          "its channels)\n",
+          out);
+}
+
+__attribute__((constructor)) static void deadlock_dump_init(void)
+{
+    sched_deadlock_set_dump(deadlock_dump);
+}
+
 /* SIGQUIT: the handler writes a byte to a pipe (async-signal-safe); a helper
  * thread reads it and prints the dump outside signal context. The write end
  * is non-blocking, so the handler never waits: a full pipe already holds
  * dumps to come, and one more would add nothing. */
 static int sigquit_pipe[2] = {-1, -1};
 static pthread_mutex_t sigquit_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool sigquit_printing; /* the printer thread exists */
+
+/* The printer only prints: it wakes nothing, whatever it does. */
+static int sigquit_idle_threads(void)
+{
+    return atomic_load(&sigquit_printing) ? 1 : 0;
+}
+
+static sched_deadlock_source_t sigquit_source = {sigquit_idle_threads, NULL};
 
 static void on_sigquit(int sig)
 {
@@ -229,7 +265,15 @@ int chan_debug_on_sigquit(void)
             close(sigquit_pipe[1]);
             sigquit_pipe[0] = sigquit_pipe[1] = -1;
         } else {
+            static bool registered;
+            if (!registered) {
+                sched_deadlock_add_source(&sigquit_source);
+                sched_deadlock_add_handler(on_sigquit);
+                registered = true;
+            }
             err = sched__thread_start(sigquit_printer, NULL);
+            if (!err)
+                atomic_store(&sigquit_printing, true);
             if (err) {
                 close(sigquit_pipe[0]);
                 close(sigquit_pipe[1]);

@@ -9,6 +9,7 @@
  */
 #include "park_impl.h"
 
+#include "deadlock.h"
 #include "scheduler.h"
 
 #include <sched.h>
@@ -64,6 +65,8 @@ void chan__ready(chan__parker_t *p)
 
 _Noreturn void chan__block_forever(void)
 {
+    if (!sched_getg())
+        sched_deadlock_park_forever(); /* a goroutine's M checks instead */
     for (;;) {
         if (sched_getg()) {
             sched_gopark(NULL, NULL, SCHED_WAIT_SELECT_NO_CASES); /* no waker */

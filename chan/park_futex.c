@@ -10,6 +10,7 @@
  */
 #include "park_impl.h"
 
+#include "deadlock.h"
 #include "invariant.h"
 #include "scheduler.h"
 
@@ -65,6 +66,8 @@ void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason)
             &p->state, &waiting, CHAN__PARK_SLEEPING, memory_order_acquire,
             memory_order_acquire))
         return; /* woken while we decided to sleep */
+    /* Asleep for the deadlock check from here; the waker takes it off. */
+    (void)sched_deadlock_park();
     while (atomic_load_explicit(&p->state, memory_order_acquire) !=
            CHAN__PARK_WOKEN)
         sched__futex_wait(&p->state, CHAN__PARK_SLEEPING);
@@ -84,8 +87,11 @@ static struct sched_g *ready_take(chan__parker_t *p)
     if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
                                  memory_order_acq_rel) != CHAN__PARK_SLEEPING)
         return NULL;
-    if (!g)
+    if (!g) {
+        if (sched_deadlock_enabled())
+            sched_deadlock_unpark(); /* before it can run: see deadlock.h */
         sched__futex_wake(&p->state, 1);
+    }
     return g;
 }
 

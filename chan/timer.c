@@ -62,6 +62,7 @@
 #endif
 
 #include "chan_impl.h"
+#include "deadlock.h"
 #include "thread.h"
 #include "internal/chan_internal.h"
 #include "chan_test_hooks.h"
@@ -142,6 +143,29 @@ static struct {
 
 static pthread_once_t timers_once = PTHREAD_ONCE_INIT;
 
+/* What the deadlock check reads (sched/internal/deadlock.h): copies of
+ * timers.len and timers.running, and whether the timer thread sleeps with
+ * nothing to wait for (no timer heaped, no AfterFunc to retry). Written
+ * under timers.mu, read without it: the check may not take a lock that a
+ * waker holds. */
+static struct {
+    atomic_uint len;
+    atomic_bool running;
+    atomic_bool idle;
+} timers_seen;
+
+/* A timer pending, or the timer thread awake, may still wake a sleeper. */
+static int timers_idle_threads(void)
+{
+    if (!atomic_load(&timers_seen.running))
+        return 0;
+    return atomic_load(&timers_seen.len) == 0 && atomic_load(&timers_seen.idle)
+               ? 1
+               : -1;
+}
+
+static sched_deadlock_source_t timers_source = {timers_idle_threads, NULL};
+
 /* ---- the heap (every function here needs timers.mu) ---- */
 
 /* A timer's heap_index names its own entry while it is heaped: what lets
@@ -194,6 +218,7 @@ static void heap_push(struct chan_timer *t, int64_t when)
     sched__invariant(t->heap_index == NOT_HEAPED && timers.len < timers.cap,
                      "a timer is heaped once, into room reserved for it");
     uint32_t i = timers.len++;
+    atomic_store(&timers_seen.len, timers.len);
     timers.heap[i] = (struct timer_when){when, t};
     heap_sift_up(i);
     sched__invariant(heap_index_ok(t), "a pushed timer's heap index");
@@ -206,6 +231,7 @@ static void heap_delete(struct chan_timer *t)
     sched__invariant(heap_index_ok(t), "a deleted timer's heap index");
     uint32_t i = t->heap_index;
     uint32_t last = --timers.len;
+    atomic_store(&timers_seen.len, timers.len);
     t->heap_index = NOT_HEAPED;
     if (i == last)
         return;
@@ -475,7 +501,13 @@ static void timers_sleep(void)
     }
     timers.sleep_until = until;
     if (until == INT64_MAX) {
+        atomic_store(&timers_seen.idle, true);
+        /* Its last timer fired: as the last M that goes idle, it may be the
+         * last thing that could run (timers.mu before sched.lock is the
+         * order firing takes too). */
+        sched_checkdead();
         pthread_cond_wait(&timers.wake, &timers.mu);
+        atomic_store(&timers_seen.idle, false);
     } else {
         struct timespec ts = {.tv_sec = (time_t)(until / NS_PER_SEC),
                               .tv_nsec = (long)(until % NS_PER_SEC)};
@@ -517,9 +549,15 @@ static int timers_start(void)
 {
     if (timers.running)
         return 0;
+    static bool registered;
+    if (!registered)
+        sched_deadlock_add_source(&timers_source);
+    registered = true;
     int err = sched__thread_start(timer_thread, NULL);
-    if (!err)
+    if (!err) {
         timers.running = true;
+        atomic_store(&timers_seen.running, true);
+    }
     return err;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "deadlock_impl.h"
 #include "internal/thread.h"
 
 #define ACTIVE_SPIN 4 /* Go's active_spin: rounds a lock waiter may spin */
@@ -139,4 +140,31 @@ sched_wait_reason_t sched_wait_reason(sched_g *gp)
 {
     (void)gp;
     no_goroutine("sched_wait_reason");
+}
+
+/* ---- the deadlock check's part (deadlock_impl.h) ------------------------
+ * No Ms, no goroutines: only plain threads and the layers' sources count. */
+
+bool sched__deadlock_sched_idle(int *threads)
+{
+    *threads = 0;
+    return true;
+}
+
+bool sched__deadlock_all_waiting(void)
+{
+    return true;
+}
+
+size_t sched__deadlock_print_goroutines(FILE *out)
+{
+    (void)out;
+    return 0;
+}
+
+bool sched__deadlock_unchain(int sig, struct sigaction *sa)
+{
+    (void)sig;
+    (void)sa;
+    return false;
 }

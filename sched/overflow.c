@@ -89,6 +89,15 @@ int sched__signal_install(void)
     return sigaction(SIGSEGV, &sa, &previous) == 0 ? 0 : errno;
 }
 
+bool sched__signal_unchain(int sig, struct sigaction *sa)
+{
+    if (sig != SIGSEGV || !(sa->sa_flags & SA_SIGINFO) ||
+        sa->sa_sigaction != on_segv)
+        return false;
+    *sa = previous; /* written once, before on_segv was installed */
+    return true;
+}
+
 int sched__signal_altstack(void)
 {
     void *p = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,

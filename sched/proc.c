@@ -156,6 +156,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal/deadlock.h"
 #include "internal/invariant.h"
 #include "internal/netpoll.h"
 #include "overflow.h"
@@ -507,6 +508,7 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
         sched__lock(&sched__state.lock);
     sched__m_t *mp = mget_locked();
     if (mp) {
+        sched_deadlock_bump(); /* an idle M wakes: see deadlock.c */
         if (!lock_held)
             sched__unlock(&sched__state.lock);
         sched__invariant(!mp->spinning && !mp->nextp, "startm: M is busy");
@@ -518,6 +520,7 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
     if (netpoll_take_instead(pp, spinning, lock_held))
         return;
     sched__state.mcount++;
+    sched_deadlock_bump();
     sched__unlock(&sched__state.lock);
     mp = allocm();
     if (!mp || newm(mp, pp, spinning) != 0)
@@ -566,7 +569,10 @@ static void stopm(sched__m_t *mp)
     sched__invariant(!mp->p && !mp->spinning, "stopm: M holds a P or spins");
     sched__lock(&sched__state.lock);
     mput_locked(mp);
+    bool last = sched__state.nmidle == sched__state.mcount;
     sched__unlock(&sched__state.lock);
+    if (last)
+        sched_checkdead();       /* Go's mput: the last M goes idle */
     sched__notesleep(&mp->park); /* acquire: sees nextp and spinning */
     sched__noteclear(&mp->park);
     acquirep(mp, mp->nextp);

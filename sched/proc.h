@@ -269,6 +269,8 @@ int sched__start(void);
 /* sysmon.c: starts the monitor once (a failure is retried at the next
  * sched_go). */
 void sched__sysmon_start(void);
+/* 1 once sysmon's thread exists, else 0 (the deadlock check counts it). */
+int sched__sysmon_nthreads(void);
 
 /* The child of fork() gets a fresh scheduler (proc.c, "fork"): each file
  * forgets its part of the parent's. */

@@ -255,6 +255,11 @@ void sched__sysmon_start(void)
     sched__unlock(&sysmon_start_lock);
 }
 
+int sched__sysmon_nthreads(void)
+{
+    return atomic_load_explicit(&sysmon_running, memory_order_relaxed) ? 1 : 0;
+}
+
 void sched__sysmon_atfork_child(void)
 {
     sysmon_start_lock = (sched__lock_t)SCHED__LOCK_INIT;

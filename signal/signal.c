@@ -39,6 +39,7 @@
 #include <gochan/timer.h>
 
 #include "chan_internal.h"
+#include "deadlock.h"
 #include "invariant.h"
 #include "signal_impl.h"
 #include "thread.h"
@@ -94,6 +95,24 @@ static struct {
     atomic_int inflight;      /* handlers running now */
     atomic_int wake_fd;       /* the pipe's write end, set before use */
 } sigq = {.wake_fd = -1};
+
+/* What the deadlock check reads (sched/internal/deadlock.h), without mu:
+ * how many entries handlers.list holds (a signal may come for any of them,
+ * and the delivery thread would send it on), and whether the delivery
+ * thread exists. Written under mu. */
+static struct {
+    atomic_int entries;
+    atomic_bool running;
+} dl_seen;
+
+static int signal_idle_threads(void)
+{
+    if (atomic_load(&dl_seen.entries) != 0)
+        return -1;
+    return atomic_load(&dl_seen.running) ? 1 : 0;
+}
+
+static sched_deadlock_source_t signal_source = {signal_idle_threads, NULL};
 
 /* ---- which signals ---- */
 
@@ -257,6 +276,7 @@ static void fork_child(void)
         close(handlers.read_fd);
         handlers.read_fd = -1;
         handlers.running = false;
+        atomic_store(&dl_seen.running, false);
         handlers.handled = atomic_load(&sigq.caught);
     }
     pthread_mutex_unlock(&handlers.mu);
@@ -272,6 +292,8 @@ static int start_delivery(void)
         return 0;
     if (!atfork && pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
         return -1;
+    if (!atfork)
+        sched_deadlock_add_source(&signal_source);
     atfork = true;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -289,6 +311,7 @@ static int start_delivery(void)
     if (err != 0)
         goto fail;
     handlers.running = true;
+    atomic_store(&dl_seen.running, true);
     return 0;
 fail:
     close(fds[0]);
@@ -356,6 +379,7 @@ int chan_signal_notify(chan_t *c, const int *sigs, size_t nsigs)
         h->c = chan_retain(c);
         h->next = handlers.list;
         handlers.list = h;
+        atomic_fetch_add(&dl_seen.entries, 1);
     }
     for (size_t i = 0; i < n; i++) {
         int sig = list[i];
@@ -377,6 +401,7 @@ static void unlink_handler(handler *h)
     for (handler **p = &handlers.list; *p; p = &(*p)->next)
         if (*p == h) {
             *p = h->next;
+            atomic_fetch_sub(&dl_seen.entries, 1);
             return;
         }
 }
@@ -449,6 +474,7 @@ static int cancel(const int *sigs, size_t nsigs, bool ignore)
             }
             if (!h->stopping && mask_empty(h)) {
                 *p = h->next; /* no signal left: Go deletes it from m */
+                atomic_fetch_sub(&dl_seen.entries, 1);
                 h->next = gone;
                 gone = h;
                 continue;
