@@ -10,6 +10,7 @@
 #include "park_impl.h"
 
 #include "scheduler.h"
+#include "trace.h"
 
 #include <sched.h>
 #include <unistd.h>
@@ -47,12 +48,21 @@ uint64_t chan__goid(void)
  * every blocked operation, told to ThreadSanitizer (race.h). */
 void chan__park(chan__parker_t *p)
 {
-    chan__park_wait(p);
+    if (sched__tracing() && !p->g) { /* a plain thread's blocked slice */
+        sched__trace_twait_t tw;
+        sched__trace_thread_wait_begin(&tw, p);
+        chan__park_wait(p);
+        sched__trace_thread_wait_end(&tw);
+    } else {
+        chan__park_wait(p);
+    }
     sched__race_acquire(p);
 }
 
 void chan__ready(chan__parker_t *p)
 {
+    if (sched__tracing() && !p->g) /* a goroutine's: sched_goready's */
+        sched__trace_thread_wake(p);
     sched__race_release(p);
     chan__park_wake(p);
 }
