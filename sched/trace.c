@@ -68,10 +68,10 @@ enum {
     EV_UNBLOCK_NETPOLL, /* a goid */
     EV_END,             /* a goid */
     EV_TBLOCKED,        /* this thread: ts start, a dur, reason, kind, b obj,
-                           c extra, d flow (0: none) */
-    EV_TWAKE,           /* a waker goid (F_G) or this thread, b flow */
-    EV_CLOSE,           /* a actor goid (F_G) or this thread, b chan, c cap */
-    EV_TIMER,           /* this thread, b timer */
+                           c extra */
+    EV_TWAKE, /* a waker goid (F_G) or this thread, b flow, c woken tid */
+    EV_CLOSE, /* a actor goid (F_G) or this thread, b chan, c cap */
+    EV_TIMER, /* this thread, b timer */
 };
 enum { F_G = 1 }; /* the actor is a goroutine (a), not this thread */
 
@@ -352,15 +352,17 @@ void sched__trace_thread_label(const char *label)
 
 /* ---- plain threads' waits --------------------------------------------------
  * A waker knows only the address its sleeper waits on (a parker), not the
- * sleeper's thread: the sleeper enters that address and its flow id in a
- * small table, where the waker finds it and claims the arrow. A wait that
- * finds no free slot (very many threads asleep at once) has no arrow. */
+ * sleeper's thread: the sleeper enters that address and its thread id in a
+ * small table, where the waker finds it and draws the whole arrow, both ends
+ * in one record (so a dropped record or a stop loses both, never one). A
+ * wait that finds no free slot (very many threads asleep at once) has no
+ * arrow. */
 
 #define TWAIT_SLOTS 1024u
 #define TWAIT_PROBE 16u
 static struct {
     _Atomic uintptr_t key; /* 0 free, 1 being filled, else the address */
-    _Atomic uint64_t id;
+    _Atomic long tid;
     _Atomic int claimed;
 } twait[TWAIT_SLOTS];
 
@@ -374,14 +376,15 @@ void sched__trace_thread_wait_begin(sched__trace_twait_t *w, const void *key)
 {
     w->start = sched__trace_now();
     w->slot = -1;
-    w->id = 0;
     w->reason = SCHED_WAIT_ZERO;
     w->kind = SCHED__TRACE_OBJ_NONE;
     w->obj = NULL;
     w->extra = 0;
     (void)wait_take(0, &w->reason, &w->kind, &w->obj, &w->extra);
-    if (!key || !(w->id = flow_id()))
+    ring_t *r = tl_ring;
+    if (!key || (!r && !(r = ring_get())))
         return;
+    long tid = atomic_load_explicit(&r->tid, memory_order_relaxed);
     unsigned h = twait_hash(key);
     for (unsigned i = 0; i < TWAIT_PROBE; i++) {
         unsigned s = (h + i) & (TWAIT_SLOTS - 1);
@@ -389,7 +392,7 @@ void sched__trace_thread_wait_begin(sched__trace_twait_t *w, const void *key)
         if (atomic_compare_exchange_strong_explicit(&twait[s].key, &free_, 1,
                                                     memory_order_acquire,
                                                     memory_order_relaxed)) {
-            atomic_store_explicit(&twait[s].id, w->id, memory_order_relaxed);
+            atomic_store_explicit(&twait[s].tid, tid, memory_order_relaxed);
             atomic_store_explicit(&twait[s].claimed, 0, memory_order_relaxed);
             atomic_store_explicit(&twait[s].key, (uintptr_t)key,
                                   memory_order_release);
@@ -407,13 +410,16 @@ void sched__trace_thread_wake(const void *key)
         if (atomic_load_explicit(&twait[s].key, memory_order_acquire) !=
             (uintptr_t)key)
             continue;
-        uint64_t id = atomic_load_explicit(&twait[s].id, memory_order_relaxed);
+        long tid = atomic_load_explicit(&twait[s].tid, memory_order_relaxed);
         int unclaimed = 0;
         if (!atomic_compare_exchange_strong_explicit(
                 &twait[s].claimed, &unclaimed, 1, memory_order_acq_rel,
                 memory_order_relaxed))
             return;
-        ev_t e = {.type = EV_TWAKE, .ts = sched__trace_now(), .b = id};
+        ev_t e = {
+            .type = EV_TWAKE, .ts = sched__trace_now(), .c = (uint64_t)tid};
+        if (!(e.b = flow_id()))
+            return;
         e.a = actor(&e.flags);
         emit(&e);
         return;
@@ -422,12 +428,8 @@ void sched__trace_thread_wake(const void *key)
 
 void sched__trace_thread_wait_end(sched__trace_twait_t *w)
 {
-    uint64_t flow = 0;
-    if (w->slot >= 0) {
-        if (atomic_load_explicit(&twait[w->slot].claimed, memory_order_acquire))
-            flow = w->id;
+    if (w->slot >= 0)
         atomic_store_explicit(&twait[w->slot].key, 0, memory_order_release);
-    }
     if (!sched__tracing())
         return;
     ev_t e = {.type = EV_TBLOCKED,
@@ -436,8 +438,7 @@ void sched__trace_thread_wait_end(sched__trace_twait_t *w)
               .reason = w->reason,
               .kind = w->kind,
               .b = (uint64_t)(uintptr_t)w->obj,
-              .c = w->extra,
-              .d = flow};
+              .c = w->extra};
     emit(&e);
 }
 
@@ -719,17 +720,19 @@ static void format(ring_t *r, const ev_t *e, int64_t base)
             "\"tid\":%ld,\"ts\":%s,\"dur\":%s,\"args\":{\"reason\":\"%s\"%s}}",
             tid, us(rel(e->ts, base)).s, us((int64_t)e->a).s,
             sched_wait_reason_string((sched_wait_reason_t)e->reason), obj);
-        if (e->d)
-            out(",\n{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wake\",\"cat\":"
-                "\"wake\",\"id\":%" PRIu64 ",\"pid\":2,\"tid\":%ld,\"ts\":%s}",
-                e->d, tid, us(rel(e->ts + (int64_t)e->a, base)).s);
         break;
-    case EV_TWAKE:
+    case EV_TWAKE: {
+        tsbuf_t ts = us(rel(e->ts, base));
         track(r, tid, e->flags, e->a, &pid, &t);
         out(",\n{\"ph\":\"s\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":"
             "%" PRIu64 ",\"pid\":%d,\"tid\":%" PRIu64 ",\"ts\":%s}",
-            e->b, pid, t, us(rel(e->ts, base)).s);
+            e->b, pid, t, ts.s);
+        out(",\n{\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wake\",\"cat\":"
+            "\"wake\",\"id\":%" PRIu64 ",\"pid\":2,\"tid\":%" PRIu64
+            ",\"ts\":%s}",
+            e->b, e->c, ts.s);
         break;
+    }
     case EV_CLOSE:
         track(r, tid, e->flags, e->a, &pid, &t);
         out(",\n{\"ph\":\"i\",\"s\":\"t\",\"name\":\"chan close\",\"cat\":"

@@ -94,8 +94,7 @@ void sched__trace_wait_object(sched_wait_reason_t reason,
  * sched__trace_thread_wake(key) from the waker draws the arrow. */
 typedef struct sched__trace_twait {
     int64_t start;
-    uint64_t id; /* the arrow's id, 0 without a table slot */
-    int slot;    /* in the table of waits, -1 without */
+    int slot; /* in the table of waits, -1 without */
     uint8_t reason, kind;
     const void *obj;
     uint64_t extra;
