@@ -253,7 +253,7 @@ static void pinger(void *arg)
         ck_assert_int_eq(chan_send(s->ball, &v), CHAN_OK);
         ck_assert_int_eq(chan_recv(s->ball, &v), CHAN_OK);
     }
-    chan_sleep(2 * CHAN_MILLISECOND); /* a timer */
+    chan_sleep(20 * CHAN_MILLISECOND); /* a timer */
     ck_assert_int_eq(chan_close(s->ball), CHAN_OK);
     int one = 1;
     chan_send(s->done, &one);
@@ -292,46 +292,61 @@ START_TEST(test_trace_ping_pong_shape)
     ck_assert_int_eq(dropped(&t), 0);
     char ball[64];
     snprintf(ball, sizeof ball, "chan %p (cap 0)", (void *)s.ball);
+    /* Whether a hand-off parks depends on timing (a wake-up that comes
+     * before the park commits leaves no block), so the counts are checked
+     * against each other: every block has its unblock and its arrow. */
+    uint64_t ping = atomic_load(&s.goid[0]), pong = atomic_load(&s.goid[1]);
+    int ball_blocks = 0;
     for (int i = 0; i < 2; i++) {
         uint64_t g = atomic_load(&s.goid[i]);
         ck_assert_uint_gt(g, 0);
         ck_assert_int_eq(count_g(&t, "M", "thread_name", g, NULL), 1);
         ck_assert_int_eq(count_g(&t, "i", "create", g, "\"by\":\"thread "), 1);
         ck_assert_int_ge(count_g(&t, "X", "running", g, "\"p\":"), 1);
-        ck_assert_int_ge(count_g(&t, "i", "block", g, ball), ROUNDS - 1);
-        ck_assert_int_ge(count_g(&t, "i", "unblock", g, NULL), ROUNDS - 1);
-        ck_assert_int_ge(count_g(&t, "f", "wake", g, NULL), ROUNDS - 1);
+        int blocks = count_g(&t, "i", "block", g, NULL);
+        ck_assert_int_eq(count_g(&t, "i", "unblock", g, NULL), blocks);
+        ck_assert_int_eq(count_g(&t, "f", "wake", g, NULL), blocks);
         ck_assert_int_eq(count_g(&t, "i", "end", g, NULL), 1);
+        ball_blocks += count_g(&t, "i", "block", g, ball);
     }
-    /* The ponger waits to receive, the pinger to send or receive. */
-    uint64_t ping = atomic_load(&s.goid[0]), pong = atomic_load(&s.goid[1]);
-    ck_assert_int_ge(
-        count_g(&t, "i", "block", pong, "\"reason\":\"chan receive\""),
-        ROUNDS - 1);
+    ck_assert_int_ge(ball_blocks, 1);
+    /* The ponger only ever waits on the ball (to receive or to send), and
+     * only the pinger wakes it. */
+    char want[160];
+    snprintf(want, sizeof want, "\"object\":\"%s\"", ball);
     ck_assert_int_eq(
-        count_g(&t, "i", "block", pong, "\"reason\":\"chan send\""), 0);
-    /* The pinger's sleep: a block for "sleep", a timer that fires, the
-     * unblock by the timer. */
-    ck_assert_int_eq(count_g(&t, "i", "block", ping, "\"reason\":\"sleep\""),
-                     1);
-    ck_assert_int_ge(count_g(&t, "i", "unblock", ping, "\"by\":\"timer\""), 1);
+        count_g(&t, "i", "block", pong, want),
+        count_g(&t, "i", "block", pong, "\"reason\":\"chan receive\"") +
+            count_g(&t, "i", "block", pong, "\"reason\":\"chan send\""));
+    ck_assert_int_eq(count_g(&t, "i", "block", pong, want),
+                     count_g(&t, "i", "block", pong, NULL));
+    char by[32];
+    snprintf(by, sizeof by, "\"by\":%" PRIu64 "}", ping);
+    ck_assert_int_eq(count_g(&t, "i", "unblock", pong, by),
+                     count_g(&t, "i", "unblock", pong, NULL));
+    /* The pinger's sleep: a block for "sleep", the unblock by the timer;
+     * the timer's fire on the timer thread. (Under valgrind the timer may
+     * fire before the receive parks.) */
+    int sleeps = count_g(&t, "i", "block", ping, "\"reason\":\"sleep\"");
+    ck_assert_int_le(sleeps, 1);
+    if (!tu_short())
+        ck_assert_int_eq(sleeps, 1);
+    ck_assert_int_eq(count_g(&t, "i", "unblock", ping, "\"by\":\"timer\""),
+                     sleeps);
+    snprintf(by, sizeof by, "\"by\":%" PRIu64 "}", pong);
+    ck_assert_int_eq(count_g(&t, "i", "unblock", ping, by) + sleeps,
+                     count_g(&t, "i", "unblock", ping, NULL));
     ck_assert_int_ge(count(&t, "i", "timer fire", "\"object\":\"timer 0x"), 1);
     ck_assert_int_ge(count(&t, "M", "thread_name", "(timer)"), 1);
     /* The close, on the pinger's track. */
     ck_assert_int_eq(count_g(&t, "i", "chan close", ping, ball), 1);
-    /* Each goroutine is woken by the other: an unblock "by" the other. */
-    char by[32];
-    snprintf(by, sizeof by, "\"by\":%" PRIu64 "}", pong);
-    ck_assert_int_ge(count_g(&t, "i", "unblock", ping, by), 1);
-    snprintf(by, sizeof by, "\"by\":%" PRIu64 "}", ping);
-    ck_assert_int_ge(count_g(&t, "i", "unblock", pong, by), 1);
     /* main, a plain thread, blocked receiving from done, and was woken. */
     char done[64];
     snprintf(done, sizeof done, "chan %p (cap 2)", (void *)s.done);
     ck_assert_int_ge(count(&t, "X", "blocked", done), 1);
     ck_assert_int_ge(count(&t, "M", "thread_name", "(main)"), 1);
     ck_assert_int_ge(count(&t, "M", "process_name", NULL), 2);
-    ck_assert_int_ge(check_flows(&t), 2 * (ROUNDS - 1));
+    ck_assert_int_ge(check_flows(&t), ball_blocks);
 
     trace_free(&t);
     unlink(path);
