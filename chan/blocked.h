@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "trace.h"
 #include "waitreason.h"
 
 /* A select's case i, as the dump shows it: its channel (NULL for nil) and
@@ -39,17 +40,20 @@ typedef struct chan__blocked {
      * for the dump's stack traces; NULL without them (chan/stacks.c). */
     uintptr_t *pcs;
     size_t npcs;
+    bool listed;   /* in the registry (debug on), not only traced */
 } chan__blocked_t;
 
 extern atomic_int chan__debug_state; /* 0 unknown, 1 off, 2 on */
 
 bool chan__debug_enabled_slow(void);
 
-/* Whether blocking operations should record themselves: one relaxed load. */
+/* Whether blocking operations should record themselves: one relaxed load,
+ * and the tracer's (an execution trace names what each wait waits on). */
 static inline bool chan__debug_enabled(void)
 {
     int state = atomic_load_explicit(&chan__debug_state, memory_order_relaxed);
-    return state == 2 || (state == 0 && chan__debug_enabled_slow());
+    return state == 2 || (state == 0 && chan__debug_enabled_slow()) ||
+           sched__tracing();
 }
 
 /* Records b (filled in by the caller but for tid and since) until unblock. */

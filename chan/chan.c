@@ -315,6 +315,8 @@ int chan_close(chan_t *c)
      * receive that sees the close sees everything before it (CH-20). */
     sched__race_release(&c->closed); /* for the lock-free try-receive */
     atomic_store_explicit(&c->closed, 1, memory_order_release);
+    if (sched__tracing())
+        sched__trace_chan_close(c, c->dataqsiz);
 
     /* The wake list keeps queue order (receivers, then senders). Go's
      * closechan readies them in reverse (it pushes onto a gList, then pops),

@@ -58,8 +58,32 @@ static long current_tid(void)
 #endif
 }
 
+/* Tells the tracer what b waits on (sched/internal/trace.h). */
+static void trace_wait_object(const chan__blocked_t *b)
+{
+    if (b->reason == SCHED_WAIT_SELECT)
+        sched__trace_wait_object(b->reason, SCHED__TRACE_OBJ_SELECT, NULL,
+                                 b->ncases);
+    else if (b->c)
+        sched__trace_wait_object(b->reason, SCHED__TRACE_OBJ_CHAN, b->c,
+                                 b->c->dataqsiz);
+    else if (b->sync_obj)
+        sched__trace_wait_object(b->reason, SCHED__TRACE_OBJ_SYNC, b->sync_obj,
+                                 0);
+    else if (b->reason == SCHED_WAIT_IO)
+        sched__trace_wait_object(b->reason, SCHED__TRACE_OBJ_FD, NULL,
+                                 (uint32_t)b->fd);
+    else
+        sched__trace_wait_object(b->reason, SCHED__TRACE_OBJ_NONE, NULL, 0);
+}
+
 void chan__debug_block(chan__blocked_t *b)
 {
+    if (sched__tracing())
+        trace_wait_object(b);
+    b->listed = atomic_load(&chan__debug_state) == 2;
+    if (!b->listed)
+        return;
     b->tid = current_tid();
     b->goid = chan__goid();
     b->since = chan_now();
@@ -75,6 +99,8 @@ void chan__debug_block(chan__blocked_t *b)
 
 void chan__debug_unblock(chan__blocked_t *b)
 {
+    if (!b->listed)
+        return;
     pthread_mutex_lock(&registry_lock);
     if (b->prev)
         b->prev->next = b->next;

@@ -11,6 +11,7 @@
 
 #include "deadlock.h"
 #include "scheduler.h"
+#include "trace.h"
 
 #include <sched.h>
 #include <unistd.h>
@@ -53,12 +54,21 @@ void chan__park(chan__parker_t *p)
 
 void chan__park_as(chan__parker_t *p, sched_wait_reason_t reason)
 {
-    chan__park_wait(p, reason);
+    if (sched__tracing() && !p->g) { /* a plain thread's blocked slice */
+        sched__trace_twait_t tw;
+        sched__trace_thread_wait_begin(&tw, p);
+        chan__park_wait(p, reason);
+        sched__trace_thread_wait_end(&tw);
+    } else {
+        chan__park_wait(p, reason);
+    }
     sched__race_acquire(p);
 }
 
 void chan__ready(chan__parker_t *p)
 {
+    if (sched__tracing() && !p->g) /* a goroutine's: sched_goready's */
+        sched__trace_thread_wake(p);
     sched__race_release(p);
     chan__park_wake(p);
 }

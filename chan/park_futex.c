@@ -13,6 +13,7 @@
 #include "deadlock.h"
 #include "invariant.h"
 #include "scheduler.h"
+#include "trace.h"
 
 #ifndef GOCHAN_FUTEX
 #error "park_futex.c needs lock.h's futex; CMake builds park_cond.c instead"
@@ -104,6 +105,8 @@ void chan__park_wake(chan__parker_t *p)
 
 void chan__ready_batched(chan__parker_t *p, chan__wakeups_t *w)
 {
+    if (sched__tracing() && !p->g)
+        sched__trace_thread_wake(p);
     sched__race_release(p);
     struct sched_g *g = ready_take(p);
     if (!g)

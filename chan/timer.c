@@ -64,6 +64,7 @@
 #include "chan_impl.h"
 #include "deadlock.h"
 #include "thread.h"
+#include "trace.h"
 #include "internal/chan_internal.h"
 #include "chan_test_hooks.h"
 
@@ -430,6 +431,8 @@ static void timer_fire_ticker(struct chan_timer *t, int64_t when, int64_t now)
  * blocks, and holding timers.mu across it is what keeps Stop exact. */
 static void timer_fire(struct chan_timer *t, int64_t when, int64_t now)
 {
+    if (sched__tracing())
+        sched__trace_timer_fire(t);
     switch ((enum timer_kind)t->kind) {
     case TIMER_FUNC:
         timer_fire_func(t);
@@ -523,6 +526,7 @@ static void *timer_thread(void *unused)
     /* The default 50 us slack would make every timer that late. */
     (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 #endif
+    sched__trace_thread_label("timer");
     pthread_mutex_lock(&timers.mu);
     for (;;) {
         timers_run(chan_now());
@@ -802,8 +806,13 @@ void chan_sleep(int64_t d)
         return;
     if (chan__on_goroutine()) {
         chan_t *after = chan_after(d);
+        if (after && sched__tracing())
+            sched__trace_wait_object(SCHED_WAIT_SLEEP, SCHED__TRACE_OBJ_TIMER,
+                                     after, 0);
         if (after) {
             chan_recv(after, NULL);
+            if (sched__tracing()) /* unused if the receive did not park */
+                sched__trace_wait_clear();
             chan_release(after);
             return;
         }

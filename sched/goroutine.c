@@ -10,6 +10,7 @@
 
 #include "internal/invariant.h"
 #include "internal/thread.h"
+#include "internal/trace.h"
 
 static _Atomic int64_t ngoroutines; /* sched_go'ed and not yet returned */
 static _Atomic uint64_t goidgen;
@@ -106,6 +107,8 @@ void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)
 
 static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
 {
+    if (sched__tracing())
+        sched__trace_end(gp->goid);
     sched__casgstatus(gp, SCHED__Grunning, SCHED__Gdead);
     sched__fiber_destroy(&gp->fiber);
     sched__stack_put(&gp->stack);
@@ -219,6 +222,8 @@ static int go_start(void (*fn)(void *), void *arg, struct go_copy *cp,
     if (gp) {
         /* relaxed: a count; the queues order the goroutine's start. */
         atomic_fetch_add_explicit(&ngoroutines, 1, memory_order_relaxed);
+        if (sched__tracing())
+            sched__trace_create(gp->goid, fn);
         sched__casgstatus(gp, SCHED__Gdead, SCHED__Grunnable);
         if (pp) {
             sched__runqput(pp, gp, true); /* Go's newproc: runs next here */

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "internal/invariant.h"
+#include "internal/trace.h"
 #include "internal/lock.h"
 #include "internal/race.h"
 
@@ -503,10 +504,20 @@ static bool netpollblock(sched_polldesc_t *pd, int mode,
     }
     if (pd_checkerr(pd, mode) == 0 && !cancelled(cancel)) {
         sched_g *gp = sched_getg();
-        if (gp)
+        if (sched__tracing())
+            sched__trace_wait_object(SCHED_WAIT_IO, SCHED__TRACE_OBJ_FD, NULL,
+                                     (uint32_t)pd->fd | (uint64_t)(uint32_t)mode
+                                                            << 32);
+        if (gp) {
             goroutine_sleep(slot, gp);
-        else
+        } else if (sched__tracing()) {
+            sched__trace_twait_t tw;
+            sched__trace_thread_wait_begin(&tw, NULL);
             thread_sleep(pd, mode, slot);
+            sched__trace_thread_wait_end(&tw);
+        } else {
+            thread_sleep(pd, mode, slot);
+        }
     }
     old = atomic_exchange_explicit(slot, PD_NIL, memory_order_acquire);
     sched__invariant(old <= PD_WAIT, "netpoll: a waiter left in its slot");
@@ -576,10 +587,13 @@ static size_t netpollready(sched_polldesc_t *pd, uint32_t events, sched_g **gs,
         pollwaiter_t *w = slot_unblock(pd_slot(pd, dirs[i].mode), true);
         if (!w)
             continue;
-        if (w->g)
+        if (w->g) {
+            if (sched__tracing())
+                sched__trace_unblock_netpoll(sched_goid(w->g));
             gs[n++] = w->g;
-        else
+        } else {
             thread_wake(w);
+        }
     }
     return n;
 }

@@ -161,6 +161,7 @@
 #include "internal/netpoll.h"
 #include "overflow.h"
 #include "internal/thread.h"
+#include "internal/trace.h"
 
 /* ---- global state -------------------------------------------------------- */
 
@@ -864,6 +865,7 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
     sched__casgstatus(gp, SCHED__Grunnable, SCHED__Grunning);
     gp->m = mp;
     mp->curg = gp;
+    int64_t traced = sched__tracing() ? sched__trace_now() : 0;
     p_to_user(mp, pp);
     /* The traceback's sequence count (proc.h): odd before the stack changes,
      * even again once its registers are saved. Only this M writes it. */
@@ -873,6 +875,8 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
     sched__fiber_switch(&mp->g0, &gp->fiber);
     atomic_store_explicit(&gp->schedgen, gen + 2, memory_order_release);
     (void)p_from_user(mp); /* NULL: sysmon took the P meanwhile */
+    if (traced)            /* gp is still ours: its mcall_fn has not run yet */
+        sched__trace_running(gp->goid, traced, pp->id, mp->id);
 }
 
 /* Go's exitsyscall, for an M that sysmon took the P from while its goroutine
@@ -938,12 +942,21 @@ static sched_g *park_m(sched__m_t *mp, sched_g *gp)
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
     sched__casgstatus(gp, SCHED__Grunning, SCHED__Gwaiting);
+    /* The block is stamped before unlockf publishes gp, so it precedes the
+     * waker's unblock; it is written only if gp really sleeps. */
+    int64_t traced = sched__tracing() ? sched__trace_now() : 0;
+    uint64_t goid = gp->goid;
+    sched_wait_reason_t reason = gp->wait_reason;
     /* From here on, once unlockf has published gp, another thread may ready
      * and run it: touch gp only if unlockf refused. */
     if (unlockf && !unlockf(gp, arg)) {
         sched__casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
+        if (traced)
+            sched__trace_wait_clear();
         return gp; /* resume at once, in the same time slice */
     }
+    if (traced)
+        sched__trace_block(goid, traced, reason);
     return NULL;
 }
 
@@ -985,6 +998,8 @@ void sched__p_leave(sched__m_t *mp, sched__p_t *pp)
 
 void sched_goready(sched_g *gp)
 {
+    if (sched__tracing())
+        sched__trace_unblock(gp->goid);
     sched__casgstatus(gp, SCHED__Gwaiting, SCHED__Grunnable);
     sched__m_t *mp = sched__getm();
     sched__p_t *pp = sched__p_enter(mp);
@@ -1001,8 +1016,11 @@ void sched_goready_list(sched_g *const *gs, size_t n)
 {
     if (n == 0)
         return;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (sched__tracing())
+            sched__trace_unblock(gs[i]->goid);
         sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
+    }
     sched__m_t *mp = sched__getm();
     sched__p_t *pp = sched__p_enter(mp);
     if (pp) {

@@ -42,6 +42,37 @@ GOCHAN_API size_t chan_debug_dump(FILE *out);
  * CHAN_OK, or CHAN_NOMEM with errno when the pipe or thread cannot be made. */
 GOCHAN_API int chan_debug_on_sigquit(void);
 
+/* Execution trace (Go's runtime/trace and `go tool trace`): records what
+ * every goroutine and every plain thread does in gochan, with timestamps,
+ * into path as one JSON object in the Chrome Trace Event Format, which
+ * ui.perfetto.dev and chrome://tracing open (docs/trace.md describes it): a
+ * track per goroutine and per plain thread, a slice while a goroutine runs
+ * (on which P and M), its creation, each block (Go's wait reason and the
+ * channel, lock or descriptor), each unblock with an arrow from whoever woke
+ * it, its end; channel closes and timer fires.
+ *
+ * chan_trace_start creates or truncates path and starts recording. Returns
+ * 0, or -1 with errno: EINVAL (path is NULL), EBUSY (a trace is already
+ * being recorded), open(2)'s errno (EACCES, ENOENT...: nothing is
+ * recorded), EAGAIN (no thread for the writer). chan_trace_stop stops
+ * recording, writes out what was recorded and closes the file, which is
+ * then complete, valid JSON. Returns 0, or -1 with errno EINVAL (no trace is
+ * being recorded), or the write(2) error (ENOSPC, EPIPE, EIO...) that ended
+ * the trace early: a failed write stops recording by itself, the program
+ * goes on (no SIGPIPE), the file is cut short, and the next stop reports it.
+ *
+ * Both may be called from any thread or goroutine, not from a signal
+ * handler; stop blocks until the file is written. The environment variable
+ * GOCHAN_TRACE=path traces a whole run of any program linked with gochan,
+ * without a code change: recording starts when the library is loaded and a
+ * trace still running at exit is stopped by atexit (so is one started by
+ * chan_trace_start and never stopped). While off, each traced point costs
+ * one predictable branch; while on, each event tens of nanoseconds
+ * (docs/performance.md); a writer that falls behind drops events, counted
+ * in the file's otherData.dropped_events. A forked child does not trace. */
+GOCHAN_API int chan_trace_start(const char *path);
+GOCHAN_API int chan_trace_stop(void);
+
 #ifdef __cplusplus
 }
 #endif
