@@ -86,6 +86,26 @@ class Lanes(unittest.TestCase):
         _, svg_shuffled, _ = draw(b)
         self.assertEqual(svg_sorted, svg_shuffled)
 
+    def test_thread_that_only_wakes_has_a_lane(self):
+        b = synthtrace.Builder()
+        b.thread(7, main=True)
+        b.create(1, 1, "thread 7", "worker")
+        b.run(1, 2, 3)
+        b.block(1, 4, "chan receive", "chan 0x9 (int, cap 0)")
+        b.unblock(1, 20, "thread 7", waker_ts=19)  # main sends
+        b.run(1, 22, 3)
+        b.end(1, 25)
+        trace, _, root = draw(b)
+        self.assertEqual([e.get("data-lane") for e in by_class(root, "lane")],
+                         ["thread 7 (main)", "goroutine 1"])
+        self.assertEqual([title_of(w) for w in by_class(root, "wake")], [
+            "thread 7 (main) wakes goroutine 1 from chan receive on chan 0x9 "
+            "(int, cap 0) at 20 \u00b5s"])
+        # The main thread runs the whole trace, outside gochan.
+        self.assertEqual([(s["state"], s["t0"], s["t1"])
+                          for s in trace.lanes[(2, 7)].spans],
+                         [("running", 0, 25)])
+
     def test_bare_array_form(self):
         trace, svg, root = draw(ping_pong().events)
         self.assertEqual(len(by_class(root, "lane")), 3)
@@ -288,6 +308,7 @@ class LongTraces(unittest.TestCase):
     def test_lanes_are_capped(self):
         b = self.busy(100, 300)
         # main never blocks or wakes anything here, so it has no lane.
+        b.events = [e for e in b.events if e.get("pid") != 2]
         _, _, root = draw(b, max_lanes=10)
         self.assertEqual(len(by_class(root, "lane")), 10)
         notes = [t.text for t in root.iter(SVG + "text")
@@ -297,6 +318,23 @@ class LongTraces(unittest.TestCase):
                         notes[0])
         # Arrows to or from the lanes not drawn are counted, not drawn.
         self.assertTrue(by_class(root, "wakes-not-drawn"))
+
+    def test_capped_lanes_keep_threads_and_long_lived_goroutines(self):
+        b = synthtrace.Builder()
+        b.thread(5, main=True)
+        b.thread_blocked(5, 1, 500, "semacquire", "sync.WaitGroup 0x1")
+        b.create(1000, 0, "thread 5", "server")
+        b.run(1000, 1, 490)
+        for g in range(1, 200):
+            b.create(g, 2 * g, 1000, "f")
+            b.run(g, 2 * g + 0.5, 1)
+            b.end(g, 2 * g + 1.5)
+        b.unblock("thread 5", 501, 1000, waker_ts=491)
+        _, _, root = draw(b, max_lanes=5)
+        names = [e.get("data-lane") for e in by_class(root, "lane")]
+        self.assertEqual(names[0], "thread 5 (main)")
+        self.assertIn("goroutine 1000", names)
+        self.assertEqual(len(by_class(root, "wake")), 1)
 
 
 class Damaged(unittest.TestCase):

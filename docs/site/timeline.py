@@ -1,7 +1,8 @@
 """Goroutine timelines for the gochan by Example pages: reads an execution
-trace written by gochan's tracer (chan_trace_start / GOCHAN_TRACE, the Chrome
-Trace Event Format described in docs/scheduler.md and notes/trace-format.md)
-and draws it as one inline SVG: one lane per goroutine and per plain thread,
+trace written by gochan's tracer (chan_trace_start / GOCHAN_TRACE in
+<gochan/debug.h>: Chrome Trace Event Format JSON, goroutines as pid 1 with
+tid = goroutine id, plain threads as pid 2, running/blocked slices, create /
+block / unblock / end instants, "wake" flows from waker to wakee) and draws it as one inline SVG: one lane per goroutine and per plain thread,
 running / runnable / blocked spans in distinct styles (colour, height and
 pattern, so that it reads in greyscale too), arrows for wake-ups from the
 waker's lane to the wakee's, a time axis and a legend. Every span, arrow and
@@ -22,6 +23,7 @@ event, and events the tracer dropped ("dropped" in otherData) or that lost
 their partner (an unblock without its block, half a flow) are counted in a
 note under the picture.
 """
+import bisect
 import html
 import json
 import math
@@ -53,9 +55,6 @@ STYLE = {
 }
 ORDER = {"running": 0, "blocked": 1, "runnable": 2}
 
-# Instants other than block/unblock that get a marker on their lane.
-MARKS = ("create", "end", "chan close", "timer fire", "io wait", "woken")
-
 
 class TraceError(Exception):
     """The file is not a trace that can be read at all."""
@@ -70,6 +69,7 @@ class Lane:
         self.instants = []  # (ts, name, args)
         self.spans = []  # derived: dicts state, t0, t1, info
         self.marks = []  # derived: (ts, kind, title)
+        self.blocked_index = None  # for _blocked_at
         self.first = None
         self.last = None
 
@@ -284,11 +284,15 @@ def parse(obj):
 def _blocked_at(lane, ts):
     """The blocked span of lane that a wake-up at ts ends: the last one that
     began at or before ts, if it ended no earlier than a moment before."""
-    best = None
-    for sp in lane.spans:
-        if sp["state"] == "blocked" and sp["t0"] <= ts + 1e-6:
-            best = sp
-    if best is None or ts - best["t1"] > 1e-3 * max(1.0, abs(ts)):
+    if lane.blocked_index is None:
+        spans = [sp for sp in lane.spans if sp["state"] == "blocked"]
+        lane.blocked_index = ([sp["t0"] for sp in spans], spans)
+    starts, spans = lane.blocked_index
+    k = bisect.bisect_right(starts, ts + 1e-6) - 1
+    if k < 0:
+        return None
+    best = spans[k]
+    if ts - best["t1"] > 1e-3 * max(1.0, abs(ts)):
         return None
     return best
 
@@ -320,7 +324,7 @@ def _what(args):
 
 def _derive(tr, lane):
     """lane.spans and lane.marks from the lane's raw events."""
-    if lane.is_thread and lane.blocked:
+    if lane.is_thread and (lane.blocked or lane.is_main):
         _derive_thread(tr, lane)
     elif lane.running or any(n in ("create", "block", "unblock")
                              for _, n, _ in lane.instants):
@@ -684,13 +688,22 @@ def render(trace, title=None, width=WIDTH,
            max_lanes=MAX_LANES, id_prefix="tl", svg_id=None, compress=True):
     """The trace as an SVG document (text), or None when it has no events
     to draw."""
-    lanes = [l for l in trace.lanes.values()
-             if l.spans or l.marks or l.running or l.blocked]
+    # Every lane with an event (a thread that only woke someone has only
+    # the tail of an arrow); not those only named by metadata.
+    lanes = [l for l in trace.lanes.values() if l.first is not None]
     if not lanes or trace.t_lo is None:
         return None
     lanes.sort(key=Lane.sort_key)
-    hidden = lanes[max_lanes:]
-    lanes = lanes[:max_lanes]
+    hidden = []
+    if len(lanes) > max_lanes:
+        # Threads first, then the goroutines that lived longest (a long
+        # trace's many short-lived goroutines say least one by one); drawn
+        # in the usual order.
+        ranked = sorted(lanes, key=lambda l: (
+            not l.is_thread, -(l.last - l.first), l.sort_key()))
+        shown = set(id(l) for l in ranked[:max_lanes])
+        hidden = [l for l in lanes if id(l) not in shown]
+        lanes = [l for l in lanes if id(l) in shown]
     row = {(l.pid, l.tid): i for i, l in enumerate(lanes)}
     p = _esc(id_prefix)
     title = title or DEFAULT_TITLE
@@ -716,7 +729,8 @@ def render(trace, title=None, width=WIDTH,
         if nt:
             parts.append("+%d more thread%s" % (nt, "" if nt == 1 else "s"))
         notes.append(("more", " and ".join(parts) + " not drawn (%d lanes "
-                      "shown)" % len(lanes)))
+                      "shown: the threads, then the longest-lived "
+                      "goroutines)" % len(lanes)))
 
     body = []
     lanes_top = LEGEND_H
