@@ -10,7 +10,6 @@ damaged traces (dropped events, a file cut off mid-write, a missing trace).
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -295,7 +294,8 @@ class LongTraces(unittest.TestCase):
         plot_w = timeline.WIDTH - timeline.LABEL_W - timeline.RIGHT
         for lane in by_class(root, "spans"):
             rects = list(lane.iter(SVG + "rect"))
-            self.assertLessEqual(len(rects), plot_w / timeline.MIN_PX * 1.5 + 4)
+            self.assertLessEqual(len(rects),
+                                 plot_w / timeline.MIN_PX * 1.5 + 4)
         merged = by_class(root, "merged")
         self.assertTrue(merged)
         self.assertRegex(title_of(merged[0]),

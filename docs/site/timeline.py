@@ -2,9 +2,10 @@
 trace written by gochan's tracer (chan_trace_start / GOCHAN_TRACE in
 <gochan/debug.h>: Chrome Trace Event Format JSON, goroutines as pid 1 with
 tid = goroutine id, plain threads as pid 2, running/blocked slices, create /
-block / unblock / end instants, "wake" flows from waker to wakee) and draws it as one inline SVG: one lane per goroutine and per plain thread,
-running / runnable / blocked spans in distinct styles (colour, height and
-pattern, so that it reads in greyscale too), arrows for wake-ups from the
+block / unblock / end instants, "wake" flows from waker to wakee) and draws
+it as one inline SVG: one lane per goroutine and per plain thread, running /
+runnable / blocked spans in distinct styles (colour, height and pattern, so
+that it reads in greyscale too), arrows for wake-ups from the
 waker's lane to the wakee's, a time axis and a legend. Every span, arrow and
 marker carries a <title>, which browsers show on hover.
 
@@ -904,8 +905,8 @@ def render(trace, title=None, width=WIDTH,
                     % (cls, x0, notes_y + k * NOTE_H, _esc(text)))
     height = int(math.ceil(notes_y + len(notes) * NOTE_H))
 
-    head = ('<svg xmlns="http://www.w3.org/2000/svg"%s class="gochan-timeline" '
-            'width="%d" height="%d" viewBox="0 0 %d %d" role="img" '
+    head = ('<svg xmlns="http://www.w3.org/2000/svg"%s '
+            'class="gochan-timeline" width="%d" height="%d" viewBox="0 0 %d %d" role="img" '
             'font-family="system-ui, sans-serif">\n<title>%s</title>\n'
             % (' id="%s"' % _esc(svg_id) if svg_id else "", width, height,
                width, height, _esc(title)))
