@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
 """Builds the gochan by Example site: one page per chapter of
 examples/by-example/chapters.txt with the Go program and the C program side
-by side, the expected output below and the rule CTest compares it by, plus an
-index. Python 3's standard library only; no network.
+by side, the expected output below and the rule CTest compares it by, the
+chapter's goroutine timeline under them (drawn by timeline.py from the trace
+the C program wrote when run with GOCHAN_TRACE), plus an index. Python 3's
+standard library only; no network.
 
-    python3 docs/site/gen.py [--src DIR] [OUT]
+    python3 docs/site/gen.py [--src DIR] [--traces DIR] [OUT]
+    python3 docs/site/gen.py --timeline TRACE.json OUT.svg
 
-DIR defaults to examples/by-example of the repository this file is in, OUT
-to build/site.
+--src defaults to examples/by-example of the repository this file is in, OUT
+to build/site. --traces names the directory with one trace per chapter,
+<slug>.json; a chapter without one says so on its page. --timeline draws one
+trace as a standalone SVG file (docs/timeline-example.svg is made so).
 """
 import argparse
 import html
 import os
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timeline  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -37,6 +46,10 @@ pre#output { background: #1f2428; color: #e1e4e8; }
 .output { margin-top: 1.2em; }
 ol#chapters li { margin: 0.25em 0; }
 footer { margin-top: 2em; color: #777; font-size: 0.9em; }
+.timeline { margin-top: 1.2em; }
+.timeline svg { max-width: 100%; height: auto; border: 1px solid #dde1e5;
+                border-radius: 4px; background: #fff; }
+.timeline .missing { color: #777; font-style: italic; }
 """
 
 RULES = {
@@ -116,7 +129,46 @@ def nav(chapters, i):
     return "<nav>%s</nav>\n" % " ".join(links)
 
 
-def chapter_page(src, chapters, i):
+TIMELINE_HELP = (
+    "One run of the C program, traced with <code>GOCHAN_TRACE</code>: a lane "
+    "per goroutine and for the main thread. Tall solid bars: running on a P; "
+    "thin dotted: runnable, waiting for a P; hatched: blocked. Arrows: which "
+    "goroutine or thread woke which. Hover over a bar or an arrow to see what "
+    "it waits on and who woke it.")
+
+
+def timeline_section(ch, traces):
+    """The chapter's timeline: an inline SVG drawn from traces/<slug>.json,
+    or a sentence saying why there is none."""
+    slug, esc = ch["slug"], html.escape
+    svg, why = None, None
+    if traces is None:
+        why = "no traces were given to the generator"
+    else:
+        path = os.path.join(traces, slug + ".json")
+        if not os.path.exists(path):
+            why = "the program wrote no trace"
+        else:
+            try:
+                trace = timeline.load(path)
+                svg = timeline.render(
+                    trace, "Goroutine timeline of %s" % ch["title"],
+                    id_prefix="tl-" + slug, svg_id="timeline")
+                if svg is None:
+                    why = "its trace has no events"
+            except timeline.TraceError as e:
+                why = "its trace cannot be read (%s)" % e
+    text = "<section class=\"timeline\" id=\"timeline-section\">"
+    text += "<h2>Timeline (the trace of %s.c)</h2>\n" % esc(slug)
+    if svg is None:
+        text += ("<p class=\"missing\" id=\"timeline-missing\">No timeline "
+                 "for this chapter: %s.</p>" % esc(why))
+    else:
+        text += "<p class=\"rule\">%s</p>\n%s" % (TIMELINE_HELP, svg)
+    return text + "</section>\n"
+
+
+def chapter_page(src, chapters, i, traces=None):
     ch = chapters[i]
     slug, esc = ch["slug"], html.escape
     go, c, out = (read(src, slug + ext) for ext in (".go", ".c", ".out"))
@@ -136,6 +188,7 @@ def chapter_page(src, chapters, i):
         "<section class=\"output\"><h2>Output (%s)</h2>\n"
         "<pre id=\"output\">%s</pre></section>\n"
         % (esc(slug + ".out"), esc(out)))
+    body += timeline_section(ch, traces)
     body += nav(chapters, i)
     return page(ch["title"] + " - gochan by Example", body)
 
@@ -149,7 +202,8 @@ def index_page(chapters):
         "<header><h1>gochan by Example</h1>\n"
         "<p class=\"rule\">The concurrency chapters of Go by Example, each "
         "as a Go program and the C program that does the same with gochan, "
-        "side by side, with the output both print. CTest runs every C "
+        "side by side, with the output both print and the goroutine "
+        "timeline of one run of the C program. CTest runs every C "
         "program and compares its output with the expected one.</p>"
         "</header>\n<ol id=\"chapters\">\n%s</ol>\n"
         "<footer>Generated from examples/by-example/ by docs/site/gen.py."
@@ -157,12 +211,12 @@ def index_page(chapters):
     return page("gochan by Example", body)
 
 
-def build(src, out):
+def build(src, out, traces=None):
     chapters = read_chapters(src)
     os.makedirs(out, exist_ok=True)
     files = {"style.css": CSS, "index.html": index_page(chapters)}
     for i, ch in enumerate(chapters):
-        files[ch["slug"] + ".html"] = chapter_page(src, chapters, i)
+        files[ch["slug"] + ".html"] = chapter_page(src, chapters, i, traces)
     for name, text in files.items():
         with open(os.path.join(out, name), "w", encoding="utf-8") as f:
             f.write(text)
@@ -174,12 +228,27 @@ def main():
     ap.add_argument("--src", default=os.path.join(REPO, "examples",
                                                   "by-example"),
                     help="directory with chapters.txt and the programs")
+    ap.add_argument("--traces", metavar="DIR",
+                    help="directory with the chapters' traces, <slug>.json")
+    ap.add_argument("--timeline", nargs=2, metavar=("TRACE", "SVG"),
+                    help="only draw the timeline of TRACE into the file SVG")
+    ap.add_argument("--title", help="the SVG's title (with --timeline)")
     ap.add_argument("out", nargs="?", default=os.path.join("build", "site"),
                     help="output directory (default build/site)")
     args = ap.parse_args()
-    chapters = build(args.src, args.out)
-    print("by-example site: %d chapters in %s"
-          % (len(chapters), os.path.join(args.out, "index.html")))
+    if args.timeline:
+        trace, svg = args.timeline
+        try:
+            timeline.render_file(trace, svg, args.title)
+        except timeline.TraceError as e:
+            sys.exit("gen.py: %s" % e)
+        print("timeline: %s" % svg)
+        return
+    chapters = build(args.src, args.out, args.traces)
+    drawn = sum(1 for ch in chapters if args.traces and os.path.exists(
+        os.path.join(args.traces, ch["slug"] + ".json")))
+    print("by-example site: %d chapters (%d with a trace) in %s"
+          % (len(chapters), drawn, os.path.join(args.out, "index.html")))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,14 @@ opens the index and every chapter page in headless Chromium (--dump-dom, the
 DOM after the page loaded). Checks that the index links every chapter of
 chapters.txt, in order, and that each chapter page shows its title, the whole
 Go program (#go-source), the whole C program (#c-source) and the expected
-output (#output), with prev/next links to its neighbours.
+output (#output), with prev/next links to its neighbours, and its
+goroutine timeline (#timeline-section): the SVG drawn from the chapter's
+trace in the --traces directory, or a sentence saying why there is none.
+With --require-timelines (CMake passes it once the library has the tracer)
+every chapter page must show its SVG, with lanes and state spans.
 
     python3 test_site.py --chromium PATH --src DIR --out DIR
+                         [--traces DIR [--require-timelines]]
 """
 import argparse
 import concurrent.futures
@@ -34,12 +39,17 @@ class Dom(html.parser.HTMLParser):
         self.text = {}
         self.links = []  # (id of the nearest element with an id, href)
         self.ids = {}  # id -> attrs
+        self.classes = {}  # id -> {class: count} of the elements inside
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "a" and "href" in attrs:
             owner = next((i for i in reversed(self.stack) if i), None)
             self.links.append((owner, attrs.get("id"), attrs["href"]))
+        for owner in set(i for i in self.stack if i):
+            count = self.classes.setdefault(owner, {})
+            for cls in (attrs.get("class") or "").split():
+                count[cls] = count.get(cls, 0) + 1
         if tag in self.VOID:
             return
         ident = attrs.get("id")
@@ -88,6 +98,30 @@ def check_index(dom, chapters, errors):
         errors.append("index.html: #chapters links %r, want %r" % (got, want))
 
 
+def check_timeline(dom, name, require, errors):
+    """The page shows the chapter's timeline, or says why it has none; with
+    require, it must show it: an SVG with lanes and state spans."""
+    if "timeline-section" not in dom.ids:
+        errors.append("%s: no #timeline-section" % name)
+        return
+    svg = dom.ids.get("timeline")
+    classes = dom.classes.get("timeline", {})
+    missing = dom.text.get("timeline-missing")
+    if svg is None and missing is None:
+        errors.append("%s: #timeline-section has neither the SVG nor a "
+                      "#timeline-missing sentence" % name)
+    if svg is not None:
+        for cls in ("lane", "legend", "axis"):
+            if not classes.get(cls):
+                errors.append("%s: the timeline has no .%s" % (name, cls))
+        if not any(classes.get(s) for s in ("running", "blocked",
+                                            "runnable")):
+            errors.append("%s: the timeline has no state spans" % name)
+    elif require:
+        errors.append("%s: no timeline SVG: %s" % (
+            name, " ".join((missing or "").split())))
+
+
 def check_chapter(dom, src, chapters, i, errors):
     ch = chapters[i]
     name = ch["slug"] + ".html"
@@ -123,12 +157,15 @@ def main():
     ap.add_argument("--src", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--traces", help="the chapters' traces, <slug>.json")
+    ap.add_argument("--require-timelines", action="store_true",
+                    help="every chapter page must show its timeline")
     args = ap.parse_args()
 
     start = time.time()
     if os.path.isdir(args.out):
         shutil.rmtree(args.out)
-    chapters = gen.build(args.src, args.out)
+    chapters = gen.build(args.src, args.out, args.traces)
     if not chapters:
         sys.exit("no chapters in %s/chapters.txt" % args.src)
     pages = ["index.html"] + [ch["slug"] + ".html" for ch in chapters]
@@ -155,10 +192,17 @@ def main():
     for i, ch in enumerate(chapters):
         check_chapter(doms[ch["slug"] + ".html"], args.src, chapters, i,
                       errors)
+        check_timeline(doms[ch["slug"] + ".html"], ch["slug"] + ".html",
+                       args.require_timelines, errors)
     for e in errors:
         print("FAIL: " + e)
-    print("by-example site: %d pages opened in Chromium, %d problems, %.1f s"
-          % (len(pages), len(errors), time.time() - start))
+    drawn = sum(1 for ch in chapters
+                if "timeline" in doms[ch["slug"] + ".html"].ids)
+    print("by-example site: %d pages opened in Chromium, %d of %d chapters "
+          "with a timeline%s, %d problems, %.1f s"
+          % (len(pages), drawn, len(chapters),
+             " (required)" if args.require_timelines else "", len(errors),
+             time.time() - start))
     sys.exit(1 if errors else 0)
 
 
