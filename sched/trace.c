@@ -72,6 +72,7 @@ enum {
     EV_TWAKE, /* a waker goid (F_G) or this thread, b flow, c woken tid */
     EV_CLOSE, /* a actor goid (F_G) or this thread, b chan, c cap */
     EV_TIMER, /* this thread, b timer */
+    EV_MARK,  /* this thread (or a goid, F_G): a is 0 for start, 1 for stop */
 };
 enum { F_G = 1 }; /* the actor is a goroutine (a), not this thread */
 
@@ -340,6 +341,18 @@ void sched__trace_timer_fire(const void *timer)
     ev_t e = {.type = EV_TIMER,
               .ts = sched__trace_now(),
               .b = (uint64_t)(uintptr_t)timer};
+    emit(&e);
+}
+
+/* "trace start" / "trace stop" on the track of whoever started or stopped
+ * the trace: with GOCHAN_TRACE, main's, from its first instruction to its
+ * exit, so a program that never waits in gochan still has a lane and a
+ * length. */
+static void trace_mark(int stop)
+{
+    ev_t e = {.type = EV_MARK, .ts = sched__trace_now()};
+    e.b = actor(&e.flags);
+    e.a = (uint64_t)stop;
     emit(&e);
 }
 
@@ -747,6 +760,13 @@ static void format(ring_t *r, const ev_t *e, int64_t base)
             "\"timer 0x%" PRIx64 "\"}}",
             tid, us(rel(e->ts, base)).s, e->b);
         break;
+    case EV_MARK:
+        track(r, tid, e->flags, e->b, &pid, &t);
+        out(",\n{\"ph\":\"i\",\"s\":\"t\",\"name\":\"%s\",\"cat\":"
+            "\"trace\",\"pid\":%d,\"tid\":%" PRIu64 ",\"ts\":%s}",
+            e->a ? "trace stop" : "trace start", pid, t,
+            us(rel(e->ts, base)).s);
+        break;
     default:
         W.events--;
         break;
@@ -923,6 +943,7 @@ int sched__trace_start(const char *path)
         W.atexit_on = atexit(trace_atexit) == 0;
     /* release: a thread that sees tracing on sees start_ns and session. */
     atomic_store_explicit(&sched__trace_enabled, 1, memory_order_release);
+    trace_mark(0);
     pthread_mutex_unlock(&ctl_mu);
     return 0;
 }
@@ -934,6 +955,7 @@ int sched__trace_stop(void)
         pthread_mutex_unlock(&ctl_mu);
         return EINVAL;
     }
+    trace_mark(1);
     atomic_store_explicit(&sched__trace_enabled, 0, memory_order_seq_cst);
     pthread_mutex_lock(&wmu);
     wstop = true;
