@@ -40,7 +40,7 @@ typedef struct chan__blocked {
      * for the dump's stack traces; NULL without them (chan/stacks.c). */
     uintptr_t *pcs;
     size_t npcs;
-    bool listed;   /* in the registry (debug on), not only traced */
+    bool listed; /* in the registry (debug on), not only traced */
 } chan__blocked_t;
 
 extern atomic_int chan__debug_state; /* 0 unknown, 1 off, 2 on */
