@@ -106,10 +106,13 @@ static void child_start(child_t *ch, int (*body)(void), enum mode mode,
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (mode == MODE_THREADS)
-            setenv("GOCHAN_SCHED", "0", 1);
+        /* Each mode sets both: CI runs the suite itself with either in
+         * the environment. */
+        setenv("GOCHAN_SCHED", mode == MODE_THREADS ? "0" : "1", 1);
         if (mode == MODE_ONE_P)
             setenv("GOCHAN_MAXPROCS", "1", 1);
+        else
+            unsetenv("GOCHAN_MAXPROCS");
         if (deadlock_off)
             setenv("GOCHAN_DEADLOCK", "0", 1);
         _exit(body());
