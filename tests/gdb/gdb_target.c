@@ -90,7 +90,7 @@ static int churn(void)
     chan_t *ch = chan_make(sizeof(long), 0);
     chan_go(pinger, ch);
     chan_go(pinger, ch);
-    nanosleep(&(struct timespec){30, 0}, NULL); /* gdb kills it first */
+    nanosleep(&(struct timespec){10, 0}, NULL); /* gdb kills it first */
     return 0;
 }
 
