@@ -287,6 +287,10 @@ START_TEST(test_trace_ping_pong_shape)
     int v;
     ck_assert_int_eq(chan_recv(s.done, &v), CHAN_OK); /* main blocks */
     ck_assert_int_eq(chan_recv(s.done, &v), CHAN_OK);
+    /* Their "end" records come after their last send: wait (bounded) until
+     * both have ended, so that the stop finds the records in their rings. */
+    for (int i = 0; i < 10000 && chan_num_goroutine() > 0; i++)
+        chan_sleep(CHAN_MILLISECOND);
     ck_assert_int_eq(chan_trace_stop(), 0);
 
     trace_t t;
