@@ -68,6 +68,17 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
     if (!cause)
         cause = err;
 
+    /* Canceled already, and the batch that did it is done with the subtree:
+     * all that is left is the removal (the second cancel of every context,
+     * at its disposal). The acquire pairs with that batch's clearing of its
+     * mark, as the lock would. */
+    uintptr_t e = atomic_load_explicit(&c->err, memory_order_acquire);
+    if (e && !(e & CANCEL_BUSY)) {
+        if (removeFromParent)
+            context__removeChild(c);
+        return;
+    }
+
     struct cancel_batch b = {NULL, NULL, NULL};
     bool mine = cancelCtx_cancel_one(&b, c, err, cause);
     /* Breadth first: cancel_one appends the array of each node it cancels. */
