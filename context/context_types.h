@@ -103,10 +103,11 @@ struct cancelCtx {
     union {
         /* The cancelCtx parentCancelCtx found when this context was made,
          * whose children array this context joined (immutable; pc outlives
-         * us, since our parent chain holds it); NULL if none. Removal uses
-         * it rather than asking parentCancelCtx again, as Go does: a foreign
-         * parent's Done and Value might answer differently the second time,
-         * and a registration left behind would outlive our memory. */
+         * us, since our parent chain holds it); NULL if none. Go's
+         * removeChild asks parentCancelCtx again; ours uses pc, because a
+         * foreign parent's Done and Value might answer differently the
+         * second time, and a registration left behind would outlive our
+         * memory (Go's garbage collector forgives that; free does not). */
         cancelCtx *pc;
         /* Go's stopCtx{Context, stop}, when slot is SLOT_STOP: the handle to
          * unregister from an afterFuncer parent with, under mu, taken (set to
