@@ -20,8 +20,8 @@
  * f it must start. The arrays are its worklist and then the nodes it is done
  * with: each entry is a child retained by the batch, NULL where the child
  * could not be retained (it is being disposed of), and tagged with MINE once
- * the batch canceled it itself (so carries its busy mark). Canceling never
- * allocates: the arrays are the canceled nodes' own. */
+ * the batch canceled and marked it itself. Canceling never allocates: the
+ * arrays are the canceled nodes' own. */
 struct cancel_batch {
     cancelCtx_children *head, *tail;
     afterFuncCtx *starts;
@@ -46,10 +46,15 @@ static pthread_mutex_t cancel_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
 static atomic_long cancel_waiters;
 
+/* What cancelCtx_cancel_one did. A node canceled without children needs no
+ * mark: its subtree is done the moment it is (no child joins a canceled
+ * context), so nobody need wait for it. */
+enum { CANCELED_BEFORE, CANCELED_LEAF, CANCELED_MARKED };
+
 /* Defined after context__cancelCtx_cancel, which uses them. */
-static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
-                                 const context_error_t *err,
-                                 const context_error_t *cause);
+static int cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
+                                const context_error_t *err,
+                                const context_error_t *cause);
 static bool try_retain(context_t *c);
 static void run_after_func(void *arg);
 static void wait_subtree(cancelCtx *x);
@@ -80,18 +85,19 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
     }
 
     struct cancel_batch b = {NULL, NULL, NULL};
-    bool mine = cancelCtx_cancel_one(&b, c, err, cause);
+    bool mine = cancelCtx_cancel_one(&b, c, err, cause) == CANCELED_MARKED;
     /* Breadth first: cancel_one appends the array of each node it cancels. */
     for (cancelCtx_children *a = b.head; a; a = a->next)
         for (uint32_t i = 0; i < a->len; i++) {
             cancelCtx *x = a->at[i];
-            if (x && cancelCtx_cancel_one(&b, x, err, cause))
+            if (x && cancelCtx_cancel_one(&b, x, err, cause) == CANCELED_MARKED)
                 a->at[i] = (cancelCtx *)((uintptr_t)x | MINE);
         }
 
     /* Every descendant we reached is done; those other batches canceled may
      * still be finishing theirs. Wait for them before we let our own waiters
-     * go, so that "done when cancel returns" holds for all. */
+     * go, so that "done when cancel returns" holds for all. (A node without
+     * a mark, ours or finished, returns at once.) */
     if (!mine)
         wait_subtree(c);
     for (cancelCtx_children *a = b.head; a; a = a->next)
@@ -137,26 +143,30 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
 
 /* Cancels one node of batch b's worklist: the part of Go's cancelCtx.cancel
  * that touches one node (and timerCtx's and afterFuncCtx's additions to it),
- * with x locked: store err and cause, close done, hand the children to the
- * batch. Returns false if x was canceled already. */
-static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
-                                 const context_error_t *err,
-                                 const context_error_t *cause)
+ * with x locked: store err and cause (and the mark), close done, hand the
+ * children to the batch. Returns CANCELED_*. */
+static int cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
+                                const context_error_t *err,
+                                const context_error_t *cause)
 {
     chan_timer_t *timer = NULL;
 
     sched__lock(&x->mu);
     if (atomic_load_explicit(&x->err, memory_order_relaxed)) {
         sched__unlock(&x->mu);
-        return false; /* already canceled */
+        return CANCELED_BEFORE;
     }
-    /* err with our busy mark, in one store: whoever sees err sees the mark
-     * until we clear it. Only the batch that cancels x marks it. err and done
-     * are read without mu (Err, Done): tell ThreadSanitizer that these stores
-     * publish what came before them (race.h). */
+    /* err with our busy mark, if x has children, in one store: whoever sees
+     * err sees the mark until we clear it. Only the batch that cancels x
+     * marks it. err and done are read without mu (Err, Done): tell
+     * ThreadSanitizer that these stores publish what came before them
+     * (race.h). */
+    cancelCtx_children *kids = x->children;
+    bool marked = kids && kids->len > 0;
     sched__race_release(&x->err);
     atomic_store_explicit(&x->err,
-                          (uintptr_t)context_error_retain(err) | CANCEL_BUSY,
+                          (uintptr_t)context_error_retain(err) |
+                              (marked ? CANCEL_BUSY : 0),
                           memory_order_release);
     x->cause = context_error_retain(cause); /* released with x */
     chan_t *d = atomic_load_explicit(&x->done, memory_order_relaxed);
@@ -170,7 +180,6 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
      * lock at a time. A child whose count already reached zero is being
      * disposed of by another thread: nobody can observe it, so it is only
      * unlinked (its disposal finds it unregistered) and its entry cleared. */
-    cancelCtx_children *kids = x->children;
     x->children = NULL;
     if (kids) {
         for (uint32_t i = 0; i < kids->len; i++) {
@@ -210,7 +219,7 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
             b->starts = a;
         }
     }
-    return true;
+    return marked ? CANCELED_MARKED : CANCELED_LEAF;
 }
 
 /* Adds a reference to a cancelCtx kind unless its references already
