@@ -2477,6 +2477,7 @@ START_TEST(test_context_cancel_ctx_size)
      * other fields are counted. */
     size_t lock = context__lock_bytes();
     size_t words = 9 * sizeof(void *) + (lock > 4 ? lock - 4 : 0);
+    words = (words + sizeof(void *) - 1) / sizeof(void *) * sizeof(void *);
     ck_assert_uint_le(context__cancelCtx_bytes(), words);
     context_cancel_t *cancel, *kcancel;
     context_t *ctx = context_with_cancel(context_background(), &cancel);
