@@ -37,34 +37,39 @@
  *    would need 100,000 C stack frames and as many held mutexes, so
  *    context__cancelCtx_cancel() walks the tree with a worklist instead: it
  *    cancels one node at a time (cancelCtx_cancel_one) under that node's
- *    lock, detaches its children set into the worklist (each child retained)
- *    and unlocks it before taking the next node. No thread ever holds two
- *    context locks at once, which also makes Go's lock order (parent before
- *    child) hold trivially.
+ *    lock, detaches its children array into the worklist (each child
+ *    retained) and unlocks it before taking the next node. No thread ever
+ *    holds two context locks at once, which also makes Go's lock order
+ *    (parent before child) hold trivially. The worklist is made of the
+ *    detached arrays themselves, so a cancel never allocates.
  *
  *    Go's guarantee is kept: when cancel returns, every descendant is done,
  *    even for a cancel that lost the race against another thread's cancel of
- *    the same subtree. Each node records which batch (one
- *    context__cancelCtx_cancel call) canceled it in `busy` until that batch
- *    has finished its whole subtree. A batch that meets a node another batch
- *    canceled waits, after finishing its own work and before clearing its own
- *    marks, until that mark is cleared. Waits only ever point down the tree (a
- *    batch reaches another batch's node only at the root of that batch's
- *    subtree), so they cannot form a cycle.
+ *    the same subtree. The batch (one context__cancelCtx_cancel call) that
+ *    canceled a node leaves a mark on it, bit 0 of its err (CANCEL_BUSY),
+ *    until that batch has finished the node's whole subtree; each batch
+ *    remembers which nodes it marked itself. A batch that meets a node another
+ *    batch canceled waits, after finishing its own work and before clearing
+ *    its own marks, until that mark is cleared. Waits only ever point down
+ *    the tree (a batch reaches another batch's node only at the root of that
+ *    batch's subtree), so they cannot form a cycle.
  *
  * 2. Lifetime. `refs_` counts the references that contract "context
  *    lifetime" (docs/semantics.md) hands out (constructors, context_retain, a
- *    child's link to its parent, the worklist above). `holds` counts what keeps
- *    a cancelCtx's memory alive: one for all of refs_ together, and one for
- *    each pending timer, watcher thread, afterFuncer registration and starting
+ *    child's link to its parent, the worklist above). For the cancelCtx kinds
+ *    its high bits also count the holds (CANCEL_HOLD each), what keeps the
+ *    memory alive: one for all the references together, and one for each
+ *    pending timer, watcher thread, afterFuncer registration and starting
  *    AfterFunc thread, each of which touches the context after its owner may
- *    have let go. When refs_ reaches zero the context is disposed: canceled, as
- *    nobody can observe it any more (a live child or AfterFunc would hold a
- *    reference), which also removes it from its parent's children set, stops
- *    its timer, unregisters it from an afterFuncer and ends its watcher. When
- *    holds reaches zero its memory goes and its reference to its parent is
- *    dropped. Release walks up the parent chain in a loop, so freeing a long
- *    chain uses no stack either.
+ *    have let go. When the references reach zero the context is disposed:
+ *    canceled, as nobody can observe it any more (a live child or AfterFunc
+ *    would hold a reference), which also removes it from its parent's
+ *    children set, stops its timer, unregisters it from an afterFuncer and
+ *    ends its watcher; then it drops the references' hold. When the holds
+ *    reach zero (refs_ is 0) its memory goes and its reference to its parent
+ *    is dropped. One word for both keeps a cancelCtx in malloc's 80-byte
+ *    chunk (context_types.h). Release walks up the parent chain in a loop, so
+ *    freeing a long chain uses no stack either.
  *
  * 3. Errors: where Go panics (nil parent, nil key) the constructors return
  *    NULL with errno EINVAL; allocation and thread failures give ENOMEM and
@@ -98,7 +103,8 @@
  * valueCtx section, Go's value(), the Value of every native kind. */
 static context_t *withCancel(context_t *parent, context_cancel_t **cancel,
                              unsigned char how);
-static void children_delete(cancelCtx *p, cancelCtx *child);
+static context_cancel_t *cancel_handle(cancelCtx *c, unsigned how);
+static void children_delete(cancelCtx *p, cancelCtx *child, uint32_t slot);
 static int propagateCancel(cancelCtx *c, context_t *parent);
 static void *value(context_t *c, const void *key);
 
@@ -254,8 +260,8 @@ static cancelCtx *newCancelCtx(size_t size, context_kind kind,
         return NULL;
     sched__lock_init(&c->mu);
     c->ctx.vtable_ = context__vtables[kind];
-    c->ctx.refs_ = 1;
-    atomic_init(&c->holds, 1);
+    c->ctx.refs_ = 1 + CANCEL_HOLD; /* one reference; the hold of them all */
+    atomic_init(&c->slot, SLOT_NONE);
     c->Context = context_retain(parent);
     atomic_fetch_add_explicit(&context__live_objects, 1, memory_order_relaxed);
     return c;
@@ -294,33 +300,47 @@ static context_t *withCancel(context_t *parent, context_cancel_t **cancel,
         errno = ENOMEM;
         return NULL;
     }
-    c->handle.how = how;
     if (propagateCancel(c, parent) != 0)
         return fail_nomem(&c->ctx);
-    *cancel = &c->handle;
+    *cancel = cancel_handle(c, how);
     return &c->ctx;
+}
+
+/* A CancelFunc is c's address plus how (context_types.h): a context is
+ * malloc'd, so the low bits of its address are free. */
+static context_cancel_t *cancel_handle(cancelCtx *c, unsigned how)
+{
+    return (context_cancel_t *)((unsigned char *)c + how);
+}
+
+static unsigned handle_how(context_cancel_t *cancel)
+{
+    return (unsigned)((uintptr_t)cancel & 3);
 }
 
 static cancelCtx *handle_ctx(context_cancel_t *cancel)
 {
-    return (cancelCtx *)((char *)cancel - offsetof(cancelCtx, handle));
+    return (cancelCtx *)((unsigned char *)cancel - handle_how(cancel));
 }
 
 void context_cancel(context_cancel_t *cancel)
 {
     if (!cancel)
         return;
-    context__cancelCtx_cancel(handle_ctx(cancel), cancel->how != CANCEL_KEEP,
+    context__cancelCtx_cancel(handle_ctx(cancel),
+                              handle_how(cancel) != CANCEL_KEEP,
                               &context_canceled, NULL);
 }
 
 void context_cancel_cause(context_cancel_t *cancel,
                           const context_error_t *cause)
 {
-    if (cancel)
-        context__cancelCtx_cancel(handle_ctx(cancel),
-                                  cancel->how != CANCEL_KEEP, &context_canceled,
-                                  cancel->how == CANCEL_CAUSE ? cause : NULL);
+    if (cancel) {
+        unsigned how = handle_how(cancel);
+        context__cancelCtx_cancel(handle_ctx(cancel), how != CANCEL_KEEP,
+                                  &context_canceled,
+                                  how == CANCEL_CAUSE ? cause : NULL);
+    }
     context_error_release(cause); /* handed over; the contexts retain theirs */
 }
 
@@ -412,7 +432,7 @@ cancelCtx *context__parentCancelCtx(context_t *parent)
  * child's own is released). */
 void context__removeChild(cancelCtx *c)
 {
-    if (c->via_stop) {
+    if (atomic_load_explicit(&c->slot, memory_order_relaxed) == SLOT_STOP) {
         sched__lock(&c->mu);
         void *stop = c->stop;
         c->stop = NULL;
@@ -428,8 +448,9 @@ void context__removeChild(cancelCtx *c)
     if (!p)
         return;
     sched__lock(&p->mu);
-    if (c->registered)
-        children_delete(p, c);
+    uint32_t slot = atomic_load_explicit(&c->slot, memory_order_relaxed);
+    if (slot != SLOT_NONE)
+        children_delete(p, c, slot);
     sched__unlock(&p->mu);
 }
 
@@ -460,27 +481,57 @@ chan_t *context__closedchan_get(void)
 
 /* Go's cancelCtx struct is in context_types.h. */
 
-/* children set operations; p->mu is held. */
-static void children_add(cancelCtx *p, cancelCtx *child)
+/* The children set's operations (the array: context_types.h); p->mu is
+ * held. The first array has room for CHILDREN_MIN children. */
+enum { CHILDREN_MIN = 4 };
+
+/* Gives the array room for cap children: 0, or ENOMEM with p unchanged.
+ * realloc, so that a shrink that cannot move keeps what it has. */
+static int children_resize(cancelCtx *p, uint32_t cap)
 {
-    child->prev = NULL;
-    child->next = p->children;
-    if (p->children)
-        p->children->prev = child;
-    p->children = child;
-    child->registered = true;
+    cancelCtx_children *a =
+        realloc(p->children, sizeof *a + (size_t)cap * sizeof a->at[0]);
+    if (!a)
+        return ENOMEM;
+    if (!p->children)
+        a->len = 0;
+    a->cap = cap;
+    a->next = NULL;
+    p->children = a;
+    return 0;
 }
 
-static void children_delete(cancelCtx *p, cancelCtx *child)
+/* Go's p.children[child] = struct{}{}, with the map made on first use.
+ * Returns 0, or ENOMEM with p unchanged and child not registered. */
+static int children_add(cancelCtx *p, cancelCtx *child)
 {
-    if (child->prev)
-        child->prev->next = child->next;
-    else
-        p->children = child->next;
-    if (child->next)
-        child->next->prev = child->prev;
-    child->prev = child->next = NULL;
-    child->registered = false;
+    cancelCtx_children *a = p->children;
+    if (!a || a->len == a->cap) {
+        uint32_t cap = a ? a->cap : CHILDREN_MIN / 2;
+        if (cap > CHILDREN_MAX / 2)
+            return ENOMEM; /* the slots would run out */
+        if (children_resize(p, 2 * cap) != 0)
+            return ENOMEM;
+        a = p->children;
+    }
+    atomic_store_explicit(&child->slot, a->len, memory_order_relaxed);
+    a->at[a->len++] = child;
+    return 0;
+}
+
+/* Go's delete(p.children, child), for the child at slot: the last child
+ * moves into its place. A quarter-full array beyond the first size halves. */
+static void children_delete(cancelCtx *p, cancelCtx *child, uint32_t slot)
+{
+    cancelCtx_children *a = p->children;
+    sched__invariant(a && slot < a->len && a->at[slot] == child,
+                     "a registered child sits at its slot");
+    cancelCtx *last = a->at[--a->len];
+    a->at[slot] = last;
+    atomic_store_explicit(&last->slot, slot, memory_order_relaxed);
+    atomic_store_explicit(&child->slot, SLOT_NONE, memory_order_relaxed);
+    if (a->cap > CHILDREN_MIN && a->len <= a->cap / 4)
+        (void)children_resize(p, a->cap / 2); /* if it fails, keep the room */
 }
 
 /* cancelCtx.Value, and the Value of every other native kind but emptyCtx:
@@ -522,7 +573,7 @@ static chan_t *cancelCtx_done(context_t *self)
 static const context_error_t *cancelCtx_err(context_t *self)
 {
     const context_error_t *err =
-        atomic_load_explicit(&((cancelCtx *)self)->err, memory_order_acquire);
+        cancelCtx_err_load((cancelCtx *)self, memory_order_acquire);
     if (!err)
         return NULL;
     sched__race_acquire(&((cancelCtx *)self)->err); /* see cancel_one */
@@ -583,12 +634,15 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
         const context_error_t *err, *cause = NULL;
         c->pc = p;
         sched__lock(&p->mu);
-        err = atomic_load_explicit(&p->err, memory_order_relaxed);
+        err = cancelCtx_err_load(p, memory_order_relaxed);
+        int rc = 0;
         if (err)
             cause = p->cause;
         else
-            children_add(p, c);
+            rc = children_add(p, c);
         sched__unlock(&p->mu);
+        if (rc != 0)
+            return rc; /* c->pc is set, but c sits in no array */
         /* Go cancels c under p's lock (order p, then c). c is not published
          * yet, so canceling it just after is the same; it keeps every
          * context lock unnested. */
@@ -608,7 +662,7 @@ static int propagateCancel(cancelCtx *c, context_t *parent)
         void *stop = v->after_func(parent, stop_callback, c);
         if (stop) {
             c->stop = stop;
-            c->via_stop = true;
+            atomic_store_explicit(&c->slot, SLOT_STOP, memory_order_relaxed);
         }
         sched__unlock(&c->mu);
         if (!stop) {
@@ -753,13 +807,12 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
     if (deadline <= now) {
         /* The deadline has passed already. */
         context__cancelCtx_cancel(c, true, &context_deadline_exceeded, cause);
-        c->handle.how = CANCEL_KEEP;
-        *cancel = &c->handle;
+        *cancel = cancel_handle(c, CANCEL_KEEP);
         return &c->ctx;
     }
     bool failed = false;
     sched__lock(&c->mu);
-    if (!atomic_load_explicit(&c->err, memory_order_relaxed)) {
+    if (!cancelCtx_err_load(c, memory_order_relaxed)) {
         /* The pending timer holds c; timerCtx_fire or a successful stop
          * drops it. */
         cancelCtx_hold(c);
@@ -773,8 +826,7 @@ context_t *context_with_deadline_cause(context_t *parent, int64_t deadline,
     sched__unlock(&c->mu);
     if (failed)
         return fail_nomem(&c->ctx);
-    c->handle.how = CANCEL_REMOVE;
-    *cancel = &c->handle;
+    *cancel = cancel_handle(c, CANCEL_REMOVE);
     return &c->ctx;
 }
 

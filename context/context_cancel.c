@@ -12,16 +12,32 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 
-/* One context__cancelCtx_cancel call: the nodes it still has to cancel
- * (detached children, each retained, linked through next), those it is done
- * with (retained, linked through next) and the AfterFuncs whose f it must
- * start. */
+/* One context__cancelCtx_cancel call: the children arrays it detached, in
+ * the order it detached them (linked through next), and the AfterFuncs whose
+ * f it must start. The arrays are its worklist and then the nodes it is done
+ * with: each entry is a child retained by the batch, NULL where the child
+ * could not be retained (it is being disposed of), and tagged with MINE once
+ * the batch canceled and marked it itself. Canceling never allocates: the
+ * arrays are the canceled nodes' own. */
 struct cancel_batch {
-    cancelCtx *work_head, *work_tail;
-    cancelCtx *held;
+    cancelCtx_children *head, *tail;
     afterFuncCtx *starts;
 };
+
+#define MINE ((uintptr_t)1) /* a context is malloc'd: bit 0 is free */
+
+static cancelCtx *entry_ctx(cancelCtx *e)
+{
+    return (cancelCtx *)((uintptr_t)e & ~MINE);
+}
+
+static bool entry_mine(cancelCtx *e)
+{
+    return ((uintptr_t)e & MINE) != 0;
+}
 
 /* A batch that meets a node another batch canceled waits here until that
  * batch has finished the node's subtree. cancel_mu is a leaf lock: nothing is
@@ -30,13 +46,18 @@ static pthread_mutex_t cancel_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cancel_cond = PTHREAD_COND_INITIALIZER;
 static atomic_long cancel_waiters;
 
+/* What cancelCtx_cancel_one did. A node canceled without children needs no
+ * mark: its subtree is done the moment it is (no child joins a canceled
+ * context), so nobody need wait for it. */
+enum { CANCELED_BEFORE, CANCELED_LEAF, CANCELED_MARKED };
+
 /* Defined after context__cancelCtx_cancel, which uses them. */
-static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
-                                 const context_error_t *err,
-                                 const context_error_t *cause);
+static int cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
+                                const context_error_t *err,
+                                const context_error_t *cause);
 static bool try_retain(context_t *c);
 static void run_after_func(void *arg);
-static void wait_subtree(cancelCtx *x, struct cancel_batch *self);
+static void wait_subtree(cancelCtx *x);
 
 /* Go's cancelCtx.cancel (with timerCtx's and afterFuncCtx's overrides):
  * cancels c and, iteratively, its whole subtree; if removeFromParent, then
@@ -52,33 +73,46 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
     if (!cause)
         cause = err;
 
-    struct cancel_batch b = {NULL, NULL, NULL, NULL};
-    bool mine = cancelCtx_cancel_one(&b, c, err, cause);
-    while (b.work_head) {
-        cancelCtx *x = b.work_head;
-        b.work_head = x->next;
-        if (!b.work_head)
-            b.work_tail = NULL;
-        cancelCtx_cancel_one(&b, x, err, cause);
-        x->next = b.held;
-        b.held = x;
+    /* Canceled already, and the batch that did it is done with the subtree:
+     * all that is left is the removal (the second cancel of every context,
+     * at its disposal). The acquire pairs with that batch's clearing of its
+     * mark, as the lock would. */
+    uintptr_t e = atomic_load_explicit(&c->err, memory_order_acquire);
+    if (e && !(e & CANCEL_BUSY)) {
+        if (removeFromParent)
+            context__removeChild(c);
+        return;
     }
+
+    struct cancel_batch b = {NULL, NULL, NULL};
+    bool mine = cancelCtx_cancel_one(&b, c, err, cause) == CANCELED_MARKED;
+    /* Breadth first: cancel_one appends the array of each node it cancels. */
+    for (cancelCtx_children *a = b.head; a; a = a->next)
+        for (uint32_t i = 0; i < a->len; i++) {
+            cancelCtx *x = a->at[i];
+            if (x && cancelCtx_cancel_one(&b, x, err, cause) == CANCELED_MARKED)
+                a->at[i] = (cancelCtx *)((uintptr_t)x | MINE);
+        }
 
     /* Every descendant we reached is done; those other batches canceled may
      * still be finishing theirs. Wait for them before we let our own waiters
-     * go, so that "done when cancel returns" holds for all. */
+     * go, so that "done when cancel returns" holds for all. (A node without
+     * a mark, ours or finished, returns at once.) */
     if (!mine)
-        wait_subtree(c, &b);
-    for (cancelCtx *x = b.held; x; x = x->next)
-        wait_subtree(x, &b);
+        wait_subtree(c);
+    for (cancelCtx_children *a = b.head; a; a = a->next)
+        for (uint32_t i = 0; i < a->len; i++)
+            if (a->at[i] && !entry_mine(a->at[i]))
+                wait_subtree(a->at[i]);
 
-    sched__invariant(!mine || atomic_load(&c->busy) == &b,
+    sched__invariant(!mine || (atomic_load(&c->err) & CANCEL_BUSY),
                      "a cancelCtx stays marked until its batch is done");
     if (mine)
-        atomic_store(&c->busy, NULL);
-    for (cancelCtx *x = b.held; x; x = x->next)
-        if (atomic_load_explicit(&x->busy, memory_order_relaxed) == &b)
-            atomic_store(&x->busy, NULL);
+        atomic_fetch_and(&c->err, ~CANCEL_BUSY);
+    for (cancelCtx_children *a = b.head; a; a = a->next)
+        for (uint32_t i = 0; i < a->len; i++)
+            if (entry_mine(a->at[i]))
+                atomic_fetch_and(&entry_ctx(a->at[i])->err, ~CANCEL_BUSY);
     if (atomic_load(&cancel_waiters) > 0) {
         pthread_mutex_lock(&cancel_mu);
         pthread_cond_broadcast(&cancel_cond);
@@ -95,10 +129,12 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
         }
     }
 
-    for (cancelCtx *x = b.held, *next; x; x = next) {
-        next = x->next;
-        x->next = NULL;
-        context_release(&x->ctx);
+    for (cancelCtx_children *a = b.head, *next; a; a = next) {
+        next = a->next;
+        for (uint32_t i = 0; i < a->len; i++)
+            if (a->at[i])
+                context_release(&entry_ctx(a->at[i])->ctx);
+        free(a);
     }
 
     if (removeFromParent)
@@ -107,28 +143,30 @@ void context__cancelCtx_cancel(cancelCtx *c, bool removeFromParent,
 
 /* Cancels one node of batch b's worklist: the part of Go's cancelCtx.cancel
  * that touches one node (and timerCtx's and afterFuncCtx's additions to it),
- * with x locked: store err and cause, close done, hand the children to the
- * batch. Returns false if x was canceled already. */
-static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
-                                 const context_error_t *err,
-                                 const context_error_t *cause)
+ * with x locked: store err and cause (and the mark), close done, hand the
+ * children to the batch. Returns CANCELED_*. */
+static int cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
+                                const context_error_t *err,
+                                const context_error_t *cause)
 {
     chan_timer_t *timer = NULL;
 
     sched__lock(&x->mu);
     if (atomic_load_explicit(&x->err, memory_order_relaxed)) {
         sched__unlock(&x->mu);
-        return false; /* already canceled */
+        return CANCELED_BEFORE;
     }
-    /* busy before err: whoever sees err and then reads busy under mu or
-     * after it sees our mark. Only the batch that cancels x marks it. */
-    sched__invariant(atomic_load(&x->busy) == NULL,
-                     "an uncanceled cancelCtx is marked by no batch");
-    atomic_store(&x->busy, b);
-    /* err and done are read without mu (Err, Done): tell ThreadSanitizer
-     * that these stores publish what came before them (race.h). */
+    /* err with our busy mark, if x has children, in one store: whoever sees
+     * err sees the mark until we clear it. Only the batch that cancels x
+     * marks it. err and done are read without mu (Err, Done): tell
+     * ThreadSanitizer that these stores publish what came before them
+     * (race.h). */
+    cancelCtx_children *kids = x->children;
+    bool marked = kids && kids->len > 0;
     sched__race_release(&x->err);
-    atomic_store_explicit(&x->err, context_error_retain(err),
+    atomic_store_explicit(&x->err,
+                          (uintptr_t)context_error_retain(err) |
+                              (marked ? CANCEL_BUSY : 0),
                           memory_order_release);
     x->cause = context_error_retain(cause); /* released with x */
     chan_t *d = atomic_load_explicit(&x->done, memory_order_relaxed);
@@ -141,20 +179,22 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
      * into the worklist instead and cancel the children after unlocking x, one
      * lock at a time. A child whose count already reached zero is being
      * disposed of by another thread: nobody can observe it, so it is only
-     * unlinked (its disposal finds it unregistered). */
-    for (cancelCtx *k = x->children, *next; k; k = next) {
-        next = k->next;
-        k->prev = k->next = NULL;
-        k->registered = false;
-        if (try_retain(&k->ctx)) {
-            if (b->work_tail)
-                b->work_tail->next = k;
-            else
-                b->work_head = k;
-            b->work_tail = k;
-        }
-    }
+     * unlinked (its disposal finds it unregistered) and its entry cleared. */
     x->children = NULL;
+    if (kids) {
+        for (uint32_t i = 0; i < kids->len; i++) {
+            cancelCtx *k = kids->at[i];
+            atomic_store_explicit(&k->slot, SLOT_NONE, memory_order_relaxed);
+            if (!try_retain(&k->ctx))
+                kids->at[i] = NULL;
+        }
+        kids->next = NULL;
+        if (b->tail)
+            b->tail->next = kids;
+        else
+            b->head = kids;
+        b->tail = kids;
+    }
     if (kind_of(&x->ctx) == KIND_TIMER) {
         /* timerCtx.cancel: stop the timer on every path. */
         timerCtx *t = (timerCtx *)x;
@@ -179,19 +219,19 @@ static bool cancelCtx_cancel_one(struct cancel_batch *b, cancelCtx *x,
             b->starts = a;
         }
     }
-    return true;
+    return marked ? CANCELED_MARKED : CANCELED_LEAF;
 }
 
-/* Adds a reference unless the count already reached zero (the context is
- * being disposed of by another thread). */
+/* Adds a reference to a cancelCtx kind unless its references already
+ * reached zero (it is being disposed of by another thread). */
 static bool try_retain(context_t *c)
 {
     long r = __atomic_load_n(&c->refs_, __ATOMIC_RELAXED);
-    while (r > 0)
+    while ((r & CANCEL_REFS) > 0)
         if (__atomic_compare_exchange_n(&c->refs_, &r, r + 1, true,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             return true;
-    return r < 0; /* immortal */
+    return false; /* a cancelCtx kind is never immortal */
 }
 
 /* The thread of an AfterFunc: go a.f(), after giving up the hold taken for
@@ -205,29 +245,29 @@ static void run_after_func(void *arg)
     f(farg);
 }
 
-/* Waits until the batch that marked x, if not self, has finished x's
- * subtree. */
-static void wait_subtree(cancelCtx *x, struct cancel_batch *self)
+/* Waits until the batch that marked x, which the caller's batch did not, if
+ * any, has finished x's subtree. */
+static void wait_subtree(cancelCtx *x)
 {
-    struct cancel_batch *b = atomic_load(&x->busy);
-    if (!b || b == self)
+    if (!(atomic_load(&x->err) & CANCEL_BUSY))
         return;
     if (chan__on_goroutine()) {
         /* A goroutine must not block its thread: the batch it waits for may
          * be a goroutine queued behind it on the same processor. That batch
          * is running (it takes only leaf locks), so yielding until it clears
          * its mark ends soon. */
-        while ((b = atomic_load(&x->busy)) != NULL && b != self)
+        while (atomic_load(&x->err) & CANCEL_BUSY)
             chan_gosched();
         return;
     }
     pthread_mutex_lock(&cancel_mu);
     /* Dekker with the end of the batch that marked x, where
      * context__cancelCtx_cancel clears its marks: our increment and load of
-     * busy against its store of NULL and load of cancel_waiters, all seq_cst:
-     * either we see NULL or it sees us and broadcasts under cancel_mu. */
+     * the mark against its clearing and load of cancel_waiters, all seq_cst:
+     * either we see the mark gone or it sees us and broadcasts under
+     * cancel_mu. */
     atomic_fetch_add(&cancel_waiters, 1);
-    while ((b = atomic_load(&x->busy)) != NULL && b != self)
+    while (atomic_load(&x->err) & CANCEL_BUSY)
         pthread_cond_wait(&cancel_cond, &cancel_mu);
     atomic_fetch_sub(&cancel_waiters, 1);
     pthread_mutex_unlock(&cancel_mu);

@@ -35,21 +35,24 @@ context_t *context_retain(context_t *ctx)
  * whose reference the caller must now drop (with context_release), or NULL. */
 context_t *context__drop_hold(cancelCtx *c)
 {
-    sched__race_drop_ref(&c->holds);
-    long old = atomic_fetch_sub_explicit(&c->holds, 1, memory_order_acq_rel);
-    sched__invariant(old > 0, "a cancelCtx's hold is dropped once");
-    if (old != 1)
+    sched__race_drop_ref(&c->ctx.refs_);
+    long old = __atomic_fetch_sub(&c->ctx.refs_, CANCEL_HOLD, __ATOMIC_ACQ_REL);
+    sched__invariant(old >= CANCEL_HOLD, "a cancelCtx's hold is dropped once");
+    if (old != CANCEL_HOLD)
         return NULL;
-    sched__race_last_ref(&c->holds);
+    sched__race_last_ref(&c->ctx.refs_);
     /* Every batch that marked c held a reference to it till it cleared the
      * mark (context.c's comment, "Iterative cancel"). */
-    sched__invariant(atomic_load(&c->busy) == NULL,
+    sched__invariant(!(atomic_load(&c->err) & CANCEL_BUSY),
                      "a cancelCtx is freed with no batch's mark on it");
+    /* Its disposal canceled it, and the cancel took the children array. */
+    sched__invariant(c->children == NULL,
+                     "a cancelCtx is freed with no children array");
     context_t *parent = c->Context;
     chan_t *d = atomic_load_explicit(&c->done, memory_order_relaxed);
     if (d != atomic_load_explicit(&context__closedchan, memory_order_relaxed))
         chan_release(d); /* ours; closedchan is shared */
-    context_error_release(atomic_load_explicit(&c->err, memory_order_relaxed));
+    context_error_release(cancelCtx_err_load(c, memory_order_relaxed));
     context_error_release(c->cause);
     if (kind_of(&c->ctx) == KIND_TIMER)
         context_error_release(((timerCtx *)c)->cause); /* handed over */
@@ -90,7 +93,10 @@ void context_release(context_t *ctx)
      * chain of ancestors. */
     while (ctx && !immortal(ctx)) {
         sched__race_drop_ref(&ctx->refs_);
-        if (__atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL) != 1)
+        /* The references are the low bits (a cancelCtx keeps its holds above
+         * them, CANCEL_HOLD; every other kind has none). */
+        long old = __atomic_fetch_sub(&ctx->refs_, 1, __ATOMIC_ACQ_REL);
+        if ((old & CANCEL_REFS) != 1)
             return;
         sched__race_last_ref(&ctx->refs_);
         if (kind_of(ctx) == KIND_FOREIGN) {

@@ -54,7 +54,7 @@ static size_t link_suffix(context_t *c, int64_t now, char *tmp,
         return (size_t)snprintf(tmp, 128, ".WithoutCancel");
     }
     cancelCtx *cc = (cancelCtx *)c;
-    if (cc->via_stop) {
+    if (atomic_load_explicit(&cc->slot, memory_order_relaxed) == SLOT_STOP) {
         *next = NULL;
         *root = "context.stopCtx";
     } else {

@@ -14,9 +14,18 @@ size_t context__children(context_t *ctx)
     if (!c)
         return 0;
     sched__lock(&c->mu);
-    size_t n = 0;
-    for (cancelCtx *x = c->children; x; x = x->next)
-        n++;
+    size_t n = c->children ? c->children->len : 0;
+    sched__unlock(&c->mu);
+    return n;
+}
+
+size_t context__children_cap(context_t *ctx)
+{
+    cancelCtx *c = as_cancelCtx(ctx);
+    if (!c)
+        return 0;
+    sched__lock(&c->mu);
+    size_t n = c->children ? c->children->cap : 0;
     sched__unlock(&c->mu);
     return n;
 }
@@ -28,10 +37,23 @@ bool context__has_child(context_t *parent, context_t *child)
         return false;
     bool found = false;
     sched__lock(&p->mu);
-    for (cancelCtx *x = p->children; x && !found; x = x->next)
-        found = x == k;
+    cancelCtx_children *a = p->children;
+    uint32_t slot = atomic_load_explicit(&k->slot, memory_order_relaxed);
+    for (uint32_t i = 0; a && i < a->len; i++)
+        if (a->at[i] == k)
+            found = i == slot; /* a child in the set knows its slot */
     sched__unlock(&p->mu);
     return found;
+}
+
+size_t context__cancelCtx_bytes(void)
+{
+    return sizeof(cancelCtx);
+}
+
+size_t context__lock_bytes(void)
+{
+    return sizeof(sched__lock_t);
 }
 
 context_t *context__parent_cancel_ctx(context_t *ctx)

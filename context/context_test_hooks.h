@@ -17,7 +17,17 @@
  * other context, NULL included. */
 size_t context__children(context_t *ctx);
 
-/* Whether child sits in parent's children set now. Both must be a cancelCtx
+/* The room in a cancelCtx's children array (0 before the first child joins
+ * and after a cancel took the array); 0 for any other context. */
+size_t context__children_cap(context_t *ctx);
+
+/* sizeof(cancelCtx), and of its lock (4 bytes with futexes; the portable
+ * build's pthread_mutex_t is larger). */
+size_t context__cancelCtx_bytes(void);
+size_t context__lock_bytes(void);
+
+/* Whether child sits in parent's children set now (and at the slot it
+ * records). Both must be a cancelCtx
  * or timerCtx (false otherwise). */
 bool context__has_child(context_t *parent, context_t *child);
 

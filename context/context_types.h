@@ -53,68 +53,125 @@ enum {
                           born past its deadline, already out of its parent */
 };
 
-/* A CancelFunc lives inside the context it cancels: valid while the context
- * is, which is what contract "context lifetime" (docs/semantics.md) promises
- * (until the caller's release). */
+/* A CancelFunc is an address inside the context it cancels, valid while the
+ * context is, which is what contract "context lifetime" (docs/semantics.md)
+ * promises (until the caller's release): the context's address plus how
+ * (CANCEL_*), so that the three closures cost no byte of the context. This
+ * tag type is never instantiated (its alignment is 1, so any byte address is
+ * a valid pointer to it). */
 struct context_cancel {
-    unsigned char how; /* CANCEL_*; immutable once returned */
+    char unused;
 };
 
-struct cancel_batch;
+/* Go's children set of one cancelCtx: an array made when the first child
+ * joins (Go's map is made then too), grown by doubling and shrunk by halving
+ * when a quarter full, and kept while the parent lives, as Go keeps its map.
+ * A child records where it sits (its slot), so that leaving is O(1): the last
+ * child moves into the hole. Under the parent's mu, until a cancel detaches
+ * the whole array: from then on it belongs to that cancel batch, which links
+ * it into its worklist through next. */
+typedef struct cancelCtx_children cancelCtx_children;
+struct cancelCtx_children {
+    uint32_t len, cap;
+    cancelCtx_children *next; /* in a cancel batch's worklist */
+    struct cancelCtx *at[];
+};
 
-/* Go's cancelCtx. The children set is an intrusive doubly linked list through
- * the children's prev/next, so joining and leaving it never allocates. */
+/* A cancelCtx's slot: its index in pc's children array while registered
+ * there, or one of these. */
+#define SLOT_NONE    UINT32_MAX       /* in no children array */
+#define SLOT_STOP    (UINT32_MAX - 1) /* registered with an afterFuncer */
+#define CHILDREN_MAX (UINT32_MAX - 2) /* most children one parent can have */
+
+/* Go's cancelCtx, in 72 bytes on 64-bit Linux (malloc's 80-byte chunk; Go's
+ * is 80 bytes): nine words, the most a C lifetime allows beside Go's fields
+ * (docs/performance.md, "Context memory"):
+ *   vtable and refs_ (the interface header; refs_ also counts the holds),
+ *   Context, pc or stop, mu and slot, done, err (with the busy mark), cause,
+ *   children. */
 typedef struct cancelCtx cancelCtx;
 struct cancelCtx {
-    /* Its vtable tells cancelCtx, timerCtx and afterFuncCtx apart. */
+    /* Its vtable tells cancelCtx, timerCtx and afterFuncCtx apart. refs_
+     * counts the references (low bits) and the holds on the memory (high
+     * bits, CANCEL_HOLD): see cancelCtx_hold and context.c's comment,
+     * "Lifetime". */
     context_t ctx;
 
     /* Go's embedded Context: the parent, a reference dropped with the memory.
      * Immutable. */
     context_t *Context;
-    /* Go's stopCtx{Context, stop}: set when propagateCancel registered this
-     * context with an afterFuncer parent. stop is the handle to unregister
-     * with, under mu, taken (set to NULL) by the one removeChild that uses it;
-     * via_stop is immutable once the context is returned. */
-    void *stop;
+    union {
+        /* The cancelCtx parentCancelCtx found when this context was made,
+         * whose children array this context joined (immutable; pc outlives
+         * us, since our parent chain holds it); NULL if none. Go's
+         * removeChild asks parentCancelCtx again; ours uses pc, because a
+         * foreign parent's Done and Value might answer differently the
+         * second time, and a registration left behind would outlive our
+         * memory (Go's garbage collector forgives that; free does not). */
+        cancelCtx *pc;
+        /* Go's stopCtx{Context, stop}, when slot is SLOT_STOP: the handle to
+         * unregister from an afterFuncer parent with, under mu, taken (set to
+         * NULL) by the one removeChild that uses it. */
+        void *stop;
+    };
 
     /* Go's mutex, a 4-byte futex word (the channel lock) rather than a
-     * 40-byte pthread_mutex_t: a context is small and made often. It packs
-     * with the flags below into one word. */
+     * 40-byte pthread_mutex_t: a context is small and made often. */
     sched__lock_t mu;
-    bool via_stop;
-    bool registered; /* see pc below */
-    struct context_cancel handle;
+    /* Where this context sits in pc's children array (under pc->mu), or
+     * SLOT_NONE; SLOT_STOP (immutable, set under mu before the context is
+     * returned) for a stopCtx link. Atomic, because removeChild reads it
+     * without pc->mu to tell the two links apart. */
+    _Atomic uint32_t slot;
 
     /* Protected by mu. */
     _Atomic(chan_t *) done; /* made lazily, closed by the first cancel;
                                closedchan when canceled before anyone
                                asked; written under mu */
-    /* Set by the first cancel, under mu. */
-    _Atomic(const context_error_t *) err;
+    /* Set by the first cancel, under mu: the error, retained, with bit 0
+     * (CANCEL_BUSY) the mark of the cancel batch that canceled this context,
+     * until it has canceled the whole subtree (context.c's comment,
+     * "Iterative cancel"). Read it with cancelCtx_err_load. */
+    atomic_uintptr_t err;
     const context_error_t *cause; /* set by the first cancel */
-    cancelCtx *children;          /* Go's children set; emptied by cancel */
-
-    /* Membership of the children set of pc, the cancelCtx parentCancelCtx
-     * found when this context was made (immutable; pc outlives us, since our
-     * parent chain holds it). prev, next and registered are under pc->mu while
-     * registered; once a cancel batch detaches this context, prev and next
-     * belong to that batch (its worklist). */
-    cancelCtx *pc;
-    cancelCtx *prev, *next;
-
-    /* The batch that canceled this context, until it has canceled the whole
-     * subtree; NULL otherwise. Written by that batch, read by anyone. */
-    _Atomic(struct cancel_batch *) busy;
-    atomic_long holds; /* keeps the memory alive; see context.c's comment */
+    cancelCtx_children *children; /* Go's children set; NULL until the first
+                                     child joins; detached by cancel */
 };
+
+/* err's mark: a batch is still canceling this context's subtree. An error is
+ * a struct of pointers, so bit 0 of its address is free. */
+#define CANCEL_BUSY ((uintptr_t)1)
+_Static_assert(_Alignof(context_error_t) >= 2, "err's bit 0 is free");
+
+/* The error that canceled c, or NULL; the busy mark left out. */
+static inline const context_error_t *cancelCtx_err_load(cancelCtx *c,
+                                                        memory_order order)
+{
+    uintptr_t e = atomic_load_explicit(&c->err, order);
+    return (const context_error_t *)(e & ~CANCEL_BUSY);
+}
+
+#if defined(GOCHAN_FUTEX) && UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(cancelCtx) <= 72,
+               "a cancelCtx fits malloc's 80-byte chunk, as Go's 80 bytes");
+#endif
+
+/* refs_ of a native cancelCtx kind: references below CANCEL_HOLD, holds
+ * (multiples of CANCEL_HOLD) above. A context holds at most a handful at
+ * once (one for all the references together, a pending timer, a watcher
+ * thread, an afterFuncer registration, a starting AfterFunc thread), so seven
+ * bits below the sign are plenty; references have 56 bits (24 where long is
+ * 32). refs_ >= 0 always: immortal contexts are never cancelCtxs. */
+#define CANCEL_HOLD (1L << (sizeof(long) * 8 - 8))
+#define CANCEL_REFS (CANCEL_HOLD - 1) /* the references' bits */
 
 /* holds (context.c's comment, "Lifetime"): a hold is taken only while the
  * memory is alive, that is, while holds > 0 ... */
 static inline void cancelCtx_hold(cancelCtx *c)
 {
-    long old = atomic_fetch_add_explicit(&c->holds, 1, memory_order_relaxed);
-    sched__invariant(old > 0, "a cancelCtx's hold is taken on live memory");
+    long old = __atomic_fetch_add(&c->ctx.refs_, CANCEL_HOLD, __ATOMIC_RELAXED);
+    sched__invariant(old >= CANCEL_HOLD,
+                     "a cancelCtx's hold is taken on live memory");
     (void)old;
 }
 
@@ -122,8 +179,9 @@ static inline void cancelCtx_hold(cancelCtx *c)
  * keeps c alive (a reference, or a hold it took itself just before). */
 static inline void cancelCtx_unhold(cancelCtx *c)
 {
-    long old = atomic_fetch_sub_explicit(&c->holds, 1, memory_order_relaxed);
-    sched__invariant(old > 1, "a cancelCtx's hold dropped while it is kept");
+    long old = __atomic_fetch_sub(&c->ctx.refs_, CANCEL_HOLD, __ATOMIC_RELAXED);
+    sched__invariant(old >= 2 * CANCEL_HOLD,
+                     "a cancelCtx's hold dropped while it is kept");
     (void)old;
 }
 

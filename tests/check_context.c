@@ -22,6 +22,9 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_usable_size */
+#endif
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2464,6 +2467,304 @@ START_TEST(test_context_stress)
 }
 END_TEST
 
+/* ---- the cancelCtx's size and its children array (issue 21) ---- */
+
+START_TEST(test_context_cancel_ctx_size)
+{
+    /* A cancelCtx is nine words: malloc's 80-byte chunk on 64-bit glibc, no
+     * more than Go's 80-byte cancelCtx (docs/performance.md, "Context
+     * memory"). The portable build's lock is a pthread_mutex_t: there only the
+     * other fields are counted. */
+    size_t lock = context__lock_bytes();
+    size_t words = 9 * sizeof(void *) + (lock > 4 ? lock - 4 : 0);
+    words = (words + sizeof(void *) - 1) / sizeof(void *) * sizeof(void *);
+    ck_assert_uint_le(context__cancelCtx_bytes(), words);
+    context_cancel_t *cancel, *kcancel;
+    context_t *ctx = context_with_cancel(context_background(), &cancel);
+    ck_assert_ptr_nonnull(ctx);
+    /* Its first child makes its children array; the child is no bigger. */
+    context_t *kid = context_with_cancel(ctx, &kcancel);
+    ck_assert_ptr_nonnull(kid);
+#if defined(__GLIBC__) && UINTPTR_MAX == UINT64_MAX
+    if (lock == 4) {
+        ck_assert_uint_le(malloc_usable_size(ctx), 72);
+        ck_assert_uint_le(malloc_usable_size(kid), 72);
+    }
+#endif
+    context_cancel(cancel);
+    ck_assert(is_done(kid));
+    context_cancel(kcancel);
+    context_release(kid);
+    context_release(ctx);
+}
+END_TEST
+
+/* An AfterFunc's f: one value on the channel arg. */
+static void count_ran(void *arg)
+{
+    int one = 1;
+    chan_send(arg, &one);
+}
+
+/* Whether every one of kids[0..n) that is not NULL sits in p's set. */
+static bool all_children_of(context_t *p, context_t **kids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (kids[i] && !context__has_child(p, kids[i]))
+            return false;
+    return true;
+}
+
+START_TEST(test_context_children_grow_and_shrink)
+{
+    /* The children array is made by the first child, doubles as children
+     * join and halves when a quarter full; removeChild of a child in the
+     * middle moves the last one into its place, which stays findable. */
+    enum { N = 1000 };
+    long base = context__live();
+    context_cancel_t *pcancel, *cancels[N];
+    context_t *kids[N];
+    context_t *p = context_with_cancel(context_background(), &pcancel);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(context__children_cap(p), 0); /* none until a child */
+    size_t cap = 0;
+    int grew = 0;
+    for (int i = 0; i < N; i++) {
+        kids[i] = context_with_cancel(p, &cancels[i]);
+        ck_assert_ptr_nonnull(kids[i]);
+        ck_assert_uint_eq(context__children(p), (size_t)i + 1);
+        size_t c = context__children_cap(p);
+        ck_assert_uint_ge(c, (size_t)i + 1);
+        if (c != cap) {
+            ck_assert(cap == 0 || c == 2 * cap);
+            cap = c;
+            grew++;
+        }
+    }
+    ck_assert_int_ge(grew, 8); /* 4, 8, ... 1024 */
+    ck_assert(all_children_of(p, kids, N));
+
+    /* removeChild of a child in the middle: the rest stay registered. */
+    context_cancel(cancels[N / 2]);
+    ck_assert(is_done(kids[N / 2]));
+    ck_assert(!context__has_child(p, kids[N / 2]));
+    ck_assert_uint_eq(context__children(p), N - 1);
+    context_release(kids[N / 2]);
+    kids[N / 2] = NULL;
+    ck_assert(all_children_of(p, kids, N));
+
+    /* The first, then every other child but the last three: the array
+     * shrinks, and whoever moved is still found. */
+    for (int i = 0; i < N - 3; i++) {
+        if (!kids[i])
+            continue;
+        context_cancel(cancels[i]);
+        context_release(kids[i]);
+        kids[i] = NULL;
+        if (i % 97 == 0)
+            ck_assert(all_children_of(p, kids, N));
+    }
+    ck_assert_uint_eq(context__children(p), 3);
+    ck_assert_uint_le(context__children_cap(p), 16);
+    ck_assert(all_children_of(p, kids, N));
+    for (int i = N - 3; i < N; i++)
+        ck_assert(!is_done(kids[i]));
+
+    /* The parent's cancel reaches the rest and takes the array. */
+    context_cancel(pcancel);
+    for (int i = N - 3; i < N; i++) {
+        ck_assert(is_done(kids[i]));
+        ck_assert_ptr_eq(context_err(kids[i]), &context_canceled);
+    }
+    ck_assert_uint_eq(context__children(p), 0);
+    ck_assert_uint_eq(context__children_cap(p), 0);
+    for (int i = N - 3; i < N; i++) {
+        context_cancel(cancels[i]);
+        context_release(kids[i]);
+    }
+    context_release(p);
+    ck_assert_int_eq(context__live(), base);
+}
+END_TEST
+
+START_TEST(test_context_children_remove_middle)
+{
+    /* Every kind that joins a children set (cancelCtx, timerCtx,
+     * afterFuncCtx, and a cancelCtx below a valueCtx) leaves it from the
+     * middle, by cancel, by stop and by release without cancel; the others
+     * keep their places and are canceled by the parent. */
+    enum { N = 7 };
+    long base = context__live();
+    static const char key = 'k';
+    context_cancel_t *pcancel, *cancels[N] = {0};
+    context_t *kids[N] = {0};
+    context_t *p = context_with_cancel(context_background(), &pcancel);
+    context_t *pv = context_with_value(p, &key, NULL);
+    chan_t *ran = chan_make(sizeof(int), 4);
+    ck_assert_ptr_nonnull(ran);
+    context_after_func_t *af1 = NULL, *af2 = NULL;
+    for (int i = 0; i < N; i++) {
+        switch (i % 4) {
+        case 0:
+            kids[i] = context_with_cancel(p, &cancels[i]);
+            break;
+        case 1:
+            kids[i] = context_with_timeout(p, VERY_LONG, &cancels[i]);
+            break;
+        case 2:
+            kids[i] = context_with_cancel_cause(pv, &cancels[i]);
+            break;
+        default:
+            break;
+        }
+        if (i == 3)
+            af1 = context_after_func(p, count_ran, ran);
+        if (i == 6)
+            af2 = context_after_func(p, count_ran, ran);
+    }
+    ck_assert_ptr_nonnull(af1);
+    ck_assert_ptr_nonnull(af2);
+    /* kids 0, 1, 2, af1, 4, 5, 6, af2 */
+    ck_assert_uint_eq(context__children(p), 8);
+    context_cancel(cancels[1]); /* a timerCtx from the middle */
+    ck_assert_uint_eq(context__children(p), 7);
+    ck_assert(!context__has_child(p, kids[1]));
+    ck_assert(context_after_func_stop(af1)); /* an afterFuncCtx */
+    ck_assert_uint_eq(context__children(p), 6);
+    context_release(kids[4]); /* released without its cancel */
+    kids[4] = NULL;
+    cancels[4] = NULL; /* gone with it */
+    ck_assert_uint_eq(context__children(p), 5);
+    for (int i = 0; i < N; i++)
+        if (kids[i] && i != 1)
+            ck_assert(context__has_child(p, kids[i]));
+    ck_assert(context__has_child(p, context__after_func_ctx(af2)));
+
+    context_cancel(pcancel);
+    for (int i = 0; i < N; i++)
+        if (kids[i] && i != 1)
+            ck_assert(is_done(kids[i]));
+    ck_assert(wait_chan(ran, 10000)); /* af2 ran; af1 never will */
+    ck_assert(!context_after_func_stop(af2));
+    ck_assert_int_eq(chan_try_recv(ran, NULL), CHAN_WOULDBLOCK);
+    for (int i = 0; i < N; i++) {
+        context_cancel(cancels[i]);
+        context_release(kids[i]);
+    }
+    context_release(pv);
+    context_release(p);
+    chan_release(ran);
+    wait_live(base);
+}
+END_TEST
+
+struct churn {
+    context_t *parent;
+    tu_flag_t *cancel_returned;
+    atomic_int canceled_seen; /* children made after the cancel was seen */
+    atomic_int made;
+    int rounds;
+    unsigned seed;
+};
+
+/* Children join and leave p concurrently: make one, keep a few, let an old
+ * one go by cancel or by release alone; sometimes a grandchild, sometimes a
+ * timerCtx. A child made once p's cancel is visible must be done at once. */
+static void *churn_thread(void *arg)
+{
+    struct churn *c = arg;
+    enum { KEEP = 8 };
+    unsigned seed = c->seed;
+    context_t *kept[KEEP] = {0};
+    context_cancel_t *kc[KEEP] = {0};
+    for (int r = 0; r < c->rounds; r++) {
+        int i = (int)(rand_r(&seed) % KEEP);
+        if (kept[i]) {
+            if (rand_r(&seed) % 2)
+                context_cancel(kc[i]);
+            context_release(kept[i]);
+            kept[i] = NULL;
+        }
+        /* Once p's cancel has returned, every descendant is done and any
+         * child made from one is done at birth; once p's Err is set, a child
+         * made from p itself is (its cancel may still be walking the tree,
+         * so a grandchild may be born before its parent is reached). */
+        bool returned = tu_flag_is_set(c->cancel_returned);
+        bool was_canceled = context_err(c->parent) != NULL;
+        context_t *from = c->parent;
+        int j = (int)(rand_r(&seed) % KEEP);
+        if (rand_r(&seed) % 4 == 0 && kept[j])
+            from = kept[j]; /* a grandchild */
+        if (rand_r(&seed) % 8 == 0)
+            kept[i] = context_with_timeout(from, VERY_LONG, &kc[i]);
+        else
+            kept[i] = context_with_cancel(from, &kc[i]);
+        ck_assert_ptr_nonnull(kept[i]);
+        atomic_fetch_add(&c->made, 1);
+        if (returned || (was_canceled && from == c->parent)) {
+            ck_assert(is_done(kept[i]));
+            atomic_fetch_add(&c->canceled_seen, 1);
+        }
+    }
+    /* Once p's cancel has returned (the test cancels it when the threads
+     * are about halfway), every child left is done. */
+    ck_assert(tu_flag_wait(c->cancel_returned, 20000));
+    for (int i = 0; i < KEEP; i++) {
+        if (!kept[i])
+            continue;
+        ck_assert(is_done(kept[i]));
+        context_cancel(kc[i]);
+        context_release(kept[i]);
+    }
+    return NULL;
+}
+
+START_TEST(test_context_children_churn)
+{
+    /* Four threads make and drop children of one parent (the array grows,
+     * shrinks and moves children about) while the parent is canceled
+     * halfway: no child is lost or canceled twice, every child left is done,
+     * and once all are released nothing is left. Bounded: a fixed number of
+     * rounds per thread. */
+    enum { T = 4 };
+    long base = context__live();
+    context_cancel_t *pcancel;
+    context_t *p = context_with_cancel(context_background(), &pcancel);
+    ck_assert_ptr_nonnull(p);
+    struct churn c[T];
+    pthread_t t[T];
+    tu_flag_t returned;
+    atomic_init(&returned.set, 0);
+    int rounds = tu_rounds(20000);
+    for (int i = 0; i < T; i++) {
+        c[i] = (struct churn){.parent = p,
+                              .cancel_returned = &returned,
+                              .rounds = rounds,
+                              .seed = 1234u + (unsigned)i};
+        atomic_init(&c[i].canceled_seen, 0);
+        atomic_init(&c[i].made, 0);
+        t[i] = tu_spawn(churn_thread, &c[i]);
+    }
+    /* Cancel once the threads are about halfway (bounded wait). */
+    for (int w = 0; w < 20000; w++) {
+        int made = 0;
+        for (int i = 0; i < T; i++)
+            made += atomic_load(&c[i].made);
+        if (made >= T * rounds / 2)
+            break;
+        tu_sleep_ms(1);
+    }
+    context_cancel(pcancel);
+    tu_flag_set(&returned);
+    for (int i = 0; i < T; i++)
+        tu_join(t[i]);
+    ck_assert(is_done(p));
+    ck_assert_uint_eq(context__children(p), 0);
+    context_release(p);
+    ck_assert_int_eq(context__live(), base);
+}
+END_TEST
+
 static Suite *context_suite(void)
 {
     Suite *s = suite_create("context");
@@ -2521,6 +2822,10 @@ static Suite *context_suite(void)
         {"cancel_returns_after_subtree",
          test_context_cancel_returns_after_subtree},
         {"stress", test_context_stress},
+        {"cancel_ctx_size", test_context_cancel_ctx_size},
+        {"children_grow_and_shrink", test_context_children_grow_and_shrink},
+        {"children_remove_middle", test_context_children_remove_middle},
+        {"children_churn", test_context_children_churn},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -31,7 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chan/chan_test_hooks.h" /* chan__go_started */
+#include "chan/chan_test_hooks.h"       /* chan__go_started */
+#include "context/context_test_hooks.h" /* children sets */
 #include "testutil.h"
 
 Suite *faults_suite(void);
@@ -859,6 +860,91 @@ START_TEST(test_faults_context_parent_done)
 }
 END_TEST
 
+/* A child that cannot join its parent's children set: the array's first
+ * allocation (a parent without children) or its growth (a parent whose
+ * array is full: 4 children) fails. As every other failure: NULL with
+ * ENOMEM and nothing leaked; and the parent is unchanged (the same
+ * children, still registered, still canceled by it). Once the array can
+ * grow, the child joins; the parent's cancel reaches it and the others. */
+START_TEST(test_faults_context_children)
+{
+    static const int kinds[] = {0, 1, 2, 6}; /* the kinds that join a set */
+    int kind = kinds[_i % 4], prefill = _i < 4 ? 0 : 4;
+    enum { PRE = 4 };
+    cx_arg_t a = {.kind = kind, .ran = chan_make(0, 1)};
+    ck_assert_ptr_nonnull(a.ran);
+    a.parent = context_with_cancel(context_background(), &a.pcancel);
+    ck_assert_ptr_nonnull(a.parent);
+    ck_assert_ptr_nonnull(context_done(a.parent));
+    context_t *pre[PRE] = {0};
+    context_cancel_t *pre_cancel[PRE] = {0};
+    for (int i = 0; i < prefill; i++) {
+        pre[i] = context_with_cancel(a.parent, &pre_cancel[i]);
+        ck_assert_ptr_nonnull(pre[i]);
+    }
+    size_t cap0 = context__children_cap(a.parent);
+    ck_assert_uint_eq(cap0, prefill ? PRE : 0); /* full, or none yet */
+
+    track_begin();
+    long k;
+    bool array_failed = false;
+    void *obj = NULL;
+    for (k = 1; k <= SWEEP_MAX; k++) {
+        errno = 0;
+        arm(k);
+        obj = mk_context(&a);
+        disarm();
+        int err = errno;
+        if (!injected)
+            break;
+        ck_assert_msg(obj == NULL && err == ENOMEM,
+                      "kind %d, %d children, call %ld failing: %p, errno %d",
+                      kind, prefill, k, obj, err);
+        ck_assert_msg(live_count() == 0,
+                      "kind %d leaked %zu blocks when call %ld failed", kind,
+                      live_count(), k);
+        /* The parent is unchanged. */
+        ck_assert_uint_eq(context__children(a.parent), (size_t)prefill);
+        for (int i = 0; i < prefill; i++)
+            ck_assert(context__has_child(a.parent, pre[i]));
+        if (context__children_cap(a.parent) == cap0)
+            array_failed = true; /* (or a later call after a shrink) */
+        ck_assert_ptr_null(context_err(a.parent));
+    }
+    ck_assert_int_le(k, SWEEP_MAX);
+    ck_assert_int_ge(k, 3); /* the child, then at least the array */
+    ck_assert(array_failed);
+    ck_assert_ptr_nonnull(obj);
+    /* It joined: the array was made or doubled. */
+    ck_assert_uint_eq(context__children(a.parent), (size_t)prefill + 1);
+    ck_assert_uint_eq(context__children_cap(a.parent), prefill ? 2 * PRE : 4);
+    if (prefill) {
+        /* removeChild from the middle, then the parent's cancel. */
+        context_cancel(pre_cancel[1]);
+        ck_assert(!context__has_child(a.parent, pre[1]));
+        ck_assert_uint_eq(context__children(a.parent), (size_t)prefill);
+    }
+    context_cancel(a.pcancel);
+    for (int i = 0; i < prefill; i++) {
+        ck_assert_int_eq(chan_recv(context_done(pre[i]), NULL), CHAN_CLOSED);
+        context_cancel(pre_cancel[i]);
+        context_release(pre[i]);
+    }
+    if (kind == 6) {
+        ck_assert_int_eq(chan_recv(a.ran, NULL), CHAN_OK);
+        ck_assert(!context_after_func_stop(obj));
+    } else {
+        ck_assert_int_eq(chan_recv(context_done(obj), NULL), CHAN_CLOSED);
+        context_cancel(a.cancel);
+        context_release(obj);
+    }
+    ck_assert_uint_eq(context__children_cap(a.parent), 0);
+    ck_assert_msg(wait_no_live(), "leaked %zu blocks after use", live_count());
+    context_release(a.parent);
+    chan_release(a.ran);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -878,6 +964,7 @@ Suite *faults_suite(void)
     tcase_add_loop_test(tt, test_faults_timers, 0, 4);
     tcase_add_loop_test(tt, test_faults_context, 0, 7);
     tcase_add_loop_test(tt, test_faults_context_parent_done, 0, 7);
+    tcase_add_loop_test(tt, test_faults_context_children, 0, 8);
     suite_add_tcase(s, tt);
     return s;
 }
