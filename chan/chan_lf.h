@@ -81,9 +81,10 @@
 struct chan;
 struct chan__waiter;
 
-/* Channels with a capacity from 1 to this use the ring; larger ones (a
+/* Channels with a capacity from 1 to this use the ring (a slot costs 8
+ * bytes more than the value); larger ones (a
  * chan struct{} may count SIZE_MAX tokens) keep the locked buffer. */
-#define CHAN__LF_MAX_CAP ((size_t)1 << 24)
+#define CHAN__LF_MAX_CAP ((size_t)1 << 16)
 
 /* waiters bits */
 #define CHAN__LF_RECV_WAITING 1u

@@ -363,6 +363,44 @@ START_TEST(test_chan_len_cap)
 }
 END_TEST
 
+/* The flavour of each shape (CH-27): with GOCHAN_CHAN_LOCKFREE, buffered
+ * channels of capacity 1 to 65,536 use the lock-free ring, so the suites that
+ * carry the label lockfree exercise it; the others keep the locked buffer. */
+START_TEST(test_chan_flavour)
+{
+    static const struct {
+        size_t esize, cap;
+        bool ring;
+    } shapes[] = {{8, 0, false},
+                  {8, 1, true},
+                  {0, 1, true},
+                  {24, 1024, true},
+                  {0, (size_t)1 << 16, true},
+                  {0, SIZE_MAX, false},
+                  {1, ((size_t)1 << 16) + 1, false}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        chan_t *c = chan_make(shapes[i].esize, shapes[i].cap);
+        ck_assert_ptr_nonnull(c);
+#ifdef GOCHAN_CHAN_LOCKFREE
+        ck_assert_msg((c->ring != NULL) == shapes[i].ring,
+                      "shape %zu: ring %d, expected %d", i, c->ring != NULL,
+                      shapes[i].ring);
+#endif
+        ck_assert_uint_eq(chan_cap(c), shapes[i].cap);
+        ck_assert_uint_eq(chan_len(c), 0);
+        if (shapes[i].cap) {
+            int64_t v = 7, w = 0;
+            ck_assert_int_eq(chan_try_send(c, &v), CHAN_OK);
+            ck_assert_uint_eq(chan_len(c), 1);
+            ck_assert_int_eq(chan_try_recv(c, &w), CHAN_OK);
+            if (shapes[i].esize >= sizeof v)
+                ck_assert_int_eq(w, 7);
+        }
+        chan_release(c);
+    }
+}
+END_TEST
+
 /* ---- TestNonblockRecvRace ----------------------------------------------- */
 
 typedef struct {
@@ -1882,6 +1920,7 @@ Suite *chan_suite(void)
     tcase_add_loop_test(tc, test_chan_fifo100, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_multi_prodcons, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_len_cap, 0, N_TESTCHAN_CAPS);
+    tcase_add_test(tc, test_chan_flavour);
 
     tc = tu_tcase(s, "nonblock_race", 60);
     tcase_add_test(tc, test_chan_nonblock_recv_race);
