@@ -389,12 +389,11 @@ START_TEST(test_chan_flavour)
         ck_assert_uint_eq(chan_cap(c), shapes[i].cap);
         ck_assert_uint_eq(chan_len(c), 0);
         if (shapes[i].cap) {
-            int64_t v = 7, w = 0;
-            ck_assert_int_eq(chan_try_send(c, &v), CHAN_OK);
+            int64_t v[4] = {7, 8, 9, 10}, w[4] = {0}; /* up to 32 bytes */
+            ck_assert_int_eq(chan_try_send(c, v), CHAN_OK);
             ck_assert_uint_eq(chan_len(c), 1);
-            ck_assert_int_eq(chan_try_recv(c, &w), CHAN_OK);
-            if (shapes[i].esize >= sizeof v)
-                ck_assert_int_eq(w, 7);
+            ck_assert_int_eq(chan_try_recv(c, w), CHAN_OK);
+            ck_assert_int_eq(memcmp(v, w, shapes[i].esize), 0);
         }
         chan_release(c);
     }
