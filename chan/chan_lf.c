@@ -160,8 +160,10 @@ int chan__lf_push(struct chan *c, const void *src, bool locked)
                 copy_value(r, value_of(slot), src);
                 /* This send happens before the receive of it (CH-21). */
                 sched__race_release(slot);
-                atomic_store_explicit(stamp_of(slot), pos + 1,
-                                      memory_order_release);
+                /* seq_cst (an xchg on x86, cheaper than a store and a
+                 * fence): the waiter protocol's publication, chan_lf.h. */
+                (void)atomic_exchange_explicit(stamp_of(slot), pos + 1,
+                                               memory_order_seq_cst);
                 return CHAN__LF_DONE;
             }
             backoff(&step); /* t was reloaded by the failed CAS */
@@ -201,8 +203,8 @@ int chan__lf_pop(struct chan *c, void *dst, bool locked)
                 sched__race_acquire(slot); /* the send happens before */
                 copy_value(r, dst, value_of(slot));
                 sched__race_release(slot); /* before the send that reuses it */
-                atomic_store_explicit(stamp_of(slot), pos + r->one_lap,
-                                      memory_order_release);
+                (void)atomic_exchange_explicit(stamp_of(slot), pos + r->one_lap,
+                                               memory_order_seq_cst);
                 return CHAN__LF_DONE;
             }
             backoff(&step);
@@ -370,13 +372,13 @@ void chan__lf_fix_flags(struct chan *c)
         clear_side(r, &r->tail, CHAN__LF_SEND_WAITING);
 }
 
-/* After a fast operation: wake the other side's sleepers, if any (the
- * fence pairs with the sleeper's, chan_lf.h). */
+/* After a fast operation: wake the other side's sleepers, if any. The
+ * seq_cst load follows the operation's seq_cst stamp exchange, and pairs
+ * with the sleeper's seq_cst bit and fence (chan_lf.h). */
 static void kick_if_waiting(struct chan *c, uint32_t bit)
 {
     chan__ring_t *r = ring_of(c);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!(atomic_load_explicit(&r->waiters, memory_order_relaxed) & bit))
+    if (!(atomic_load_explicit(&r->waiters, memory_order_seq_cst) & bit))
         return;
     chan__wakelist_t wl;
     chan__wakelist_init(&wl);
@@ -519,9 +521,46 @@ static int recv_slow(struct chan *c, void *elem, bool block)
     return status;
 }
 
+/* Before a blocking operation takes the slow path on a full (empty) ring:
+ * wait a little for the peer on the other core, watching the counters,
+ * which costs far less than sleeping and being woken. True when the ring may
+ * now have room (values, or the close mark). */
+static bool spin_for_peer(struct chan *c, bool send)
+{
+    chan__ring_t *r = ring_of(c);
+    /* Watch the one slot the operation needs (its stamp changes when the
+     * peer frees or fills it), not the peer's counter, which the peer
+     * writes at every operation. */
+    size_t w =
+        atomic_load_explicit(send ? &r->tail : &r->head, memory_order_relaxed);
+    if (w & queued_bit(r))
+        return false; /* others sleep already: queue behind them */
+    size_t pos = pos_of(r, w);
+    _Atomic size_t *stamp = stamp_of(slot_at(r, pos));
+    size_t want = send ? pos : pos + 1;
+    for (int i = 0; i < CHAN__LF_SPIN; i++) {
+        sched__cpu_relax();
+        if (atomic_load_explicit(stamp, memory_order_relaxed) == want)
+            return true;
+        if (!send && (atomic_load_explicit(&r->tail, memory_order_relaxed) &
+                      closed_bit(r)))
+            return true;
+    }
+    return false;
+}
+
 int chan__lf_send(struct chan *c, const void *elem, bool block)
 {
-    switch (chan__lf_push(c, elem, false)) {
+    chan__ring_t *r = ring_of(c);
+    /* A receiver sleeps: hand the value to it directly (send_slow) rather
+     * than through the ring and a second trip through the lock. */
+    if (block && (atomic_load_explicit(&r->waiters, memory_order_relaxed) &
+                  CHAN__LF_RECV_WAITING))
+        return send_slow(c, elem, block);
+    int st = chan__lf_push(c, elem, false);
+    if (st == CHAN__LF_WOULD && block && spin_for_peer(c, true))
+        st = chan__lf_push(c, elem, false);
+    switch (st) {
     case CHAN__LF_DONE:
         kick_if_waiting(c, CHAN__LF_RECV_WAITING);
         return CHAN_OK;
@@ -539,7 +578,10 @@ int chan__lf_send(struct chan *c, const void *elem, bool block)
 
 int chan__lf_recv(struct chan *c, void *elem, bool block)
 {
-    switch (chan__lf_pop(c, elem, false)) {
+    int st = chan__lf_pop(c, elem, false);
+    if (st == CHAN__LF_WOULD && block && spin_for_peer(c, false))
+        st = chan__lf_pop(c, elem, false);
+    switch (st) {
     case CHAN__LF_DONE:
         kick_if_waiting(c, CHAN__LF_SEND_WAITING);
         return CHAN_OK;

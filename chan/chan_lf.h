@@ -21,7 +21,8 @@
  * A fast send: load tail; refuse if CLOSED (send on closed: CHAN_CLOSED,
  * nothing changes) or QUEUED (slow path); when the slot's stamp says free,
  * CAS tail one on (the CAS fails if a flag was set meanwhile, because the flags
- * are in the same word), copy the value, store the stamp (release). A fast
+ * are in the same word), copy the value, store the stamp (seq_cst; see
+ * below). A fast
  * receive mirrors it on head. A slot that is taken but not yet published
  * makes the peer wait (pause, then sched_yield) as in crossbeam: the value is
  * in the channel from the CAS on, so close and len count it.
@@ -33,13 +34,17 @@
  * harmless). sleeper (under c->lock): set QUEUED in head (receiver) or tail
  * (sender); set the waiting bit; seq_cst fence; look again (serve the queues,
  * then try the operation); only if it still cannot proceed, queue and park;
- *   fast path: after the CAS and the stamp store, a seq_cst fence, then load
- *     waiters; if the other side's bit is set, take c->lock and serve.
- * Two seq_cst fences: if the sleeper's fence comes first in the single total
- * order, the fast path's load sees the bit and serves the sleeper; if the
- * fast path's fence comes first, the sleeper's second look sees the moved
- * counter and does not sleep. Both may act; serving an empty queue is a
- * no-op and the bits are cleared under the lock when the queue is empty.
+ *   fast path: the CAS and the stamp's store (an exchange) are seq_cst, then
+ *     a seq_cst load of waiters; if the other side's bit is set, take
+ *     c->lock and serve.
+ * In the single total order S of seq_cst operations, either the fast path's
+ * load comes after the sleeper's bit (and sees it: it serves the sleeper),
+ * or it comes before it, and then the fast path's CAS and stamp exchange
+ * precede the sleeper's fence in S, so the sleeper's second look, sequenced
+ * after that fence, sees them (C11 7.17.3: a seq_cst fence X with A before X
+ * in S makes every later load see A or later) and it does not sleep. Both
+ * may act; serving an empty queue is a no-op and the bits are cleared under
+ * the lock when the queue is empty.
  *
  * Serving (chan__lf_serve, under c->lock) is Go's direct handoff: while the
  * buffer has values and recvq a waiter that can be claimed (a select waiter
@@ -85,6 +90,12 @@ struct chan__waiter;
  * bytes more than the value); larger ones (a
  * chan struct{} may count SIZE_MAX tokens) keep the locked buffer. */
 #define CHAN__LF_MAX_CAP ((size_t)1 << 16)
+
+/* Pause loops a blocking operation spends watching a full (empty) ring
+ * before it takes the lock to sleep (chan_lf.c, spin_for_peer). */
+#ifndef CHAN__LF_SPIN
+#define CHAN__LF_SPIN 50
+#endif
 
 /* waiters bits */
 #define CHAN__LF_RECV_WAITING 1u
