@@ -528,6 +528,11 @@ static int recv_slow(struct chan *c, void *elem, bool block)
 static bool spin_for_peer(struct chan *c, bool send)
 {
     chan__ring_t *r = ring_of(c);
+    /* A goroutine parks at once, as Go's do: its scheduler then lets the
+     * producer and the consumer take turns on one P (the readied goroutine
+     * runs next), which beats any exchange between two cores. */
+    if (chan__on_goroutine())
+        return false;
     /* Watch the one slot the operation needs (its stamp changes when the
      * peer frees or fills it), not the peer's counter, which the peer
      * writes at every operation. */
