@@ -528,11 +528,13 @@ static int recv_slow(struct chan *c, void *elem, bool block)
 static bool spin_for_peer(struct chan *c, bool send)
 {
     chan__ring_t *r = ring_of(c);
-    /* A goroutine parks at once, as Go's do: its scheduler then lets the
-     * producer and the consumer take turns on one P (the readied goroutine
-     * runs next), which beats any exchange between two cores. */
-    if (chan__on_goroutine())
-        return false;
+    /* A goroutine parks at once by default (CHAN__LF_SPIN_G 0), as Go's
+     * do: the scheduler then lets a producer and its consumer take turns on
+     * one P (the readied goroutine runs next), which beats any exchange
+     * between two cores (G1: 48 ns against 102 with 10 spins); with many
+     * goroutines on a channel, spinning pays instead (G3: 120 ns against
+     * 185). docs/performance.md has the figures. */
+    int spins = chan__on_goroutine() ? CHAN__LF_SPIN_G : CHAN__LF_SPIN;
     /* Watch the one slot the operation needs (its stamp changes when the
      * peer frees or fills it), not the peer's counter, which the peer
      * writes at every operation. */
@@ -543,7 +545,7 @@ static bool spin_for_peer(struct chan *c, bool send)
     size_t pos = pos_of(r, w);
     _Atomic size_t *stamp = stamp_of(slot_at(r, pos));
     size_t want = send ? pos : pos + 1;
-    for (int i = 0; i < CHAN__LF_SPIN; i++) {
+    for (int i = 0; i < spins; i++) {
         sched__cpu_relax();
         if (atomic_load_explicit(stamp, memory_order_relaxed) == want)
             return true;

@@ -96,6 +96,9 @@ struct chan__waiter;
 #ifndef CHAN__LF_SPIN
 #define CHAN__LF_SPIN 50
 #endif
+#ifndef CHAN__LF_SPIN_G
+#define CHAN__LF_SPIN_G 0 /* on a goroutine: park at once */
+#endif
 
 /* waiters bits */
 #define CHAN__LF_RECV_WAITING 1u
