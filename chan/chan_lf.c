@@ -122,7 +122,6 @@ struct chan *chan__lf_make(size_t elem_size, size_t cap)
     r->one_lap = 4 * mark;
     r->stride = stride;
     r->elemsize = elem_size;
-    atomic_init(&r->waiters, 0);
     atomic_init(&r->tail, 0);
     atomic_init(&r->head, 0);
     for (size_t i = 0; i < cap; i++)
@@ -160,10 +159,8 @@ int chan__lf_push(struct chan *c, const void *src, bool locked)
                 copy_value(r, value_of(slot), src);
                 /* This send happens before the receive of it (CH-21). */
                 sched__race_release(slot);
-                /* seq_cst (an xchg on x86, cheaper than a store and a
-                 * fence): the waiter protocol's publication, chan_lf.h. */
-                (void)atomic_exchange_explicit(stamp_of(slot), pos + 1,
-                                               memory_order_seq_cst);
+                atomic_store_explicit(stamp_of(slot), pos + 1,
+                                      memory_order_release);
                 return CHAN__LF_DONE;
             }
             backoff(&step); /* t was reloaded by the failed CAS */
@@ -203,8 +200,8 @@ int chan__lf_pop(struct chan *c, void *dst, bool locked)
                 sched__race_acquire(slot); /* the send happens before */
                 copy_value(r, dst, value_of(slot));
                 sched__race_release(slot); /* before the send that reuses it */
-                (void)atomic_exchange_explicit(stamp_of(slot), pos + r->one_lap,
-                                               memory_order_seq_cst);
+                atomic_store_explicit(stamp_of(slot), pos + r->one_lap,
+                                      memory_order_release);
                 return CHAN__LF_DONE;
             }
             backoff(&step);
@@ -337,56 +334,33 @@ void chan__lf_serve(struct chan *c, chan__wakelist_t *wl)
     serve_receivers(c, wl);
 }
 
-void chan__lf_announce(struct chan *c, bool send)
+static void set_queued(chan__ring_t *r, _Atomic size_t *word)
 {
-    chan__ring_t *r = ring_of(c);
-    _Atomic size_t *word = send ? &r->tail : &r->head;
-    uint32_t bit = send ? CHAN__LF_SEND_WAITING : CHAN__LF_RECV_WAITING;
     if (!(atomic_load_explicit(word, memory_order_relaxed) & queued_bit(r)))
         atomic_fetch_or_explicit(word, queued_bit(r), memory_order_seq_cst);
-    if (!(atomic_load_explicit(&r->waiters, memory_order_relaxed) & bit))
-        atomic_fetch_or_explicit(&r->waiters, bit, memory_order_seq_cst);
 }
 
-void chan__lf_freeze(struct chan *c)
-{
-    chan__ring_t *r = ring_of(c);
-    atomic_fetch_or_explicit(&r->tail, queued_bit(r), memory_order_seq_cst);
-    atomic_fetch_or_explicit(&r->head, queued_bit(r), memory_order_seq_cst);
-}
-
-static void clear_side(chan__ring_t *r, _Atomic size_t *word, uint32_t bit)
+static void clear_queued(chan__ring_t *r, _Atomic size_t *word)
 {
     if (atomic_load_explicit(word, memory_order_relaxed) & queued_bit(r))
         atomic_fetch_and_explicit(word, ~queued_bit(r), memory_order_seq_cst);
-    if (atomic_load_explicit(&r->waiters, memory_order_relaxed) & bit)
-        atomic_fetch_and_explicit(&r->waiters, ~bit, memory_order_seq_cst);
+}
+
+void chan__lf_announce(struct chan *c)
+{
+    chan__ring_t *r = ring_of(c);
+    set_queued(r, &r->tail);
+    set_queued(r, &r->head);
 }
 
 void chan__lf_fix_flags(struct chan *c)
 {
     chan__ring_t *r = ring_of(c);
-    if (!atomic_load_explicit(&c->recvq.first, memory_order_relaxed))
-        clear_side(r, &r->head, CHAN__LF_RECV_WAITING);
-    if (!atomic_load_explicit(&c->sendq.first, memory_order_relaxed))
-        clear_side(r, &r->tail, CHAN__LF_SEND_WAITING);
-}
-
-/* After a fast operation: wake the other side's sleepers, if any. The
- * seq_cst load follows the operation's seq_cst stamp exchange, and pairs
- * with the sleeper's seq_cst bit and fence (chan_lf.h). */
-static void kick_if_waiting(struct chan *c, uint32_t bit)
-{
-    chan__ring_t *r = ring_of(c);
-    if (!(atomic_load_explicit(&r->waiters, memory_order_seq_cst) & bit))
+    if (atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
+        atomic_load_explicit(&c->sendq.first, memory_order_relaxed))
         return;
-    chan__wakelist_t wl;
-    chan__wakelist_init(&wl);
-    sched__lock(&c->lock);
-    chan__lf_serve(c, &wl);
-    chan__lf_fix_flags(c);
-    sched__unlock(&c->lock);
-    chan__wakelist_flush(&wl);
+    clear_queued(r, &r->tail);
+    clear_queued(r, &r->head);
 }
 
 /* Queues w on q, unlocks c, readies wl and sleeps until a peer or close
@@ -462,8 +436,7 @@ static int send_slow(struct chan *c, const void *elem, bool block)
             break;
         }
         if (!announced) {
-            chan__lf_announce(c, true);
-            chan__lf_fence();
+            chan__lf_announce(c);
             announced = true;
             continue;
         }
@@ -506,8 +479,7 @@ static int recv_slow(struct chan *c, void *elem, bool block)
             break;
         }
         if (!announced) {
-            chan__lf_announce(c, false);
-            chan__lf_fence();
+            chan__lf_announce(c);
             announced = true;
             continue;
         }
@@ -558,19 +530,12 @@ static bool spin_for_peer(struct chan *c, bool send)
 
 int chan__lf_send(struct chan *c, const void *elem, bool block)
 {
-    chan__ring_t *r = ring_of(c);
-    /* A receiver sleeps: hand the value to it directly (send_slow) rather
-     * than through the ring and a second trip through the lock. */
-    if (block && (atomic_load_explicit(&r->waiters, memory_order_relaxed) &
-                  CHAN__LF_RECV_WAITING))
-        return send_slow(c, elem, block);
     int st = chan__lf_push(c, elem, false);
     if (st == CHAN__LF_WOULD && block && spin_for_peer(c, true))
         st = chan__lf_push(c, elem, false);
     switch (st) {
     case CHAN__LF_DONE:
-        kick_if_waiting(c, CHAN__LF_RECV_WAITING);
-        return CHAN_OK;
+        return CHAN_OK; /* and c is not touched again (see chan_lf.h) */
     case CHAN__LF_SHUT:
         return CHAN_CLOSED; /* CH-7: nothing is sent */
     case CHAN__LF_WOULD:
@@ -590,7 +555,6 @@ int chan__lf_recv(struct chan *c, void *elem, bool block)
         st = chan__lf_pop(c, elem, false);
     switch (st) {
     case CHAN__LF_DONE:
-        kick_if_waiting(c, CHAN__LF_SEND_WAITING);
         return CHAN_OK;
     case CHAN__LF_SHUT:
         sched__race_acquire(&c->closed); /* close happens before (CH-22) */

@@ -10,10 +10,12 @@
  *
  * Words. The counters hold a position (lap * one_lap + index) and flag bits
  * between the index and the lap, as crossbeam keeps its mark bit:
- *   tail: CHAN__LF_CLOSED (set once, by close) and CHAN__LF_QUEUED (sendq
- *         has waiters: the senders' fast path is shut);
- *   head: CHAN__LF_QUEUED (recvq has waiters: the receivers' fast path is
- *         shut).
+ *   tail: CHAN__LF_CLOSED (set once, by close) and QUEUED;
+ *   head: QUEUED.
+ * QUEUED is set in both words, under c->lock, while any operation is queued
+ * on recvq or sendq (or a try select holds the lock, below), and cleared
+ * from both, under the lock, when both queues are empty. While it is set
+ * both fast paths are shut and the channel works as the locked one.
  * Slot i's stamp is pos when the slot is free for the send at position pos,
  * pos + 1 once that send has written it, and pos + one_lap once the receive
  * at pos has emptied it again.
@@ -21,30 +23,25 @@
  * A fast send: load tail; refuse if CLOSED (send on closed: CHAN_CLOSED,
  * nothing changes) or QUEUED (slow path); when the slot's stamp says free,
  * CAS tail one on (the CAS fails if a flag was set meanwhile, because the flags
- * are in the same word), copy the value, store the stamp (seq_cst; see
- * below). A fast
- * receive mirrors it on head. A slot that is taken but not yet published
- * makes the peer wait (pause, then sched_yield) as in crossbeam: the value is
- * in the channel from the CAS on, so close and len count it.
+ * are in the same word), copy the value, store the stamp (release), return.
+ * A fast receive mirrors it on head. A slot that is taken but not yet
+ * published makes the peer wait (pause, then sched_yield) as in crossbeam:
+ * the value is in the channel from the CAS on, so close and len count it.
  *
- * The waiter protocol (no lost wake-up). ring->waiters has
- * CHAN__LF_RECV_WAITING and CHAN__LF_SEND_WAITING, set and cleared only under
- * c->lock, and set exactly while recvq (sendq) is not empty (a waiter whose
- * select won elsewhere may keep it set until that select unqueues it:
- * harmless). sleeper (under c->lock): set QUEUED in head (receiver) or tail
- * (sender); set the waiting bit; seq_cst fence; look again (serve the queues,
- * then try the operation); only if it still cannot proceed, queue and park;
- *   fast path: the CAS and the stamp's store (an exchange) are seq_cst, then
- *     a seq_cst load of waiters; if the other side's bit is set, take
- *     c->lock and serve.
- * In the single total order S of seq_cst operations, either the fast path's
- * load comes after the sleeper's bit (and sees it: it serves the sleeper),
- * or it comes before it, and then the fast path's CAS and stamp exchange
- * precede the sleeper's fence in S, so the sleeper's second look, sequenced
- * after that fence, sees them (C11 7.17.3: a seq_cst fence X with A before X
- * in S makes every later load see A or later) and it does not sleep. Both
- * may act; serving an empty queue is a no-op and the bits are cleared under
- * the lock when the queue is empty.
+ * The waiter protocol (no lost wake-up, and nothing after the stamp). An
+ * operation that must sleep, under c->lock, first sets QUEUED in tail and in
+ * head (read-modify-writes), then looks again (serves the queues, then tries
+ * its operation once more) and only then queues and parks. Each flag lives
+ * in the very word the fast paths CAS, so coherence alone orders them: a
+ * fast operation whose CAS came before the flag in that word's modification
+ * order has moved the counter that the sleeper's second look reads after its
+ * own read-modify-write (and the look waits for the stamp if it is not yet
+ * published); a fast operation whose CAS comes after fails, sees QUEUED and
+ * takes the lock, where it serves the sleeper. So a fast operation never has
+ * to look for sleepers after it publishes: once its stamp is stored it does
+ * not touch the channel again, and a receiver that got the value may free
+ * the channel at once (the locked path promises the same: a sender touches
+ * nothing after its unlock).
  *
  * Serving (chan__lf_serve, under c->lock) is Go's direct handoff: while the
  * buffer has values and recvq a waiter that can be claimed (a select waiter
@@ -54,7 +51,7 @@
  * (success, param) under the lock and readied after unlock, exactly as the
  * locked path does, so a select woken on a buffered channel already holds its
  * value: no other receiver can take it first and no retry is needed. While a
- * queue is non-empty its side's fast path is shut (QUEUED), so no newcomer
+ * queue is non-empty the fast paths are shut (QUEUED), so no newcomer
  * overtakes a queued waiter; a locked operation also serves first and takes
  * the buffer only when its own side's queue is empty. This keeps FIFO service
  * and the order of values.
@@ -71,8 +68,8 @@
  * stamp and a receive acquires it after loading the stamp (and the reverse
  * for the freed slot, CH-24), through sched/internal/race.h, so a user's
  * program built with -fsanitize=thread sees the send-receive edge even
- * through an uninstrumented libgochan. The kick and the queues go through
- * c->lock and the parkers, which announce themselves already.
+ * through an uninstrumented libgochan. The slow paths and the queues go
+ * through c->lock and the parkers, which announce themselves already.
  */
 #ifndef GOCHAN_CHAN_LF_H
 #define GOCHAN_CHAN_LF_H
@@ -100,19 +97,13 @@ struct chan__waiter;
 #define CHAN__LF_SPIN_G 0 /* on a goroutine: park at once */
 #endif
 
-/* waiters bits */
-#define CHAN__LF_RECV_WAITING 1u
-#define CHAN__LF_SEND_WAITING 2u
-
 typedef struct chan__ring {
-    /* Read by both sides, written only under c->lock by sleepers: its own
-     * line, so that fast paths on two cores share it without traffic. */
+    /* Read by both sides, never written after chan_make: its own line. */
     size_t cap;
     size_t mark;    /* the lowest flag bit: next_pow2(cap + 1) */
     size_t one_lap; /* 4 * mark: the flags are mark and 2 * mark */
     size_t stride;  /* bytes per slot: the stamp, then the value */
     size_t elemsize;
-    _Atomic uint32_t waiters;
     alignas(64) _Atomic size_t tail; /* the senders' line */
     alignas(64) _Atomic size_t head; /* the receivers' line */
     alignas(64) unsigned char slots[];
@@ -155,18 +146,11 @@ bool chan__lf_is_closed(const struct chan *c);
 /* Under c->lock: hands buffered values to queued receivers and room to
  * queued senders (see the comment above); completed waiters go on wl. */
 void chan__lf_serve(struct chan *c, chan__wakelist_t *wl);
-/* Under c->lock, before a sleeper looks again: shuts its side's fast path
- * and sets its waiting bit (send: sendq; else recvq). The caller issues the
- * seq_cst fence (chan__lf_fence) after announcing every case. */
-void chan__lf_announce(struct chan *c, bool send);
-static inline void chan__lf_fence(void)
-{
-    atomic_thread_fence(memory_order_seq_cst);
-}
-/* Under c->lock: shuts both fast paths until chan__lf_fix_flags (a try
- * select's snapshot, SEL-12). */
-void chan__lf_freeze(struct chan *c);
-/* Under c->lock, before dropping it: clears the flags of empty queues. */
+/* Under c->lock: sets QUEUED in both words, shutting both fast paths,
+ * before a sleeper looks again, and for a try select's snapshot (SEL-12). */
+void chan__lf_announce(struct chan *c);
+/* Under c->lock, before dropping it: clears QUEUED when both queues are
+ * empty. */
 void chan__lf_fix_flags(struct chan *c);
 
 /* The plain operations on a ring channel (chan.c dispatches to them). */

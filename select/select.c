@@ -290,9 +290,9 @@ static bool select_ring_case(chan_case_t *cas, chan__wakelist_t *wl,
     return true;
 }
 
-/* Before pass 2: shut the fast paths that could complete a case of ours and
- * set the waiting bits, then fence (chan/chan_lf.h, the waiter protocol).
- * True if some case is on a ring channel, and pass 1 must look again. */
+/* Before pass 2: shut the fast paths of every ring channel (chan/chan_lf.h,
+ * the waiter protocol). True if some case is on a ring channel, and pass 1
+ * must look again. */
 static bool select_announce(const chan_case_t *cases, const uint16_t *lockorder,
                             size_t norder)
 {
@@ -300,12 +300,10 @@ static bool select_announce(const chan_case_t *cases, const uint16_t *lockorder,
     for (size_t k = 0; k < norder; k++) {
         const chan_case_t *cas = &cases[lockorder[k]];
         if (cas->chan->ring) {
-            chan__lf_announce(cas->chan, cas->dir == CHAN_SEND);
+            chan__lf_announce(cas->chan);
             any = true;
         }
     }
-    if (any)
-        chan__lf_fence();
     return any;
 }
 
@@ -318,7 +316,7 @@ static void select_freeze(const chan_case_t *cases, const uint16_t *lockorder,
     for (size_t k = 0; k < norder; k++) {
         chan_t *c = cases[lockorder[k]].chan;
         if (c->ring)
-            chan__lf_freeze(c);
+            chan__lf_announce(c);
     }
 }
 #endif
