@@ -363,6 +363,34 @@ START_TEST(test_chan_len_cap)
 }
 END_TEST
 
+/* A sender that borrows the receiver's reference: the receiver releases the
+ * channel, freeing it, as soon as it has the value, while the send may still
+ * be returning. Go's garbage collector makes this safe; here the send must
+ * not touch the channel once its value is out (CH-27's ring promises it as
+ * the locked path does). ASan and TSan runs catch a use after free. */
+static void *borrowed_send(void *arg)
+{
+    int64_t v = 42;
+    ck_assert_int_eq(chan_send(arg, &v), CHAN_OK);
+    return NULL;
+}
+
+START_TEST(test_chan_release_right_after_recv)
+{
+    int rounds = tu_rounds(300);
+    for (int i = 0; i < rounds; i++) {
+        chan_t *c = chan_make(sizeof(int64_t), (size_t)(i % 3));
+        ck_assert_ptr_nonnull(c);
+        pthread_t t = tu_spawn(borrowed_send, c);
+        int64_t v = 0;
+        ck_assert_int_eq(chan_recv(c, &v), CHAN_OK);
+        ck_assert_int_eq(v, 42);
+        chan_release(c); /* the last reference: the sender may be inside */
+        tu_join(t);
+    }
+}
+END_TEST
+
 /* The flavour of each shape (CH-27): with GOCHAN_CHAN_LOCKFREE, buffered
  * channels of capacity 1 to 65,536 use the lock-free ring, so the suites that
  * carry the label lockfree exercise it; the others keep the locked buffer. */
@@ -1920,6 +1948,7 @@ Suite *chan_suite(void)
     tcase_add_loop_test(tc, test_chan_multi_prodcons, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_len_cap, 0, N_TESTCHAN_CAPS);
     tcase_add_test(tc, test_chan_flavour);
+    tcase_add_test(tc, test_chan_release_right_after_recv);
 
     tc = tu_tcase(s, "nonblock_race", 60);
     tcase_add_test(tc, test_chan_nonblock_recv_race);
