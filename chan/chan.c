@@ -47,6 +47,11 @@ int64_t chan_now(void)
 /* Go's makechan: one allocation holds the header and the buffer. */
 chan_t *chan_make(size_t elem_size, size_t cap)
 {
+#ifdef GOCHAN_CHAN_LOCKFREE
+    /* Buffered channels get the lock-free ring (chan_lf.h). */
+    if (chan__lf_eligible(elem_size, cap))
+        return chan__lf_make(elem_size, cap);
+#endif
     size_t bufsize = 0;
     if (elem_size != 0 && cap > SIZE_MAX / elem_size) {
         errno = EINVAL;
@@ -75,6 +80,9 @@ chan_t *chan_make(size_t elem_size, size_t cap)
     atomic_init(&c->sendq.first, NULL);
     c->sendq.last = NULL;
     atomic_init(&c->refs, 1);
+#ifdef GOCHAN_CHAN_LOCKFREE
+    c->ring = NULL;
+#endif
     return c;
 }
 
@@ -193,6 +201,10 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     }
     if (!elem && c->elemsize)
         return CHAN_INVALID;
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (c->ring)
+        return chan__lf_send(c, elem, block);
+#endif
 
     sched__lock(&c->lock);
     if (chan__is_closed(c)) {
@@ -227,6 +239,10 @@ static int chan__recv(struct chan *c, void *elem, bool block)
         chan__blocked_t record = {.reason = SCHED_WAIT_CHAN_RECEIVE_NIL};
         chan__debug_block_forever(&record);
     }
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (c->ring)
+        return chan__lf_recv(c, elem, block);
+#endif
 
     sched__lock(&c->lock);
     if (chan__is_closed(c) && chan__qcount(c) == 0) {
@@ -270,6 +286,10 @@ int chan_try_send(chan_t *c, const void *elem)
      * closed was still full and open at the first load. So the try-send
      * linearizes at that load (Go's argument in chansend). A NULL elem of a
      * sized channel is left for chan__send to refuse. */
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (c && c->ring)
+        return chan__send(c, elem, false);
+#endif
     if (c && (elem || c->elemsize == 0) && !chan__is_closed(c) && full(c))
         return CHAN_WOULDBLOCK;
     return chan__send(c, elem, false);
@@ -287,6 +307,10 @@ int chan_try_recv(chan_t *c, void *elem)
      * have arrived between the loads, and a closed channel cannot fill again,
      * so empty-after-closed proves closed-and-drained. The loads are seq_cst
      * so they cannot be reordered (TestNonblockRecvRace). */
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (c && c->ring)
+        return chan__lf_recv(c, elem, false);
+#endif
     if (c && empty(c)) {
         if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
             return CHAN_WOULDBLOCK;
@@ -306,6 +330,10 @@ int chan_close(chan_t *c)
 {
     if (!c)
         return CHAN_INVALID;
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (c->ring)
+        return chan__lf_close(c);
+#endif
     sched__lock(&c->lock);
     if (chan__is_closed(c)) {
         sched__unlock(&c->lock);

@@ -64,6 +64,10 @@ struct chan {
     _Atomic uint32_t refs;   /* references; the last release frees */
     bool hide_len;           /* timer channels report len = cap = 0 (CH-5);
                                 set before the channel is shared */
+#ifdef GOCHAN_CHAN_LOCKFREE
+    struct chan__ring *ring; /* the lock-free buffer (chan_lf.c), or NULL:
+                                then sendx, recvx and qcount keep the buffer */
+#endif
 };
 
 /* The header rounded up so that the inline buffer suits any type. */
@@ -71,8 +75,16 @@ struct chan {
     ((sizeof(struct chan) + alignof(max_align_t) - 1) &                        \
      ~(alignof(max_align_t) - 1))
 
+#ifdef GOCHAN_CHAN_LOCKFREE
+size_t chan__lf_len(const struct chan *c);
+#endif
+
 static inline size_t chan__qcount(const struct chan *c)
 {
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (c->ring)
+        return chan__lf_len(c);
+#endif
     return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
 
@@ -221,5 +233,9 @@ static inline bool chan__is_closed(struct chan *c)
 {
     return atomic_load_explicit(&c->closed, memory_order_relaxed) != 0;
 }
+
+#ifdef GOCHAN_CHAN_LOCKFREE
+#include "chan_lf.h"
+#endif
 
 #endif /* GOCHAN_CHAN_IMPL_H */

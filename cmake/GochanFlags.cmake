@@ -11,6 +11,11 @@ if(GOCHAN_SANITIZER)
 endif()
 # The portable lock and parker (lock.h, chan/park_cond.c) on Linux too, to
 # test them where they are not the default.
+# The lock-free buffered channels (chan/chan_lf.h): every gochan target and
+# test sees the same struct chan.
+if(GOCHAN_CHAN_LOCKFREE)
+  target_compile_definitions(gochan_build_flags INTERFACE GOCHAN_CHAN_LOCKFREE)
+endif()
 if(NOT GOCHAN_FUTEX_BUILD)
   target_compile_definitions(gochan_build_flags INTERFACE GOCHAN_NO_FUTEX)
 endif()

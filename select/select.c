@@ -28,6 +28,17 @@
 
 #define SELECT_STACK_CASES 8
 
+/* With lock-free buffered channels (chan/chan_lf.h), the passes serve a ring
+ * channel's queues under its lock and ready the waiters they complete only
+ * after the locks are dropped: a wake list travels through the passes. */
+#ifdef GOCHAN_CHAN_LOCKFREE
+#define SELECT_WL_PARAM , chan__wakelist_t *wl
+#define SELECT_WL_ARG   , wl
+#else
+#define SELECT_WL_PARAM
+#define SELECT_WL_ARG
+#endif
+
 /* Scratch space for one select: a waiter per case and the two orders. */
 typedef struct select_scratch {
     size_t cap;
@@ -191,6 +202,10 @@ static void selunlock(const chan_case_t *cases, const uint16_t *lockorder,
         chan_t *c = cases[lockorder[i]].chan;
         if (i > 0 && cases[lockorder[i - 1]].chan == c)
             continue;
+#ifdef GOCHAN_CHAN_LOCKFREE
+        if (c->ring)
+            chan__lf_fix_flags(c); /* reopen the fast path of empty queues */
+#endif
         sched__unlock(&c->lock);
     }
 }
@@ -224,17 +239,106 @@ static int select_one_nonblocking(chan_case_t *cas, int index)
     return index;
 }
 
+#ifdef GOCHAN_CHAN_LOCKFREE
+/* Pass 1 on a ring channel (chan/chan_lf.h), under its lock: serve its
+ * queues first, then act as chan_lf.c's locked paths do. True when the case
+ * proceeds (its status set; *peer a queued receiver given the value
+ * directly, to ready once the locks are dropped). */
+static bool select_ring_case(chan_case_t *cas, chan__wakelist_t *wl,
+                             chan__waiter_t **peer)
+{
+    chan_t *c = cas->chan;
+    chan__lf_serve(c, wl);
+    if (cas->dir == CHAN_RECV) {
+        /* Buffered values belong to the queued receivers first. */
+        if (atomic_load_explicit(&c->recvq.first, memory_order_relaxed))
+            return false;
+        switch (chan__lf_pop(c, cas->elem, true)) {
+        case CHAN__LF_DONE:
+            chan__lf_serve(c, wl); /* the room is a queued sender's */
+            cas->status = CHAN_OK;
+            return true;
+        case CHAN__LF_SHUT:
+            sched__race_acquire(&c->closed); /* close happens before */
+            chan__zero(c, cas->elem);
+            cas->status = CHAN_CLOSED;
+            return true;
+        default:
+            return false;
+        }
+    }
+    if (chan__is_closed(c)) {
+        cas->status = CHAN_CLOSED; /* Go panics: send on closed channel */
+        return true;
+    }
+    /* After serving, a queued receiver means an empty buffer. */
+    chan__waiter_t *w = chan__dequeue(&c->recvq);
+    if (w) {
+        sched__invariant(!w->parker->param, "a waiter is completed only once");
+        chan__copy(c, w->elem, cas->elem);
+        w->success = true;
+        w->parker->param = w;
+        *peer = w;
+        cas->status = CHAN_OK;
+        return true;
+    }
+    if (atomic_load_explicit(&c->sendq.first, memory_order_relaxed))
+        return false; /* room belongs to the queued senders first */
+    if (chan__lf_push(c, cas->elem, true) != CHAN__LF_DONE)
+        return false;
+    cas->status = CHAN_OK;
+    return true;
+}
+
+/* Before pass 2: shut the fast paths of every ring channel (chan/chan_lf.h,
+ * the waiter protocol). True if some case is on a ring channel, and pass 1
+ * must look again. */
+static bool select_announce(const chan_case_t *cases, const uint16_t *lockorder,
+                            size_t norder)
+{
+    bool any = false;
+    for (size_t k = 0; k < norder; k++) {
+        const chan_case_t *cas = &cases[lockorder[k]];
+        if (cas->chan->ring) {
+            chan__lf_announce(cas->chan);
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* A try select judges one snapshot (SEL-12): with the locks held, shut both
+ * fast paths of each ring channel, so that no operation outside moves them
+ * until selunlock reopens them. */
+static void select_freeze(const chan_case_t *cases, const uint16_t *lockorder,
+                          size_t norder)
+{
+    for (size_t k = 0; k < norder; k++) {
+        chan_t *c = cases[lockorder[k]].chan;
+        if (c->ring)
+            chan__lf_announce(c);
+    }
+}
+#endif
+
 /* Pass 1: with every channel locked, takes the first ready case in poll order.
  * Returns its index, with the locks dropped and any peer woken, or
  * CHAN_SELECT_DEFAULT with the locks still held. */
 static int select_ready_case(chan_case_t *cases, const uint16_t *pollorder,
-                             const uint16_t *lockorder, size_t norder)
+                             const uint16_t *lockorder,
+                             size_t norder SELECT_WL_PARAM)
 {
     for (size_t k = 0; k < norder; k++) {
         chan_case_t *cas = &cases[pollorder[k]];
         chan_t *c = cas->chan;
         chan__waiter_t *peer = NULL;
-        if (cas->dir == CHAN_RECV) {
+#ifdef GOCHAN_CHAN_LOCKFREE
+        if (c->ring) {
+            if (!select_ring_case(cas, wl, &peer))
+                continue;
+        } else
+#endif
+            if (cas->dir == CHAN_RECV) {
             if ((peer = chan__dequeue(&c->sendq)) != NULL) {
                 chan__recv_from_sender(c, peer, cas->elem);
                 cas->status = CHAN_OK;
@@ -283,7 +387,7 @@ static void case_at(const void *cases, size_t i, chan_t **c, bool *send)
  * close completed, with every other waiter unqueued and the locks dropped. */
 static int select_block(chan_case_t *cases, size_t ncases,
                         chan__waiter_t *waiters, const uint16_t *lockorder,
-                        size_t norder)
+                        size_t norder SELECT_WL_PARAM)
 {
     chan__parker_t parker;
     chan__parker_init(&parker);
@@ -300,6 +404,9 @@ static int select_block(chan_case_t *cases, size_t ncases,
         chan_retain(cas->chan); /* a blocked select holds its channels */
     }
     selunlock(cases, lockorder, norder);
+#ifdef GOCHAN_CHAN_LOCKFREE
+    chan__wakelist_flush(wl);
+#endif
 
     chan__blocked_t record = {.reason = SCHED_WAIT_SELECT,
                               .cases = cases,
@@ -368,15 +475,37 @@ static int selectgo(chan_case_t *cases, size_t n, bool block,
         lockorder[k] = pollorder[k];
     sort_lockorder(cases, lockorder, norder);
 
+#ifdef GOCHAN_CHAN_LOCKFREE
+    chan__wakelist_t wakelist;
+    chan__wakelist_t *wl = &wakelist;
+    chan__wakelist_init(wl);
+#endif
     sellock(cases, lockorder, norder);
-    int chosen = select_ready_case(cases, pollorder, lockorder, norder);
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (!block)
+        select_freeze(cases, lockorder, norder);
+#endif
+    int chosen =
+        select_ready_case(cases, pollorder, lockorder, norder SELECT_WL_ARG);
+#ifdef GOCHAN_CHAN_LOCKFREE
+    if (chosen < 0 && block && select_announce(cases, lockorder, norder))
+        chosen = select_ready_case(cases, pollorder, lockorder, norder, wl);
+    if (chosen >= 0) {
+        chan__wakelist_flush(wl);
+        return chosen;
+    }
+#else
     if (chosen >= 0)
         return chosen;
+#endif
     if (!block) {
         selunlock(cases, lockorder, norder);
+#ifdef GOCHAN_CHAN_LOCKFREE
+        chan__wakelist_flush(wl);
+#endif
         return CHAN_SELECT_DEFAULT;
     }
-    return select_block(cases, n, waiters, lockorder, norder);
+    return select_block(cases, n, waiters, lockorder, norder SELECT_WL_ARG);
 }
 
 /* Checks the cases, then runs selectgo on the caller's stack for small

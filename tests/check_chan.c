@@ -363,6 +363,71 @@ START_TEST(test_chan_len_cap)
 }
 END_TEST
 
+/* A sender that borrows the receiver's reference: the receiver releases the
+ * channel, freeing it, as soon as it has the value, while the send may still
+ * be returning. Go's garbage collector makes this safe; here the send must
+ * not touch the channel once its value is out (CH-27's ring promises it as
+ * the locked path does). ASan and TSan runs catch a use after free. */
+static void *borrowed_send(void *arg)
+{
+    int64_t v = 42;
+    ck_assert_int_eq(chan_send(arg, &v), CHAN_OK);
+    return NULL;
+}
+
+START_TEST(test_chan_release_right_after_recv)
+{
+    int rounds = tu_rounds(300);
+    for (int i = 0; i < rounds; i++) {
+        chan_t *c = chan_make(sizeof(int64_t), (size_t)(i % 3));
+        ck_assert_ptr_nonnull(c);
+        pthread_t t = tu_spawn(borrowed_send, c);
+        int64_t v = 0;
+        ck_assert_int_eq(chan_recv(c, &v), CHAN_OK);
+        ck_assert_int_eq(v, 42);
+        chan_release(c); /* the last reference: the sender may be inside */
+        tu_join(t);
+    }
+}
+END_TEST
+
+/* The flavour of each shape (CH-27): with GOCHAN_CHAN_LOCKFREE, buffered
+ * channels of capacity 1 to 65,536 use the lock-free ring, so the suites that
+ * carry the label lockfree exercise it; the others keep the locked buffer. */
+START_TEST(test_chan_flavour)
+{
+    static const struct {
+        size_t esize, cap;
+        bool ring;
+    } shapes[] = {{8, 0, false},
+                  {8, 1, true},
+                  {0, 1, true},
+                  {24, 1024, true},
+                  {0, (size_t)1 << 16, true},
+                  {0, SIZE_MAX, false},
+                  {1, ((size_t)1 << 16) + 1, false}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        chan_t *c = chan_make(shapes[i].esize, shapes[i].cap);
+        ck_assert_ptr_nonnull(c);
+#ifdef GOCHAN_CHAN_LOCKFREE
+        ck_assert_msg((c->ring != NULL) == shapes[i].ring,
+                      "shape %zu: ring %d, expected %d", i, c->ring != NULL,
+                      shapes[i].ring);
+#endif
+        ck_assert_uint_eq(chan_cap(c), shapes[i].cap);
+        ck_assert_uint_eq(chan_len(c), 0);
+        if (shapes[i].cap) {
+            int64_t v[4] = {7, 8, 9, 10}, w[4] = {0}; /* up to 32 bytes */
+            ck_assert_int_eq(chan_try_send(c, v), CHAN_OK);
+            ck_assert_uint_eq(chan_len(c), 1);
+            ck_assert_int_eq(chan_try_recv(c, w), CHAN_OK);
+            ck_assert_int_eq(memcmp(v, w, shapes[i].esize), 0);
+        }
+        chan_release(c);
+    }
+}
+END_TEST
+
 /* ---- TestNonblockRecvRace ----------------------------------------------- */
 
 typedef struct {
@@ -1882,6 +1947,8 @@ Suite *chan_suite(void)
     tcase_add_loop_test(tc, test_chan_fifo100, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_multi_prodcons, 0, N_TESTCHAN_CAPS);
     tcase_add_loop_test(tc, test_chan_len_cap, 0, N_TESTCHAN_CAPS);
+    tcase_add_test(tc, test_chan_flavour);
+    tcase_add_test(tc, test_chan_release_right_after_recv);
 
     tc = tu_tcase(s, "nonblock_race", 60);
     tcase_add_test(tc, test_chan_nonblock_recv_race);

@@ -1647,6 +1647,385 @@ START_TEST(test_stress_context_storm)
 }
 END_TEST
 
+/* ---- buffered channels value by value (issue 21) -------------------------
+ *
+ * Producers and consumers on one or two buffered channels of capacity 1, 2 or
+ * 1024, as plain threads and goroutines mixed, each operation chosen at random
+ * among the blocking form, the try form (polled) and a select (blocking or
+ * with default; with duplicate and NULL cases, over both channels). With the
+ * lock-free ring (GOCHAN_CHAN_LOCKFREE) these mix fast-path operations,
+ * which touch no lock, with locked ones and parked waiters on the same
+ * channels; the locked build runs them as well. Every value is tracked one by
+ * one: a value whose send returned CHAN_OK is received exactly once and a
+ * value whose send failed never; a consumer sees each producer's values on
+ * one channel in the order they were sent (CH-16); after CHAN_CLOSED from a
+ * channel a consumer gets nothing more from it (CH-13). Rounds start either
+ * with the consumers parked on the empty channels or with the producers
+ * parked on full ones, so that full and empty transitions meet sleepers. In
+ * the close race, a closer closes the channels while producers still send
+ * and consumers receive (CH-7, CH-9, CH-14, CH-18). */
+
+#define RV_MAX_P 4
+#define RV_MAX_C 4
+
+typedef struct rv_round rv_round_t;
+
+typedef struct rv_worker {
+    rv_round_t *r;
+    int id; /* producers 0..np-1, then consumers */
+    bool producer, goroutine;
+    uint64_t rng;
+    uint32_t last[RV_MAX_P][2]; /* consumer: last seq + 1 per producer, chan */
+    uint64_t count;             /* values sent OK / received OK */
+    tu_flag_t done;
+    bool failed;
+    char err[200];
+} rv_worker_t;
+
+struct rv_round {
+    uint64_t seed;
+    chan_t *ch[2];
+    int nch, np, nc;
+    size_t cap;
+    uint32_t n;            /* values per producer */
+    _Atomic uint8_t *seen; /* np * n receive counts */
+    _Atomic uint8_t *sent; /* np * n: 1 once the send returned CHAN_OK */
+    bool close_race;
+    bool consumers_first;
+    _Atomic bool closing; /* every channel is closed or being closed */
+    rv_worker_t w[RV_MAX_P + RV_MAX_C];
+};
+
+static void rv_fail(rv_worker_t *w, const char *fmt, ...)
+{
+    if (w->failed)
+        return;
+    w->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(w->err, sizeof w->err,
+                     "%s %d: ", w->producer ? "producer" : "consumer", w->id);
+    vsnprintf(w->err + n, sizeof w->err - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static void rv_poll_pause(uint64_t *rng)
+{
+    if (rng_below(rng, 4) == 0)
+        sched_yield();
+}
+
+static void rv_producer(rv_worker_t *w)
+{
+    rv_round_t *r = w->r;
+    for (uint32_t seq = 0; seq < r->n && !w->failed; seq++) {
+        uint64_t v = ((uint64_t)(w->id + 1) << 32) | seq; /* never 0 */
+        int k = (int)(seq % (uint32_t)r->nch);
+        int status;
+        switch (rng_below(&w->rng, 4)) {
+        case 0:
+            status = chan_send(r->ch[k], &v);
+            break;
+        case 1: /* polled: fast path only, while the ring has room */
+            while ((status = chan_try_send(r->ch[k], &v)) == CHAN_WOULDBLOCK)
+                rv_poll_pause(&w->rng);
+            break;
+        default: { /* select over both channels, or one channel twice */
+            chan_case_t cases[3] = {
+                CHAN_SEND_CASE(r->ch[k], &v),
+                CHAN_SEND_CASE(r->ch[r->nch - 1 - k], &v),
+                CHAN_SEND_CASE(NULL, &v),
+            };
+            bool try = rng_below(&w->rng, 3) == 0;
+            int i;
+            while ((i = try ? chan_try_select(cases, 3)
+                            : chan_select(cases, 3)) == CHAN_SELECT_DEFAULT)
+                rv_poll_pause(&w->rng);
+            if (i < 0 || i > 1) {
+                rv_fail(w, "select returned %d", i);
+                return;
+            }
+            status = cases[i].status;
+            break;
+        }
+        }
+        if (status == CHAN_OK) {
+            atomic_store(&r->sent[(size_t)w->id * r->n + seq], 1);
+            w->count++;
+        } else if (status != CHAN_CLOSED) {
+            rv_fail(w, "send returned %d", status);
+        } else if (!atomic_load(&r->closing)) {
+            rv_fail(w, "send returned CHAN_CLOSED before any close");
+        } else if (rng_below(&w->rng, 2) == 0) {
+            return; /* stop at a refusal, or go on being refused */
+        }
+    }
+}
+
+/* One received value v from channel k (or CHAN_CLOSED): the checks. */
+static void rv_got(rv_worker_t *w, int k, int status, uint64_t v, bool open[2])
+{
+    rv_round_t *r = w->r;
+    if (status == CHAN_CLOSED) {
+        if (v != 0)
+            rv_fail(w, "CHAN_CLOSED with a non-zero value");
+        open[k] = false;
+        return;
+    }
+    if (status != CHAN_OK) {
+        rv_fail(w, "receive returned %d", status);
+        return;
+    }
+    if (!open[k]) {
+        rv_fail(w, "a value from chan %d after it reported closed", k);
+        return;
+    }
+    uint32_t p = (uint32_t)(v >> 32) - 1, seq = (uint32_t)v;
+    if (v == 0 || p >= (uint32_t)r->np || seq >= r->n) {
+        rv_fail(w, "value %#" PRIx64 " was never sent", v);
+        return;
+    }
+    if (atomic_fetch_add(&r->seen[(size_t)p * r->n + seq], 1) != 0)
+        rv_fail(w, "value %#" PRIx64 " received twice", v);
+    if (seq + 1 <= w->last[p][k])
+        rv_fail(w, "producer %u's value %u on chan %d after its value %u", p,
+                seq, k, w->last[p][k] - 1);
+    w->last[p][k] = seq + 1;
+    w->count++;
+}
+
+static void rv_consumer(rv_worker_t *w)
+{
+    rv_round_t *r = w->r;
+    bool open[2] = {true, r->nch == 2};
+    bool first = true;
+    while ((open[0] || open[1]) && !w->failed) {
+        int k =
+            open[0] && open[1] ? (int)rng_below(&w->rng, 2) : (open[0] ? 0 : 1);
+        uint64_t v = 0;
+        /* The first operation blocks, so that consumers-first rounds
+         * start with every consumer parked. */
+        uint32_t how = first ? 2 : rng_below(&w->rng, 4);
+        first = false;
+        if (how == 0 && !(open[0] && open[1])) {
+            int st = chan_recv(r->ch[k], &v); /* before v is read */
+            rv_got(w, k, st, v, open);
+        } else if (how == 1) {
+            int st = chan_try_recv(r->ch[k], &v);
+            if (st == CHAN_WOULDBLOCK)
+                rv_poll_pause(&w->rng);
+            else
+                rv_got(w, k, st, v, open);
+        } else { /* select over the open channels, the first one twice */
+            uint64_t got[4] = {0, 0, 0, 0};
+            chan_t *a = open[k] ? r->ch[k] : NULL;
+            chan_t *b = open[1 - k] ? r->ch[1 - k] : NULL;
+            chan_case_t cases[4] = {
+                CHAN_RECV_CASE(a, &got[0]),
+                CHAN_RECV_CASE(b, &got[1]),
+                CHAN_RECV_CASE(a, &got[2]),
+                CHAN_RECV_CASE(NULL, &got[3]),
+            };
+            bool try = how == 3 && rng_below(&w->rng, 2) == 0;
+            int i = try ? chan_try_select(cases, 4) : chan_select(cases, 4);
+            if (i == CHAN_SELECT_DEFAULT && try) {
+                rv_poll_pause(&w->rng);
+                continue;
+            }
+            if (i < 0 || i > 2) {
+                rv_fail(w, "select returned %d", i);
+                return;
+            }
+            for (int j = 0; j < 4; j++)
+                if (j != i && got[j] != 0)
+                    rv_fail(w, "select wrote case %d, chose %d", j, i);
+            rv_got(w, i == 1 ? 1 - k : k, cases[i].status, got[i], open);
+        }
+    }
+}
+
+static void rv_main(void *arg)
+{
+    rv_worker_t *w = arg;
+    if (w->producer)
+        rv_producer(w);
+    else
+        rv_consumer(w);
+    tu_flag_set(&w->done);
+}
+
+static void *rv_thread(void *arg)
+{
+    rv_main(arg);
+    return NULL;
+}
+
+/* Waits (bounded, no failure) until n operations are queued on c. */
+static void rv_wait_parked(chan_t *c, size_t nrecv, size_t nsend)
+{
+    double end = now_s() + 0.2 * tu_scale();
+    size_t qr, qs;
+    do {
+        queued(c, &qr, &qs);
+        if (qr >= nrecv && qs >= nsend)
+            return;
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    } while (now_s() < end);
+}
+
+static void rv_close_all(rv_round_t *r)
+{
+    atomic_store(&r->closing, true);
+    for (int k = 0; k < r->nch; k++)
+        ck_assert_int_eq(chan_close(r->ch[k]), CHAN_OK);
+}
+
+/* Runs one round; false with msg on a broken rule. */
+static bool rv_round(uint64_t seed, bool close_race, uint64_t *values,
+                     char *msg, size_t msz)
+{
+    static const size_t caps[] = {1, 1, 2, 1024};
+    rv_round_t *r = calloc(1, sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    uint64_t rng = seed;
+    r->seed = seed;
+    r->close_race = close_race;
+    r->nch = 1 + (int)rng_below(&rng, 2);
+    r->np = 1 + (int)rng_below(&rng, RV_MAX_P);
+    r->nc = 1 + (int)rng_below(&rng, RV_MAX_C);
+    r->cap = caps[rng_below(&rng, 4)];
+    uint32_t n = (uint32_t)(3000 / tu_scale());
+    r->n = n < 50 ? 50 : n;
+    r->consumers_first = rng_below(&rng, 2) == 0;
+    r->seen = calloc((size_t)r->np * r->n, 1);
+    r->sent = calloc((size_t)r->np * r->n, 1);
+    ck_assert_ptr_nonnull(r->seen);
+    ck_assert_ptr_nonnull(r->sent);
+    for (int k = 0; k < r->nch; k++) {
+        r->ch[k] = chan_make(sizeof(uint64_t), r->cap);
+        ck_assert_ptr_nonnull(r->ch[k]);
+    }
+    int mix = (int)rng_below(&rng, 3); /* threads, goroutines, mixed */
+    int nw = r->np + r->nc;
+    pthread_t tids[RV_MAX_P + RV_MAX_C];
+    for (int i = 0; i < nw; i++) {
+        rv_worker_t *w = &r->w[i];
+        w->r = r;
+        w->producer = i < r->np;
+        w->id = w->producer ? i : i - r->np;
+        w->rng = seed ^ ((uint64_t)(i + 1) * 0x9E3779B97F4A7C15ULL);
+        w->goroutine = mix == 1 || (mix == 2 && rng_below(&rng, 2) == 0);
+    }
+    /* Start one side, let it park (on empty channels, or on full ones once
+     * the producers have filled them), then the other. */
+    int order[RV_MAX_P + RV_MAX_C];
+    for (int i = 0; i < nw; i++)
+        order[i] = r->consumers_first ? (i + r->np) % nw : i;
+    for (int j = 0; j < nw; j++) {
+        rv_worker_t *w = &r->w[order[j]];
+        if (w->goroutine)
+            ck_assert_int_eq(chan_go(rv_main, w), CHAN_OK);
+        else
+            tids[order[j]] = tu_spawn(rv_thread, w);
+        if (j + 1 == (r->consumers_first ? r->nc : r->np))
+            rv_wait_parked(r->ch[0], r->consumers_first ? 1 : 0,
+                           r->consumers_first ? 0 : 1);
+    }
+    if (close_race) { /* close while both sides run */
+        tu_sleep_ms((int64_t)rng_below(&rng, 3));
+        rv_close_all(r);
+    }
+    double end = now_s() + 60 * tu_scale();
+    for (int i = 0; i < r->np; i++)
+        if (!tu_flag_wait(&r->w[i].done, (int64_t)((end - now_s()) * 1000)))
+            ck_abort_msg("round 0x%016" PRIx64 ": producer %d stuck", seed, i);
+    if (!close_race)
+        rv_close_all(r);
+    for (int i = r->np; i < nw; i++)
+        if (!tu_flag_wait(&r->w[i].done, (int64_t)((end - now_s()) * 1000)))
+            ck_abort_msg("round 0x%016" PRIx64 ": consumer %d stuck", seed,
+                         i - r->np);
+    for (int i = 0; i < nw; i++)
+        if (!r->w[i].goroutine)
+            tu_join(tids[i]);
+
+    bool ok = true;
+    msg[0] = 0;
+    for (int i = 0; i < nw && ok; i++)
+        if (r->w[i].failed) {
+            snprintf(msg, msz, "%s", r->w[i].err);
+            ok = false;
+        }
+    uint64_t sent = 0, got = 0;
+    for (size_t i = 0; ok && i < (size_t)r->np * r->n; i++) {
+        uint8_t s = atomic_load(&r->sent[i]), g = atomic_load(&r->seen[i]);
+        sent += s;
+        got += g;
+        if (s != g) {
+            snprintf(msg, msz,
+                     "producer %zu's value %zu: sent OK %u times, received "
+                     "%u times",
+                     i / r->n, i % r->n, s, g);
+            ok = false;
+        }
+    }
+    for (int k = 0; ok && k < r->nch; k++) {
+        uint64_t v = 1;
+        int st = chan_try_recv(r->ch[k], &v);
+        if (st != CHAN_CLOSED || v != 0 || chan_len(r->ch[k]) != 0) {
+            snprintf(msg, msz, "chan %d not drained after the round", k);
+            ok = false;
+        }
+    }
+    if (ok && !close_race && sent != (uint64_t)r->np * r->n) {
+        snprintf(msg, msz, "%" PRIu64 " of %" PRIu64 " sends failed",
+                 (uint64_t)r->np * r->n - sent, (uint64_t)r->np * r->n);
+        ok = false;
+    }
+    *values += got;
+    for (int k = 0; k < r->nch; k++)
+        chan_release(r->ch[k]);
+    free(r->seen);
+    free(r->sent);
+    free(r);
+    return ok;
+}
+
+static void rv_run(const char *name, bool close_race, double share)
+{
+    seeder_t sd = seeder_make(name);
+    double end = now_s() + budget_seconds() * share;
+    uint64_t rounds = 0, values = 0;
+    char msg[256];
+    int max_rounds = close_race ? 400 : 200; /* bounded, and by time */
+    do {
+        uint64_t seed = seeder_next(&sd);
+        bool ok = rv_round(seed, close_race, &values, msg, sizeof msg);
+        ck_assert_msg(ok,
+                      "%s round seed=0x%016" PRIx64 " (rerun with "
+                      "GOCHAN_STRESS_SEED=0x%016" PRIx64 "): %s",
+                      name, seed, seed, msg);
+        rounds++;
+    } while (now_s() < end && rounds < (uint64_t)max_rounds);
+    printf("%s: %" PRIu64 " rounds, %" PRIu64 " values traced one by one\n",
+           name, rounds, values);
+    fflush(stdout);
+    ck_assert_uint_gt(values, 0);
+}
+
+START_TEST(test_stress_buffered_values)
+{
+    rv_run("stress buffered values", false, 0.15);
+}
+END_TEST
+
+START_TEST(test_stress_buffered_close_race)
+{
+    rv_run("stress buffered close race", true, 0.15);
+}
+END_TEST
+
 Suite *stress_suite(void)
 {
     Suite *s = suite_create("stress");
@@ -1657,6 +2036,11 @@ Suite *stress_suite(void)
     tcase_add_test(tc, test_stress_release_while_blocked);
     tcase_add_test(tc, test_stress_close_wakes_all);
     suite_add_tcase(s, tc);
+    TCase *bv = tcase_create("buffered");
+    tcase_set_timeout(bv, budget_seconds() + 120);
+    tcase_add_test(bv, test_stress_buffered_values);
+    tcase_add_test(bv, test_stress_buffered_close_race);
+    suite_add_tcase(s, bv);
     TCase *cx = tcase_create("context");
     tcase_set_timeout(cx, budget_seconds() + 60);
     tcase_add_test(cx, test_stress_context_storm);
