@@ -882,7 +882,15 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
 /* Go's exitsyscall, for an M that sysmon took the P from while its goroutine
  * ran: gp, the goroutine to resume (NULL if it parked or returned), runs on
  * an idle P if there is one; otherwise it waits on the global queue and the
- * M sleeps until it is given a P. Returns what to run next. */
+ * M sleeps until it is given a P. Returns what to run next (the M then
+ * holds a P); NULL with a P: look for work.
+ *
+ * When gp parked, it may have parked on the poller just after sysmon, which
+ * had handed the P off idle, went to sleep (every P idle, and no waiter on
+ * the poller yet): then no M is left awake to poll for it, and it would
+ * wait for ever. So this M does what findrunnable does last: it blocks in
+ * the poller if goroutines wait there and nobody else does. (Seen under
+ * valgrind: test_fd_write_whole's writer never woke.) */
 static sched_g *exitsyscall(sched__m_t *mp, sched_g *gp)
 {
     if (gp) {
@@ -895,6 +903,11 @@ static sched_g *exitsyscall(sched__m_t *mp, sched_g *gp)
         }
         sched__globrunqput_locked(gp);
         sched__unlock(&sched__state.lock);
+    } else {
+        bool retry;
+        sched_g *next = netpoll_blocking(mp, &retry);
+        if (next || retry)
+            return next;
     }
     stopm(mp);
     return NULL;

@@ -4014,6 +4014,66 @@ START_TEST(test_fork_child_poller)
 }
 END_TEST
 
+/* A goroutine whose P sysmon took while it sat in a blocking system call,
+ * and which then parks on the poller, is woken by readiness. Its M, left
+ * without a P, blocks in the poller itself when nobody else does
+ * (sched/proc.c, exitsyscall). Before, with every P idle, sysmon asleep
+ * (no waiter on the poller yet when it looked) and that M asleep too,
+ * nobody polled, and the goroutine waited for ever (test_fd_write_whole
+ * hung so under valgrind in CI). */
+struct retaken {
+    int rawfd;
+    chan_fd_t *r;
+    _Atomic int state;
+    ssize_t got;
+};
+
+static void retaken_reader(void *p)
+{
+    struct retaken *t = p;
+    char c;
+    atomic_store(&t->state, 1);
+    ssize_t n = read(t->rawfd, &c, 1); /* sysmon takes the P meanwhile */
+    (void)n;
+    atomic_store(&t->state, 2);
+    t->got = chan_fd_read(t->r, &c, 1); /* parks on the poller */
+    atomic_store(&t->state, 3);
+}
+
+static bool state_reaches(_Atomic int *state, int want, int64_t ms)
+{
+    int64_t deadline = chan_now() + scaled_ms(ms);
+    while (atomic_load(state) < want && chan_now() < deadline)
+        sleep_us(1000);
+    return atomic_load(state) >= want;
+}
+
+START_TEST(test_retaken_goroutine_parks_on_poller)
+{
+    int raw[2];
+    ck_assert_int_eq(pipe(raw), 0);
+    chan_fd_t *r, *w;
+    make_pipe(&r, &w);
+    struct retaken t = {.rawfd = raw[0], .r = r};
+    ck_assert_int_eq(chan_go(retaken_reader, &t), CHAN_OK);
+    ck_assert(state_reaches(&t.state, 1, 5000));
+    /* sysmon retakes the P after 10 ms, hands it off idle, and sleeps. */
+    sleep_us(100 * 1000);
+    ck_assert_int_eq(write(raw[1], "x", 1), 1);
+    ck_assert(state_reaches(&t.state, 2, 5000));
+    sleep_us(50 * 1000); /* it parks on the poller */
+    ck_assert_int_eq(chan_fd_write(w, "y", 1), 1);
+    ck_assert_msg(state_reaches(&t.state, 3, 5000),
+                  "the goroutine never woke for its data");
+    ck_assert_int_eq(t.got, 1);
+    close(raw[0]);
+    close(raw[1]);
+    chan_fd_release(r);
+    chan_fd_release(w);
+    wait_goroutines_done();
+}
+END_TEST
+
 /* ==== the suite ==== */
 
 /* NP-10: a _ctx call whose context is canceled before anything else wakes
@@ -4265,6 +4325,8 @@ static Suite *net_suite(void)
         {"fd_eintr_retried", test_fd_eintr_retried, 0},
         /* contexts and the dump */
         {"read_ctx_cancel_before_eof", test_read_ctx_cancel_before_eof, 0},
+        {"retaken_goroutine_parks_on_poller",
+         test_retaken_goroutine_parks_on_poller, 0},
         {"dump_io_wait", test_dump_io_wait, 0},
         {"fd_new_restores_blocking", test_fd_new_restores_blocking, 0},
         {"deadline_fires_after_close", test_deadline_fires_after_close, 0},
