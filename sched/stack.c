@@ -176,8 +176,7 @@ static void lsan_unregister(const sched__stack_t *s)
  * page, each read a fault it recovers from. Likewise it reads every pooled
  * stack, page by page, though nobody's pointers live there. Marked
  * unaddressable, both are skipped (measured: check_go's test children spent
- * minutes in the leak check at exit, and check_sched 307 s with only the
- * guards marked, 26 s with both), and a stray access to either is
+ * minutes in the leak check at exit), and a stray access to either is
  * reported. */
 static void valgrind_noaccess(void *p, size_t len)
 {
