@@ -146,10 +146,12 @@ static bool empty(struct chan *c)
     return atomic_load_explicit(&c->qcount, memory_order_seq_cst) == 0;
 }
 
-/* Queues w on q, unlocks c and sleeps until a peer or close completes w.
- * c is locked; returns with c unlocked. The blocked operation holds its own
- * reference, so the channel outlives a release by its other owners. */
-static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
+/* Queues w on q, unlocks c, calls unlocked(arg) if given (the ring's
+ * deferred wake-ups, chan_lf.c) and sleeps until a peer or close completes
+ * w. c is locked; returns with c unlocked. The blocked operation holds its
+ * own reference, so the channel outlives a release by its other owners. */
+bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
+                          void (*unlocked)(void *), void *arg)
 {
     /* The waiter and its parker share one cache line: the peer that completes
      * us writes both, and we read both on waking, so a handoff moves one line
@@ -161,10 +163,6 @@ static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
 #ifdef GOCHAN_FUTEX
     _Static_assert(sizeof blk == 64, "a blocked operation fits one line");
 #endif
-    sched__invariant(q != &c->sendq || chan__qcount(c) == c->dataqsiz,
-                     "a sender queues only on a full buffer");
-    sched__invariant(q != &c->recvq || chan__qcount(c) == 0,
-                     "a receiver queues only on an empty buffer");
     sched__invariant(!chan__is_closed(c), "nobody queues on a closed channel");
     chan__waiter_t *wp = &blk.w;
     chan__parker_t *pp = &blk.parker;
@@ -173,6 +171,8 @@ static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem)
     chan__enqueue(q, wp);
     chan_retain(c);
     sched__unlock(&c->lock);
+    if (unlocked)
+        unlocked(arg);
 
     chan__blocked_t record = {.reason = q == &c->sendq
                                             ? SCHED_WAIT_CHAN_SEND
@@ -227,7 +227,11 @@ static int chan__send(struct chan *c, const void *elem, bool block)
         sched__unlock(&c->lock);
         return CHAN_WOULDBLOCK;
     }
-    return enqueue_and_park(c, &c->sendq, (void *)elem) ? CHAN_OK : CHAN_CLOSED;
+    sched__invariant(chan__qcount(c) == c->dataqsiz,
+                     "a sender queues only on a full buffer");
+    return chan__queue_and_park(c, &c->sendq, (void *)elem, NULL, NULL)
+               ? CHAN_OK
+               : CHAN_CLOSED;
 }
 
 /* Go's chanrecv. */
@@ -267,7 +271,10 @@ static int chan__recv(struct chan *c, void *elem, bool block)
         return CHAN_WOULDBLOCK;
     }
     /* A closer zeroes elem before waking us, so nothing is left to do. */
-    return enqueue_and_park(c, &c->recvq, elem) ? CHAN_OK : CHAN_CLOSED;
+    sched__invariant(chan__qcount(c) == 0,
+                     "a receiver queues only on an empty buffer");
+    return chan__queue_and_park(c, &c->recvq, elem, NULL, NULL) ? CHAN_OK
+                                                                : CHAN_CLOSED;
 }
 
 int chan_send(chan_t *c, const void *elem)

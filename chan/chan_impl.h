@@ -143,6 +143,12 @@ static inline void chan__enqueue(chan__waitq_t *q, chan__waiter_t *w)
     q->last = w;
 }
 
+/* Queues a waiter for elem on q, unlocks c (locked by the caller), calls
+ * unlocked(arg) when not NULL, and sleeps until a peer or close completes
+ * it: true when a value moved, false on close (chan.c). */
+bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
+                          void (*unlocked)(void *), void *arg);
+
 /* Go's waitq.dequeue: pops waiters until one can be claimed. A select waiter
  * is claimed by winning its select_done; a waiter whose select already won
  * elsewhere is dropped from the queue and skipped. */

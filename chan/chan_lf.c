@@ -363,39 +363,16 @@ void chan__lf_fix_flags(struct chan *c)
     clear_queued(r, &r->head);
 }
 
-/* Queues w on q, unlocks c, readies wl and sleeps until a peer or close
- * completes w (chan.c's enqueue_and_park for ring channels). */
+/* chan__queue_and_park's hook: the wake-ups gathered under the lock. */
+static void flush_after_unlock(void *wl)
+{
+    chan__wakelist_flush(wl);
+}
+
 static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
                              chan__wakelist_t *wl)
 {
-    struct {
-        alignas(64) chan__waiter_t w;
-        chan__parker_t parker;
-    } blk = {.w = {.elem = elem}};
-    sched__invariant(!chan__is_closed(c), "nobody queues on a closed channel");
-    chan__waiter_t *wp = &blk.w;
-    chan__parker_t *pp = &blk.parker;
-    chan__parker_init(pp);
-    wp->parker = pp;
-    chan__enqueue(q, wp);
-    chan_retain(c);
-    sched__unlock(&c->lock);
-    chan__wakelist_flush(wl);
-
-    chan__blocked_t record = {.reason = q == &c->sendq
-                                            ? SCHED_WAIT_CHAN_SEND
-                                            : SCHED_WAIT_CHAN_RECEIVE,
-                              .c = c};
-    bool debug = chan__debug_enabled();
-    if (debug)
-        chan__debug_block(&record);
-    chan__park_as(pp, record.reason);
-    if (debug)
-        chan__debug_unblock(&record);
-
-    chan__parker_destroy(pp);
-    chan_release(c);
-    return wp->success;
+    return chan__queue_and_park(c, q, elem, flush_after_unlock, wl);
 }
 
 /* Go's chansend under the lock (CH-8): closed; a queued receiver (after
