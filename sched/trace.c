@@ -799,13 +799,6 @@ static void format(ring_t *r, const ev_t *e, int64_t base)
     if (format_fast(e, base))
         return;
     switch (e->type) {
-    case EV_RUNNING:
-        name_goroutine(e->a);
-        out(",\n{\"ph\":\"X\",\"name\":\"running\",\"cat\":\"sched\",\"pid\":1,"
-            "\"tid\":%" PRIu64 ",\"ts\":%s,\"dur\":%s,\"args\":{\"p\":%" PRIu64
-            ",\"m\":%" PRIu64 "}}",
-            e->a, us(rel(e->ts, base)).s, us((int64_t)e->b).s, e->c, e->d);
-        break;
     case EV_CREATE:
         name_goroutine(e->a);
         fn_name(e->c, fn, sizeof fn);
