@@ -153,6 +153,9 @@ def _saved_registers(gp):
     """The registers gp's last switch saved, as gdb names them, for its
     innermost frame (the caller of sched__ctx_switch)."""
     sp = int(gp["fiber"]["ctx"])
+    if sp == 0:
+        raise gdb.GdbError("it has not run yet; it will start in %s"
+                           % gp["fn"])
     lo = int(gp["stack"]["lo"])
     hi = lo + int(gp["stack"]["size"])
     if not lo <= sp < hi:

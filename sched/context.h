@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef void *sched__ctx_t;
 
@@ -19,11 +20,17 @@ typedef void *sched__ctx_t;
  * sched__ctx_make or saved by a switch, and not running anywhere. */
 void sched__ctx_switch(sched__ctx_t *save, sched__ctx_t to);
 
+/* The calling thread's floating-point control state (MXCSR and x87 control
+ * word; FPCR), for sched__ctx_make. */
+uint64_t sched__ctx_fpcontrol(void);
+
 /* A new context on the stack whose highest address is top (exclusive): when
  * first switched to, it calls entry(arg), which must never return (it ends by
- * switching away for good). The floating-point control state (MXCSR and x87
- * control word; FPCR) is copied from the caller. */
-sched__ctx_t sched__ctx_make(void *top, void (*entry)(void *), void *arg);
+ * switching away for good), with the floating-point control state fpcontrol
+ * (sched__ctx_fpcontrol's, read where the context is asked for: a new thread
+ * inherits its creator's). */
+sched__ctx_t sched__ctx_make(void *top, void (*entry)(void *), void *arg,
+                             uint64_t fpcontrol);
 
 /* A goroutine stack: [lo, lo + size), with an inaccessible guard of
  * SCHED__STACK_GUARD bytes just below lo, so an overflow faults instead of
@@ -54,9 +61,9 @@ typedef struct sched__stack {
  * SCHED__STACK_TRIM_BATCH a round once the pool has been quiet for a round,
  * all of the excess when every P goes idle. */
 #define SCHED__STACK_POOL_KEEP 1024
-#define SCHED__STACK_MAP_BATCH                                                 \
-    16 /* stacks mapped at once when none is free                              \
-        */
+/* Stacks mapped at once when none is free: 20 MiB of address space at the
+ * default size, none of it memory until touched. */
+#define SCHED__STACK_MAP_BATCH 64
 #define SCHED__STACK_TRIM_BATCH 256
 
 /* A stack of the current size, from the pool or newly mapped: 0, or ENOMEM
@@ -102,5 +109,9 @@ void sched__stack_atfork_child(void);
 /* True when guard pages cost a mapping each (mprotect), false when they are
  * madvise(MADV_GUARD_INSTALL) markers; valid after the first stack. */
 int sched__stack_guard_is_mprotect(void);
+
+/* For tests: install guards one madvise(2) at a time from now on, as on a
+ * kernel before 6.15, instead of one process_madvise(2) per batch. */
+void sched__stack_guards_one_by_one(void);
 
 #endif /* GOCHAN_SCHED_CONTEXT_H */

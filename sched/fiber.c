@@ -30,7 +30,9 @@ void sched__fiber_make(sched__fiber_t *f, const sched__stack_t *st,
                        void (*entry)(void *), void *arg)
 {
     *f = (sched__fiber_t){0};
-    f->ctx = sched__ctx_make(st->lo + st->size, entry, arg);
+    f->entry = entry;
+    f->entry_arg = arg;
+    f->fpcontrol = sched__ctx_fpcontrol(); /* inherited from the maker */
     f->stack_lo = st->lo;
     f->stack_size = st->size;
     if (SCHED__TSAN) {
@@ -46,8 +48,17 @@ void sched__fiber_started(void)
     }
 }
 
+/* The first switch to a fiber writes its first frame (see fiber.h). */
+static void make_ctx_if_new(sched__fiber_t *f)
+{
+    if (!f->ctx)
+        f->ctx = sched__ctx_make((char *)f->stack_lo + f->stack_size, f->entry,
+                                 f->entry_arg, f->fpcontrol);
+}
+
 void sched__fiber_switch(sched__fiber_t *from, sched__fiber_t *to)
 {
+    make_ctx_if_new(to);
     if (SCHED__ASAN) {
         __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->stack_lo,
                                        to->stack_size);

@@ -17,9 +17,12 @@
 #include "context.h"
 
 typedef struct sched__fiber {
-    sched__ctx_t ctx;      /* saved while switched out */
-    const void *stack_lo;  /* ASan: the stack this fiber runs on */
-    size_t stack_size;     /* ASan */
+    sched__ctx_t ctx;      /* saved while switched out; NULL: never run */
+    void (*entry)(void *); /* what a fiber never run starts with */
+    void *entry_arg;
+    uint64_t fpcontrol;   /* and its FP control state (its maker's) */
+    const void *stack_lo; /* the stack this fiber runs on (ASan too) */
+    size_t stack_size;
     void *asan_fake_stack; /* ASan: its fake stack while switched out */
     void *tsan;            /* TSan: its fiber */
 } sched__fiber_t;
@@ -30,7 +33,10 @@ void sched__fiber_init_thread(sched__fiber_t *f);
 
 /* A new fiber on st that, when first switched to, runs entry(arg). entry must
  * call sched__fiber_started() first, and never return: it ends with
- * sched__fiber_exit. */
+ * sched__fiber_exit. Nothing is written to st until that first switch: the
+ * first touch of a fresh stack page is a page fault (microseconds on a VM),
+ * and it then falls on the thread that runs the fiber, not on its maker, so
+ * that a thread starting many goroutines does not pay for them all. */
 void sched__fiber_make(sched__fiber_t *f, const sched__stack_t *st,
                        void (*entry)(void *), void *arg);
 void sched__fiber_started(void);

@@ -71,13 +71,27 @@ sched__ctx_switch:
     .cfi_endproc
     .size   sched__ctx_switch, . - sched__ctx_switch
 
-/* void *sched__ctx_make(void *top, void (*entry)(void *), void *arg)
+/* uint64_t sched__ctx_fpcontrol(void)
+ * The caller's FPCR, as the frame's FPCR slot holds it. */
+    .globl  sched__ctx_fpcontrol
+    .hidden sched__ctx_fpcontrol
+    .type   sched__ctx_fpcontrol, %function
+    .p2align 2
+sched__ctx_fpcontrol:
+    .cfi_startproc
+    mrs     x0, fpcr
+    ret
+    .cfi_endproc
+    .size   sched__ctx_fpcontrol, . - sched__ctx_fpcontrol
+
+/* void *sched__ctx_make(void *top, void (*entry)(void *), void *arg,
+ *                       uint64_t fpcontrol)
  * x0: one past the highest byte of the new stack; x1, x2: what the new
- * context runs. Returns (x0) a context that, when switched to, calls
- * entry(arg) on that stack. entry must never return. The frame is the one
- * sched__ctx_switch pops, with entry and arg in x19 and x20, x29 zero (the
- * end of the frame chain), the trampoline in x30 and FPCR copied from the
- * caller, as a new thread inherits it. */
+ * context runs; x3: the FPCR it starts with (from sched__ctx_fpcontrol).
+ * Returns (x0) a context that, when switched to, calls entry(arg) on that
+ * stack. entry must never return. The frame is the one sched__ctx_switch
+ * pops, with entry and arg in x19 and x20, x29 zero (the end of the frame
+ * chain) and the trampoline in x30. */
     .globl  sched__ctx_make
     .hidden sched__ctx_make
     .type   sched__ctx_make, %function
@@ -97,8 +111,7 @@ sched__ctx_make:
     stp     xzr, xzr, [x0, #112]
     stp     xzr, xzr, [x0, #128]
     stp     xzr, xzr, [x0, #144]
-    mrs     x9, fpcr
-    stp     x9, xzr, [x0, #160]     /* FPCR, padding */
+    stp     x3, xzr, [x0, #160]     /* FPCR, padding */
     ret
     .cfi_endproc
     .size   sched__ctx_make, . - sched__ctx_make

@@ -76,13 +76,33 @@ sched__ctx_switch:
     .cfi_endproc
     .size   sched__ctx_switch, . - sched__ctx_switch
 
-/* void *sched__ctx_make(void *top, void (*entry)(void *), void *arg)
+/* uint64_t sched__ctx_fpcontrol(void)
+ * The caller's floating-point control state as the frame's slot 0 holds it:
+ * MXCSR in the low 32 bits, the x87 control word in the next 16. A leaf: it
+ * uses the red zone below rsp. */
+    .globl  sched__ctx_fpcontrol
+    .hidden sched__ctx_fpcontrol
+    .type   sched__ctx_fpcontrol, @function
+    .p2align 4
+sched__ctx_fpcontrol:
+    .cfi_startproc
+    movq    $0, -8(%rsp)
+    stmxcsr -8(%rsp)
+    fnstcw  -4(%rsp)
+    movq    -8(%rsp), %rax
+    ret
+    .cfi_endproc
+    .size   sched__ctx_fpcontrol, . - sched__ctx_fpcontrol
+
+/* void *sched__ctx_make(void *top, void (*entry)(void *), void *arg,
+ *                       uint64_t fpcontrol)
  * rdi: one past the highest byte of the new stack; rsi, rdx: what the new
- * context runs. Returns (rax) a context that, when switched to, calls
- * entry(arg) on that stack. entry must never return. The frame is the one
- * sched__ctx_switch pops, with entry and arg in r12 and r13, rbp zero (the
- * end of the frame-pointer chain) and the trampoline as return address; the
- * FP control state is copied from the caller, as a new thread inherits it. */
+ * context runs; rcx: the FP control state it starts with (from
+ * sched__ctx_fpcontrol). Returns (rax) a context that, when switched to,
+ * calls entry(arg) on that stack. entry must never return. The frame is the
+ * one sched__ctx_switch pops, with entry and arg in r12 and r13, rbp zero
+ * (the end of the frame-pointer chain) and the trampoline as return
+ * address. */
     .globl  sched__ctx_make
     .hidden sched__ctx_make
     .type   sched__ctx_make, @function
@@ -92,8 +112,7 @@ sched__ctx_make:
     movq    %rdi, %rax
     andq    $-16, %rax          /* the ABI's 16-byte stack alignment */
     subq    $64, %rax           /* the 64-byte frame described above */
-    stmxcsr (%rax)
-    fnstcw  4(%rax)
+    movq    %rcx, (%rax)        /* MXCSR, x87 control word */
     movq    $0, 8(%rax)         /* r15 */
     movq    $0, 16(%rax)        /* r14 */
     movq    %rdx, 24(%rax)      /* r13 = arg */

@@ -289,6 +289,35 @@ START_TEST(test_stack_guard)
 }
 END_TEST
 
+/* Every stack of a mapped batch has its guard, whether the batch's guards
+ * were installed with one process_madvise (Linux 6.15+) or one by one. */
+static void assert_batch_guarded(void)
+{
+    sched__stack_t st[SCHED__STACK_MAP_BATCH];
+    for (int i = 0; i < SCHED__STACK_MAP_BATCH; i++) {
+        ck_assert_int_eq(sched__stack_get(&st[i]), 0);
+        st[i].lo[0] = 1;
+        ck_assert(!readable(st[i].lo - 1));
+        ck_assert(!readable(st[i].lo - SCHED__STACK_GUARD));
+    }
+    for (int i = 0; i < SCHED__STACK_MAP_BATCH; i++)
+        sched__stack_put(&st[i]);
+}
+
+START_TEST(test_stack_guard_whole_batch)
+{
+    assert_batch_guarded();
+}
+END_TEST
+
+START_TEST(test_stack_guard_whole_batch_one_by_one)
+{
+    sched__stack_pool_drain();
+    sched__stack_guards_one_by_one();
+    assert_batch_guarded();
+}
+END_TEST
+
 /* Freed stacks are reused, last freed first; the pool takes every stack
  * given back, and a trim unmaps those beyond SCHED__STACK_POOL_KEEP. */
 START_TEST(test_stack_reuse)
@@ -2119,6 +2148,8 @@ Suite *sched_suite(void)
 
     tc = tu_tcase(s, "stack", 30);
     tcase_add_test(tc, test_stack_guard);
+    tcase_add_test(tc, test_stack_guard_whole_batch);
+    tcase_add_test(tc, test_stack_guard_whole_batch_one_by_one);
     tcase_add_test(tc, test_stack_reuse);
     tcase_add_test(tc, test_stack_enomem);
     tcase_add_test(tc, test_stack_size_env);
