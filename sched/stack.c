@@ -230,8 +230,8 @@ static size_t install_guards_at_once(char *base, size_t span, size_t guard_len,
         return 0;
     for (size_t i = 0; i < n; i++)
         iov[i] = (struct iovec){base + i * span, guard_len};
-    long done = syscall(SYS_process_madvise, PIDFD_SELF, iov, n,
-                        MADV_GUARD_INSTALL, 0);
+    long done =
+        syscall(SYS_process_madvise, PIDFD_SELF, iov, n, MADV_GUARD_INSTALL, 0);
     if (done < 0) {
         atomic_store_explicit(unsupported, true, memory_order_relaxed);
         return 0;
