@@ -1,23 +1,23 @@
-#gochan - gdb.py : gdb commands for gochan 's goroutines, as Go' s
-#runtime - gdb.py gives them for Go programs.
+# gochan-gdb.py: gdb commands for gochan's goroutines, as Go's
+# runtime-gdb.py gives them for Go programs.
 #
-#info goroutines every goroutine : id, state, wait reason, and what it
-#waits on when the dump's recording is on
-#goroutine N bt a backtrace of goroutine N(any gdb command works in
-#place of bt : `goroutine 7 info frame`)
+#   info goroutines      every goroutine: id, state, wait reason, and what it
+#                        waits on when the dump's recording is on
+#   goroutine N bt       a backtrace of goroutine N (any gdb command works in
+#                        place of bt: `goroutine 7 info frame`)
 #
-#Installed with libgochan where gdb auto - loads it for the library
-#(share / gdb / auto - load / <libdir> / libgochan.so.<version> - gdb.py) and as
-#share / gochan / gochan - gdb.py, for `source` by hand(a static link).It reads
-#gochan 's structures through the library' s debug information : build gochan
-#with - g(CMake's default RelWithDebInfo, or Debug).
+# Installed with libgochan where gdb auto-loads it for the library
+# (share/gdb/auto-load/<libdir>/libgochan.so.<version>-gdb.py) and as
+# share/gochan/gochan-gdb.py, for `source` by hand (a static link). It reads
+# gochan's structures through the library's debug information: build gochan
+# with -g (CMake's default RelWithDebInfo, or Debug).
 #
-#A parked or runnable goroutine's registers are on top of its stack, where
-#its last switch saved them(sched / switch_x86_64.S, switch_aarch64.S).
+# A parked or runnable goroutine's registers are on top of its stack, where
+# its last switch saved them (sched/switch_x86_64.S, switch_aarch64.S).
 # `goroutine N bt` loads them into the selected thread's innermost frame,
-#runs the command, and puts the thread's own registers back, whatever
-#happens : the program's registers are never left changed. A running
-#goroutine 's backtrace is its thread' s.
+# runs the command, and puts the thread's own registers back, whatever
+# happens: the program's registers are never left changed. A running
+# goroutine's backtrace is its thread's.
 
 import struct
 
@@ -41,7 +41,7 @@ _REASONS = {
     "SCHED_WAIT_IO": "IO wait",
 }
 
-#sched / proc.h's SCHED__G* values.
+# sched/proc.h's SCHED__G* values.
 _IDLE, _RUNNABLE, _RUNNING, _WAITING, _DEAD = range(5)
 _STATES = {_IDLE: "idle", _RUNNABLE: "runnable", _RUNNING: "running",
            _WAITING: "waiting", _DEAD: "dead"}
@@ -180,48 +180,56 @@ def _saved_registers(gp):
 class GoroutineCmd(gdb.Command):
     """goroutine N CMD: runs the gdb command CMD (bt, info frame...) on
     goroutine N's stack. A parked or runnable goroutine's saved registers are
-    loaded into the selected thread for the command and then restored;
-a running goroutine's command runs on its thread."""
+    loaded into the selected thread for the command and then restored; a
+    running goroutine's command runs on its thread."""
 
-    def
-    __init__(self)
-    : super().__init__("goroutine", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
+    def __init__(self):
+        super().__init__("goroutine", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
 
-          def invoke(self, arg, from_tty)
-    : parts =
-    arg.split(None, 1) if len (parts) < 2 or not parts[0].isdigit()
-    : raise gdb.GdbError("usage: goroutine N bt") goid,
-      cmd = int(parts[0]), parts[1]
-try : gp
-    = _find(goid) except gdb.error as e
-        : raise gdb
-              .GdbError("cannot read the goroutines: %s" % e) if gp is None
-        : raise gdb.GdbError("no goroutine %d" % goid) status =
-        int(gp["status"]) if status == _RUNNING or int(gp["schedgen"]) & 1
-        : self._on_thread(gp, goid, cmd) return
-    try : regs
-        = _saved_registers(gp) except(gdb.error, gdb.MemoryError) as e
-            : print("goroutine %d: stack unavailable (%s)" %
-                    (goid, e)) return self._with_registers(regs, cmd)
+    def invoke(self, arg, from_tty):
+        parts = arg.split(None, 1)
+        if len(parts) < 2 or not parts[0].isdigit():
+            raise gdb.GdbError("usage: goroutine N bt")
+        goid, cmd = int(parts[0]), parts[1]
+        try:
+            gp = _find(goid)
+        except gdb.error as e:
+            raise gdb.GdbError("cannot read the goroutines: %s" % e)
+        if gp is None:
+            raise gdb.GdbError("no goroutine %d" % goid)
+        status = int(gp["status"])
+        if status == _RUNNING or int(gp["schedgen"]) & 1:
+            self._on_thread(gp, goid, cmd)
+            return
+        try:
+            regs = _saved_registers(gp)
+        except (gdb.error, gdb.MemoryError) as e:
+            print("goroutine %d: stack unavailable (%s)" % (goid, e))
+            return
+        self._with_registers(regs, cmd)
 
-                  @staticmethod def
-                  _on_thread(gp, goid, cmd)
-            : m = gp["m"] th = _thread_of(int(m["tid"])) if int(m) !=
-                               0 else None if th is None
-            : print("goroutine %d is running (mid switch?); its stack is not "
-                    "saved and its thread is unknown" %
-                    goid) return print("goroutine %d is running on thread %d:" %
-                                       (goid, th.num))
-                  old = gdb.selected_thread() th.switch ()
-        try : gdb
-            .execute(cmd) finally : old.switch ()
+    @staticmethod
+    def _on_thread(gp, goid, cmd):
+        m = gp["m"]
+        th = _thread_of(int(m["tid"])) if int(m) != 0 else None
+        if th is None:
+            print("goroutine %d is running (mid switch?); its stack is not "
+                  "saved and its thread is unknown" % goid)
+            return
+        print("goroutine %d is running on thread %d:" % (goid, th.num))
+        old = gdb.selected_thread()
+        th.switch()
+        try:
+            gdb.execute(cmd)
+        finally:
+            old.switch()
 
-                                        @staticmethod def
-                                    _with_registers(regs, cmd)
-                : selected = gdb.selected_frame() gdb.newest_frame()
-                                 .select() #registers are set in frame
-                             0 saved = []
-            try:
+    @staticmethod
+    def _with_registers(regs, cmd):
+        selected = gdb.selected_frame()
+        gdb.newest_frame().select()  # registers are set in frame 0
+        saved = []
+        try:
             for name, _ in regs:
                 saved.append((name, int(gdb.parse_and_eval("$" + name))))
             for name, value in regs:
@@ -230,8 +238,13 @@ try : gp
         finally:
             for name, value in saved:
                 gdb.execute("set $%s = %d" % (name, value))
-                try : gdb
-.newest_frame().select() if selected.is_valid()
-    : selected.select() except gdb.error : pass
+            try:
+                gdb.newest_frame().select()
+                if selected.is_valid():
+                    selected.select()
+            except gdb.error:
+                pass
 
-                                           InfoGoroutines() GoroutineCmd()
+
+InfoGoroutines()
+GoroutineCmd()

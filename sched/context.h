@@ -63,7 +63,7 @@ typedef struct sched__stack {
 #define SCHED__STACK_POOL_KEEP 1024
 /* Stacks mapped at once when none is free: 20 MiB of address space at the
  * default size, none of it memory until touched. */
-#define SCHED__STACK_MAP_BATCH 64
+#define SCHED__STACK_MAP_BATCH  64
 #define SCHED__STACK_TRIM_BATCH 256
 
 /* A stack of the current size, from the pool or newly mapped: 0, or ENOMEM
