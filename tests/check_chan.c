@@ -1435,6 +1435,58 @@ START_TEST(test_chan_release_while_blocked_close)
 }
 END_TEST
 
+typedef struct {
+    chan_t *c;
+    int status;
+} closer_arg_t;
+
+static void *close_worker(void *p)
+{
+    closer_arg_t *a = p;
+    a->status = chan_close(a->c);
+    return NULL;
+}
+
+/* Contract "references" and close, with many waiters: close wakes them a
+ * chunk at a time (chan.c), and the closer's reference is borrowed from an
+ * owner who lets go as soon as the first waiter is back. 64 (one whole
+ * chunk), 65 and 200 receivers all wake with CHAN_CLOSED and a zero value.
+ * (The reference close holds across chunks matters when the last waiter of
+ * a full chunk is back before the closer looks again: a window of
+ * nanoseconds this test seldom hits.) */
+START_TEST(test_chan_close_many_borrowed_ref)
+{
+    enum { MAXN = 200 };
+    const int ns[] = {64, 65, MAXN};
+    int n = ns[_i];
+    chan_t *c = chan_make(sizeof(int64_t), 0);
+    recv_arg_t *r = calloc(MAXN, sizeof *r);
+    pthread_t *t = calloc(MAXN, sizeof *t);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(t);
+    for (int i = 0; i < n; i++) {
+        r[i] = (recv_arg_t){.c = c, .v = -1, .status = -1};
+        t[i] = tu_spawn(recv_worker, &r[i]);
+    }
+    tu_wait_waiters(c, (size_t)n, 0);
+    closer_arg_t closer = {.c = c, .status = -1}; /* borrows main's */
+    pthread_t tc = tu_spawn(close_worker, &closer);
+    for (bool back = false; !back; sched_yield())
+        for (int i = 0; i < n && !back; i++)
+            back = tu_flag_is_set(&r[i].done);
+    chan_release(c); /* the owner lets go mid-close */
+    tu_join(tc);
+    ck_assert_int_eq(closer.status, CHAN_OK);
+    for (int i = 0; i < n; i++) {
+        tu_join(t[i]);
+        ck_assert_int_eq(r[i].status, CHAN_CLOSED);
+        ck_assert_int_eq(r[i].v, 0);
+    }
+    free(r);
+    free(t);
+}
+END_TEST
+
 /* Contract "references" (docs/semantics.md): chan_retain returns its argument
  * and is NULL-safe; chan_release is NULL-safe; the reference count goes up and
  * down by one. */
@@ -1986,6 +2038,7 @@ Suite *chan_suite(void)
     tc = tu_tcase(s, "refs", 30);
     tcase_add_test(tc, test_chan_blocked_holds_ref);
     tcase_add_test(tc, test_chan_release_while_blocked_close);
+    tcase_add_loop_test(tc, test_chan_close_many_borrowed_ref, 0, 3);
     tcase_add_test(tc, test_chan_retain_release);
 
     tc = tu_tcase(s, "args", 30);
