@@ -34,7 +34,8 @@ void sched__lock_destroy(sched__lock_t *l)
 void sched__lock_slow(sched__lock_t *l)
 {
     /* Spin a little: channel critical sections are a few dozen instructions,
-     * far shorter than a sleep and a wake-up. */
+     * far shorter than a sleep and a wake-up. Look seldom (see lock.h): every
+     * look takes the line from the holder. */
     for (int i = 0; i < SCHED__LOCK_SPIN; i++) {
         uint32_t unlocked = 0;
         if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
@@ -42,7 +43,8 @@ void sched__lock_slow(sched__lock_t *l)
                                                   memory_order_acquire,
                                                   memory_order_relaxed))
             return;
-        sched__cpu_relax();
+        for (int pause = 0; pause < SCHED__LOCK_SPIN_PAUSES; pause++)
+            sched__cpu_relax();
     }
     for (int i = 0; i < SCHED__LOCK_YIELD; i++) {
         uint32_t unlocked = 0;
