@@ -88,6 +88,22 @@ static inline size_t chan__qcount(const struct chan *c)
     return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
 
+/* Whether a send (send) or a receive on c looks able to proceed now, from
+ * lock-free loads of single words: a hint, for select's one-lock pass, that
+ * the caller confirms under c's lock. A closed channel always proceeds. */
+static inline bool chan__looks_ready(struct chan *c, bool send)
+{
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+        return true;
+    if (c->dataqsiz == 0) {
+        chan__waitq_t *peers = send ? &c->recvq : &c->sendq;
+        return atomic_load_explicit(&peers->first, memory_order_relaxed) !=
+               NULL;
+    }
+    size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+    return send ? n < c->dataqsiz : n > 0;
+}
+
 static inline void chan__set_qcount(struct chan *c, size_t n)
 {
     atomic_store_explicit(&c->qcount, n, memory_order_relaxed);
