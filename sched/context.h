@@ -79,6 +79,16 @@ int sched__stack_get_size(sched__stack_t *s, size_t size);
  * (or the pool cannot grow). No context may run on s any more. */
 void sched__stack_put(sched__stack_t *s);
 
+/* sched__stack_put for n stacks, under one lock of the pool per 64. */
+void sched__stack_put_batch(sched__stack_t *s, size_t n);
+
+/* A stack kept out of the pool with its dead g (goroutine.c, as Go's gfput
+ * keeps a g's stack): retire says nothing runs on it any more (valgrind
+ * then reports any access), revive makes it usable again for a new
+ * goroutine, as sched__stack_get does for a pooled one. */
+void sched__stack_retire(sched__stack_t *s);
+void sched__stack_revive(sched__stack_t *s);
+
 /* Unmaps up to max pooled stacks beyond SCHED__STACK_POOL_KEEP (the most
  * recently freed ones: the pool is LIFO); returns how many. For sysmon. */
 size_t sched__stack_trim(size_t max);

@@ -20,8 +20,36 @@ enum { GFREE_LOCAL_MAX = 64, GFREE_BATCH = 32 };
 
 /* ---- free gs ------------------------------------------------------------- */
 
+/* As Go's gfput and gfget, a dead g on a P's free list keeps its stack (of
+ * the current size), so that a goroutine ending and another starting on the
+ * same P touch neither the stack pool's lock nor a cold stack. The global
+ * list holds gs without stacks: those moving there give theirs to the pool,
+ * under one lock for the batch, where sysmon can trim them (a g kept with
+ * its stack for ever would pin the page its goroutine touched). */
+
+/* Gives back the stacks of the gs on list (linked by schedlink), one pool
+ * lock a batch. */
+static void gfree_strip_stacks(sched_g *list)
+{
+    sched__stack_t batch[GFREE_LOCAL_MAX];
+    size_t n = 0;
+    for (sched_g *gp = list; gp; gp = gp->schedlink) {
+        if (!gp->stack.lo)
+            continue;
+        batch[n++] = gp->stack;
+        gp->stack = (sched__stack_t){0};
+        if (n == GFREE_LOCAL_MAX) {
+            sched__stack_put_batch(batch, n);
+            n = 0;
+        }
+    }
+    sched__stack_put_batch(batch, n);
+}
+
 static void gfput_global(sched_g *gp)
 {
+    gp->schedlink = NULL;
+    gfree_strip_stacks(gp);
     sched__lock(&sched__state.gflock);
     gp->schedlink = sched__state.gfree;
     sched__state.gfree = gp;
@@ -29,8 +57,8 @@ static void gfput_global(sched_g *gp)
     sched__unlock(&sched__state.gflock);
 }
 
-/* Go's gfput: a dead g (without its stack) onto pp's free list, half of
- * which moves to the global one when it grows long. */
+/* Go's gfput: a dead g (with its stack, or none) onto pp's free list, half
+ * of which moves to the global one when it grows long. */
 static void gfput(sched__p_t *pp, sched_g *gp)
 {
     sched__invariant(sched__gstatus(gp) == SCHED__Gdead, "gfput: g not dead");
@@ -42,19 +70,28 @@ static void gfput(sched__p_t *pp, sched_g *gp)
     pp->gfree = gp;
     if (++pp->gfree_n < GFREE_LOCAL_MAX)
         return;
-    sched__lock(&sched__state.gflock);
+    sched_g *head = NULL, *tail = NULL;
+    int32_t moved = 0;
     while (pp->gfree_n > GFREE_BATCH) {
         sched_g *g1 = pp->gfree;
         pp->gfree = g1->schedlink;
         pp->gfree_n--;
-        g1->schedlink = sched__state.gfree;
-        sched__state.gfree = g1;
-        sched__state.ngfree++;
+        g1->schedlink = head;
+        head = g1;
+        if (!tail)
+            tail = g1;
+        moved++;
     }
+    gfree_strip_stacks(head); /* outside the list's lock */
+    sched__lock(&sched__state.gflock);
+    tail->schedlink = sched__state.gfree;
+    sched__state.gfree = head;
+    sched__state.ngfree += moved;
     sched__unlock(&sched__state.gflock);
 }
 
-/* Go's gfget: a free g from pp's list, refilled from the global one. */
+/* Go's gfget: a free g from pp's list (perhaps with a stack), refilled from
+ * the global one (without). */
 static sched_g *gfget(sched__p_t *pp)
 {
     if (pp && pp->gfree) {
@@ -111,8 +148,12 @@ static sched_g *goexit0(sched__m_t *mp, sched_g *gp)
         sched__trace_end(gp->goid);
     sched__casgstatus(gp, SCHED__Grunning, SCHED__Gdead);
     sched__fiber_destroy(&gp->fiber);
-    sched__stack_put(&gp->stack);
-    gp->stack = (sched__stack_t){0};
+    if (mp->p && gp->stack.size == sched__stack_size()) {
+        sched__stack_retire(&gp->stack); /* kept by gp: see gfput */
+    } else {
+        sched__stack_put(&gp->stack);
+        gp->stack = (sched__stack_t){0};
+    }
     gp->fn = NULL;
     gp->arg = NULL;
     free(gp->args_heap); /* sched_go_copy's copy that did not fit the g */
@@ -165,9 +206,18 @@ static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg,
         *err = ENOMEM;
         return NULL;
     }
-    if ((*err = sched__stack_get_size(&gp->stack, stack_size)) != 0) {
-        gfput(pp, gp);
-        return NULL;
+    if (gp->stack.lo && (stack_size == 0 || stack_size == gp->stack.size) &&
+        gp->stack.size == sched__stack_size()) {
+        sched__stack_revive(&gp->stack); /* kept from its last goroutine */
+    } else {
+        if (gp->stack.lo) { /* not the size asked for */
+            sched__stack_put(&gp->stack);
+            gp->stack = (sched__stack_t){0};
+        }
+        if ((*err = sched__stack_get_size(&gp->stack, stack_size)) != 0) {
+            gfput(pp, gp);
+            return NULL;
+        }
     }
     /* Odd while its fields change, for the traceback (proc.h). */
     uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);

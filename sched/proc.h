@@ -103,7 +103,7 @@ typedef struct sched__p {
     uint32_t schedtick;  /* goroutines started on a fresh time slice */
     bool injected_last;  /* the last one came from the injected prefix */
     int64_t slice_start; /* when the current time slice began (coarse ns) */
-    sched_g *gfree;      /* free gs (Gdead, no stack) */
+    sched_g *gfree;      /* free gs (Gdead; each may keep its stack) */
     int gfree_n;
 } sched__p_t;
 

@@ -353,15 +353,28 @@ static bool pool_pop(sched__stack_t *s, size_t size)
     return found;
 }
 
+void sched__stack_retire(sched__stack_t *s)
+{
+#if SCHED__STACK_DONTNEED
+    (void)madvise(s->lo, s->size, MADV_DONTNEED);
+#endif
+    valgrind_noaccess(s->lo, s->size);
+}
+
+void sched__stack_revive(sched__stack_t *s)
+{
+    asan_clear(s);
+#if SCHED__VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED(s->lo, s->size); /* valgrind_noaccess */
+#endif
+}
+
 int sched__stack_get(sched__stack_t *s)
 {
     size_t size = sched__stack_size();
     sched__stack_t got;
     if (pool_pop(&got, size)) {
-        asan_clear(&got);
-#if SCHED__VALGRIND
-        VALGRIND_MAKE_MEM_UNDEFINED(got.lo, got.size); /* valgrind_noaccess */
-#endif
+        sched__stack_revive(&got);
     } else {
         int err = stack_map_new(&got, size); /* clean: fresh pages */
         if (err)
@@ -381,25 +394,34 @@ int sched__stack_get_size(sched__stack_t *s, size_t size)
     return stack_map(s, 1, size) == 1 ? 0 : ENOMEM;
 }
 
+void sched__stack_put_batch(sched__stack_t *s, size_t n)
+{
+    for (; n > 64; s += 64, n -= 64)
+        sched__stack_put_batch(s, 64);
+    size_t size = sched__stack_size();
+    /* Before another thread can pop them. Their goroutines are gone: goexit0
+     * runs on the M's own stack. */
+    for (size_t i = 0; i < n; i++)
+        if (s[i].size == size)
+            sched__stack_retire(&s[i]);
+    uint64_t pooled = 0; /* bit i: s[i] went into the pool */
+    sched__lock(&pool_lock);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].size == size && (pool_len < pool_cap || pool_grow_locked())) {
+            pool[pool_len++] = s[i];
+            pooled |= (uint64_t)1 << i;
+        }
+    }
+    pool_ops++;
+    sched__unlock(&pool_lock);
+    for (size_t i = 0; i < n; i++) /* another size, or no room */
+        if (!(pooled >> i & 1))
+            stack_unmap(&s[i]);
+}
+
 void sched__stack_put(sched__stack_t *s)
 {
-    if (s->size == sched__stack_size()) {
-#if SCHED__STACK_DONTNEED
-        (void)madvise(s->lo, s->size, MADV_DONTNEED);
-#endif
-        /* Before another thread can pop it. Its goroutine is gone: goexit0
-         * runs on the M's own stack. */
-        valgrind_noaccess(s->lo, s->size);
-        sched__lock(&pool_lock);
-        bool kept = pool_len < pool_cap || pool_grow_locked();
-        if (kept)
-            pool[pool_len++] = *s;
-        pool_ops++;
-        sched__unlock(&pool_lock);
-        if (kept)
-            return;
-    }
-    stack_unmap(s);
+    sched__stack_put_batch(s, 1);
 }
 
 size_t sched__stack_trim_if_quiet(size_t max)

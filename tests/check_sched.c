@@ -688,21 +688,55 @@ START_TEST(test_sched_go_null_fn)
 }
 END_TEST
 
-/* A goroutine's stack goes back to the pool when it returns, and the next
- * goroutine gets it: the same stack comes back. */
+static seen_t reuse_b;
+
+static void start_reuse_b(void *arg)
+{
+    (void)arg;
+    ck_assert_int_eq(sched_go(record, &reuse_b), 0);
+}
+
+/* As Go's gfput and gfget: a goroutine's g keeps its stack on its P's free
+ * list when it returns, and the next goroutine started on that P gets both
+ * back, the same stack, without the pool; a goroutine started by a plain
+ * thread (no P) takes a g from the global list and a pooled stack. On one P,
+ * so that the P is known. */
 START_TEST(test_sched_stack_reuse)
 {
-    static seen_t a, b;
+    static seen_t a;
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
     ck_assert_int_eq(sched_go(record, &a), 0);
     ck_assert(wait_for(&a.done, 1, 10000));
     wait_no_goroutines();
-    /* a's stack, on top of the spares mapped with it */
-    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH);
-    ck_assert_int_eq(sched_go(record, &b), 0);
-    ck_assert(wait_for(&b.done, 1, 10000));
+    /* a's stack stays with its g: the pool has only the spares mapped
+     * with it */
+    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH - 1);
+    ck_assert_int_eq(sched_go(start_reuse_b, NULL), 0); /* a pooled stack */
+    ck_assert(wait_for(&reuse_b.done, 1, 10000));
     wait_no_goroutines();
-    ck_assert_ptr_eq(b.stack_lo, a.stack_lo);
-    ck_assert_uint_gt(b.goid, a.goid);
+    ck_assert_ptr_eq(reuse_b.g, a.g);
+    ck_assert_ptr_eq(reuse_b.stack_lo, a.stack_lo);
+    ck_assert_uint_gt(reuse_b.goid, a.goid);
+    /* the starter's stack came from the pool and stays with its g too */
+    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH - 2);
+}
+END_TEST
+
+/* A P keeps at most 64 dead gs with their stacks (Go's gfput bound); past
+ * that, half move to the global list and their stacks go back to the pool,
+ * where sysmon can trim them. 200 goroutines end on one P: at most 64 of
+ * the 256 stacks mapped for them stay out of the pool. */
+START_TEST(test_sched_stack_reuse_bounded)
+{
+    enum { N = 200, MAPPED = 4 * SCHED__STACK_MAP_BATCH, P_KEEPS_MAX = 64 };
+    static atomic_long ran;
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, N, 10000));
+    wait_no_goroutines();
+    ck_assert_uint_ge(sched__stack_pool_count() + P_KEEPS_MAX, MAPPED);
+    ck_assert_uint_le(sched__stack_pool_count(), MAPPED);
 }
 END_TEST
 
@@ -2168,6 +2202,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_sched_go_runs_fn);
     tcase_add_test(tc, test_sched_go_null_fn);
     tcase_add_test(tc, test_sched_stack_reuse);
+    tcase_add_test(tc, test_sched_stack_reuse_bounded);
     tcase_add_test(tc, test_sched_go_enomem);
     tcase_add_test(tc, test_sched_go_eagain);
     tcase_add_test(tc, test_sched_maxprocs_env);
