@@ -123,6 +123,29 @@ static void handoffp(sched__p_t *pp)
     sched__unlock(&sched__state.lock);
 }
 
+/* The quick retake's question, m_blocked and not m_in_futex, asked of the
+ * same run of one goroutine at gaps that double from one sysmon tick to
+ * SYSMON_PROBE_GAP_MAX_NS. A run that computes, or whose thread the kernel
+ * has not yet given a core, was otherwise read from /proc every 20 us:
+ * starting a million goroutines, sysmon's reads were 9% of the time (with
+ * three threads on two cores, a runnable M often waits that long). A real
+ * system call is still found within 1 ms of its start. */
+#define SYSMON_PROBE_GAP_MAX_NS (1000 * 1000)
+
+static bool probe_blocked(sched__p_t *pp, const sched__m_t *mp, int64_t now)
+{
+    if (now < pp->sysmon_probe_at)
+        return false;
+    if (m_blocked(mp) && !m_in_futex(mp))
+        return true;
+    int64_t gap = pp->sysmon_probe_gap ? pp->sysmon_probe_gap
+                                       : SYSMON_DELAY_MIN_US * 1000;
+    pp->sysmon_probe_at = now + gap;
+    pp->sysmon_probe_gap =
+        2 * gap < SYSMON_PROBE_GAP_MAX_NS ? 2 * gap : SYSMON_PROBE_GAP_MAX_NS;
+    return false;
+}
+
 /* Whether sysmon takes pp, whose M has run one goroutine's code since at
  * least the last round (for `ran` ns), from that M. Go's retake: a P in a
  * system call after a single sysmon tick (20 us) when work waits for it, and
@@ -131,11 +154,12 @@ static void handoffp(sched__p_t *pp)
  * waits and the M sleeps in the kernel (1,000 goroutines entering read() at
  * GOMAXPROCS 1 took 13 s to reach the kernel at 10 ms each; Go, 1.1 s);
  * after, when work waits or the M sleeps in the kernel. */
-static bool should_retake(sched__p_t *pp, const sched__m_t *mp, int64_t ran)
+static bool should_retake(sched__p_t *pp, const sched__m_t *mp, int64_t ran,
+                          int64_t now)
 {
     bool waiting = p_has_waiting_work(pp);
     if (ran < SYSMON_RETAKE_NS)
-        return waiting && m_blocked(mp) && !m_in_futex(mp);
+        return waiting && probe_blocked(pp, mp, now);
     return waiting || m_blocked(mp);
 }
 
@@ -153,10 +177,12 @@ static bool retake(int64_t now)
             pp->sysmon_status = st;
             pp->sysmon_ticks = ticks;
             pp->sysmon_when = now;
+            pp->sysmon_probe_at = 0; /* a new run: probe at the next tick */
+            pp->sysmon_probe_gap = 0;
             continue;
         }
         if (PSTATE_STATE(st) != SCHED__Puser ||
-            !should_retake(pp, PSTATE_M(st), now - pp->sysmon_when))
+            !should_retake(pp, PSTATE_M(st), now - pp->sysmon_when, now))
             continue; /* it computes, and nobody waits (long): let it */
         /* acquire: what the M wrote to pp before p_to_user is ours. */
         if (!atomic_compare_exchange_strong_explicit(
