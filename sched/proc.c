@@ -534,15 +534,19 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
  * spinning already or no P is idle. See the essay at the top. */
 void sched__wakep(void)
 {
+    /* No P idle: every P has an M that will come to the work (Go 1.19's
+     * wakep looks first too). Without the look, a goroutine readied on a
+     * busy processor paid a fence, a CAS, the scheduler lock and a
+     * decrement: a fifth of a ping-pong between two goroutines at
+     * GOMAXPROCS 1. The look is before the fence: a P that goes idle just
+     * after it may miss our work, which is then on a P that runs (ours, or
+     * the global queue's takers), so it is late, never lost, as in Go 1.19,
+     * whose wakep has no fence at all. */
+    if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) == 0)
+        return;
     /* Pairs with the fence in findrunnable: our work (published before this
      * call) and their nmspinning decrement cannot both go unseen. */
     atomic_thread_fence(memory_order_seq_cst);
-    /* No P idle: every P has an M that will come to the work (Go 1.19's
-     * wakep looks first too). Without the look, a goroutine readied on a
-     * busy processor paid a CAS, the scheduler lock and a decrement: a
-     * fifth of a ping-pong between two goroutines at GOMAXPROCS 1. */
-    if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) == 0)
-        return;
     int32_t none = 0;
     if (atomic_load_explicit(&sched__state.nmspinning, memory_order_relaxed) !=
             0 ||
