@@ -58,13 +58,18 @@ typedef struct sched__stack {
 /* Free stacks are pooled without bound when goroutines end, so that ending
  * 100,000 of them costs no munmap each; sysmon trims the pool back to
  * SCHED__STACK_POOL_KEEP in the background (Go's scavenger), at most
- * SCHED__STACK_TRIM_BATCH a round once the pool has been quiet for a round,
- * all of the excess when every P goes idle. */
+ * SCHED__STACK_TRIM_BATCH a round once nobody has taken a stack from it or
+ * given one back for SCHED__STACK_TRIM_QUIET_NS, and all of the excess when
+ * every P goes idle. (A round's quiet was too short once dead gs kept their
+ * stacks on their P: the pool then sees a batch every 32 goroutine exits,
+ * and sysmon unmapped stacks in the middle of a daisy chain's pass, a
+ * third of its time.) */
 #define SCHED__STACK_POOL_KEEP 1024
 /* Stacks mapped at once when none is free: 20 MiB of address space at the
  * default size, none of it memory until touched. */
-#define SCHED__STACK_MAP_BATCH  64
-#define SCHED__STACK_TRIM_BATCH 256
+#define SCHED__STACK_MAP_BATCH     64
+#define SCHED__STACK_TRIM_BATCH    256
+#define SCHED__STACK_TRIM_QUIET_NS (10 * 1000 * 1000)
 
 /* A stack of the current size, from the pool or newly mapped: 0, or ENOMEM
  * (and *s is untouched). */
@@ -93,10 +98,11 @@ void sched__stack_revive(sched__stack_t *s);
  * recently freed ones: the pool is LIFO); returns how many. For sysmon. */
 size_t sched__stack_trim(size_t max);
 
-/* sched__stack_trim, but only if no stack was taken or given back since the
- * last call: trimming while goroutines start and end would put munmaps (and
- * their TLB shootdowns) in their way. */
-size_t sched__stack_trim_if_quiet(size_t max);
+/* sched__stack_trim, but only once no stack has been taken or given back
+ * for SCHED__STACK_TRIM_QUIET_NS before now (the caller's monotonic clock,
+ * ns): trimming while goroutines start and end would put munmaps (and their
+ * TLB shootdowns) in their way. */
+size_t sched__stack_trim_if_quiet(size_t max, int64_t now);
 
 /* The size of new stacks: GOCHAN_STACK_SIZE (bytes, rounded up to pages) if
  * it is set and between SCHED__STACK_MIN and SCHED__STACK_MAX, else

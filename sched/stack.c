@@ -424,14 +424,19 @@ void sched__stack_put(sched__stack_t *s)
     sched__stack_put_batch(s, 1);
 }
 
-size_t sched__stack_trim_if_quiet(size_t max)
+size_t sched__stack_trim_if_quiet(size_t max, int64_t now)
 {
-    static uint64_t seen; /* pool_ops at the last call; sysmon's own */
+    static uint64_t seen;       /* pool_ops at the last call; sysmon's own */
+    static int64_t quiet_since; /* when pool_ops was last seen to change */
     sched__lock(&pool_lock);
-    bool quiet = pool_ops == seen;
+    bool changed = pool_ops != seen;
     seen = pool_ops;
     sched__unlock(&pool_lock);
-    return quiet ? sched__stack_trim(max) : 0;
+    if (changed)
+        quiet_since = now;
+    return !changed && now - quiet_since >= SCHED__STACK_TRIM_QUIET_NS
+               ? sched__stack_trim(max)
+               : 0;
 }
 
 size_t sched__stack_trim(size_t max)

@@ -262,7 +262,7 @@ static void *sysmon(void *arg)
         else
             idle++;
         sysmon_netpoll();
-        sched__stack_trim_if_quiet(SCHED__STACK_TRIM_BATCH);
+        sched__stack_trim_if_quiet(SCHED__STACK_TRIM_BATCH, nanotime());
     }
     return NULL;
 }
