@@ -228,6 +228,10 @@ static size_t install_guards_at_once(char *base, size_t span, size_t guard_len,
         atomic_load_explicit(unsupported, memory_order_relaxed) ||
         atomic_load_explicit(&guard_by_mprotect, memory_order_relaxed))
         return 0;
+#if SCHED__VALGRIND
+    if (RUNNING_ON_VALGRIND)
+        return 0; /* it does not know the call, and warns at every batch */
+#endif
     for (size_t i = 0; i < n; i++)
         iov[i] = (struct iovec){base + i * span, guard_len};
     long done =
