@@ -89,6 +89,7 @@ gscale_start_100k|100k goroutines block on one channel: start until all blocked|
 gscale_close_100k|100k goroutines blocked on one channel: close until all done|ms|gscale_100k
 gscale_daisy|daisy chain of 10k goroutines, create + pass|ms
 gscale_start_1m|1M goroutines block on one channel: start until all blocked|ms|gscale_1m
+gscale_close_1m|1M goroutines blocked on one channel: close until all done|ms|gscale_1m
 s1|S1 sync.Mutex Lock+Unlock, uncontended, one goroutine|ns/op
 s2|S2 sync.Mutex shared by 4 goroutines, Lock+count+Unlock|ns/op
 s3|S3 sync.RWMutex, 4 goroutines, 1 write in 100|ns/op

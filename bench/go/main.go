@@ -696,7 +696,7 @@ func gscale(n int64, startID, closeID, memID string) {
 		}
 	}
 	if closeID == "" {
-		return // the process exits with them blocked (1M: no close row)
+		return // the process exits with them blocked
 	}
 	closed := s.close()
 	if why == "" {
@@ -715,7 +715,7 @@ func gscale100k() {
 }
 
 func gscale1m() {
-	gscale(scaled(1000000), "gscale_start_1m", "", "")
+	gscale(scaled(1000000), "gscale_start_1m", "gscale_close_1m", "")
 }
 
 func gscaleDaisy() {
