@@ -113,8 +113,10 @@ size_t sched__stack_size(void);
  * EINVAL outside [SCHED__STACK_MIN, SCHED__STACK_MAX]. */
 int sched__stack_set_size(size_t bytes);
 
-/* For tests: free stacks in the pool now; unmaps them all. */
+/* For tests: free stacks in the pool now; unmaps them all; stacks mapped
+ * now, in use, pooled or kept by dead gs. */
 size_t sched__stack_pool_count(void);
+size_t sched__stack_mapped_count(void);
 void sched__stack_pool_drain(void);
 
 /* In a forked child (proc.c): forgets the pool, which a parent thread may

@@ -63,6 +63,9 @@
  * that publishes nothing else; a stack records its own size. */
 static _Atomic size_t stack_size;
 
+/* Stacks mapped and not unmapped, wherever they are (for tests). */
+static _Atomic size_t mapped;
+
 /* Set once madvise(MADV_GUARD_INSTALL) is known not to work here. */
 static atomic_bool guard_by_mprotect;
 
@@ -283,6 +286,7 @@ static size_t stack_map(sched__stack_t *s, size_t n, size_t size)
     }
     if (made < n)
         munmap(base + made * span, (n - made) * span);
+    atomic_fetch_add_explicit(&mapped, made, memory_order_relaxed);
     return made;
 }
 
@@ -318,6 +322,7 @@ static void asan_clear(const sched__stack_t *s)
 
 static void stack_unmap(sched__stack_t *s)
 {
+    atomic_fetch_sub_explicit(&mapped, 1, memory_order_relaxed);
     lsan_unregister(s);
 #if SCHED__VALGRIND
     VALGRIND_STACK_DEREGISTER(s->valgrind_id);
@@ -460,6 +465,11 @@ size_t sched__stack_trim(size_t max)
         done += n;
     }
     return done;
+}
+
+size_t sched__stack_mapped_count(void)
+{
+    return atomic_load_explicit(&mapped, memory_order_relaxed);
 }
 
 size_t sched__stack_pool_count(void)
