@@ -709,8 +709,14 @@ START_TEST(test_sched_stack_reuse)
     ck_assert(wait_for(&a.done, 1, 10000));
     wait_no_goroutines();
     /* a's stack stays with its g: the pool has only the spares mapped
-     * with it */
-    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH - 1);
+     * with it. (Unless sysmon took the P from a's M first, as it may under
+     * valgrind, where an M waits for valgrind's lock in the kernel: then the
+     * g went to the global list, its stack to the pool's top, and b gets
+     * both from there, so the identities below hold either way.) */
+    bool kept = !tu_short();
+    if (kept)
+        ck_assert_uint_eq(sched__stack_pool_count(),
+                          SCHED__STACK_MAP_BATCH - 1);
     ck_assert_int_eq(sched_go(start_reuse_b, NULL), 0); /* a pooled stack */
     ck_assert(wait_for(&reuse_b.done, 1, 10000));
     wait_no_goroutines();
@@ -718,7 +724,9 @@ START_TEST(test_sched_stack_reuse)
     ck_assert_ptr_eq(reuse_b.stack_lo, a.stack_lo);
     ck_assert_uint_gt(reuse_b.goid, a.goid);
     /* the starter's stack came from the pool and stays with its g too */
-    ck_assert_uint_eq(sched__stack_pool_count(), SCHED__STACK_MAP_BATCH - 2);
+    if (kept)
+        ck_assert_uint_eq(sched__stack_pool_count(),
+                          SCHED__STACK_MAP_BATCH - 2);
 }
 END_TEST
 
@@ -734,19 +742,20 @@ static void count_one_after_gate(void *p)
 
 /* A P keeps at most 64 dead gs with their stacks (Go's gfput bound); past
  * that, half move to the global list and their stacks go back to the pool,
- * where sysmon can trim them. 200 goroutines, all alive at once, end on one
- * P: afterwards at most 64 of the stacks mapped for them are out of the
- * pool. */
+ * where sysmon can trim them. 200 goroutines (100 under valgrind), all
+ * alive at once, end on one P: afterwards at most 64 of the stacks mapped
+ * for them are out of the pool. */
 START_TEST(test_sched_stack_reuse_bounded)
 {
-    enum { N = 200, P_KEEPS_MAX = 64 };
+    enum { P_KEEPS_MAX = 64 };
+    const int n = tu_short() ? 100 : 200; /* they spin: valgrind is slow */
     static atomic_long ran;
     ck_assert_int_eq(sched__set_maxprocs(1), 0);
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n; i++)
         ck_assert_int_eq(sched_go(count_one_after_gate, &ran), 0);
-    ck_assert_uint_ge(sched__stack_mapped_count(), N);
+    ck_assert_uint_ge(sched__stack_mapped_count(), (size_t)n);
     atomic_store(&bounded_gate, true);
-    ck_assert(wait_for(&ran, N, 10000));
+    ck_assert(wait_for(&ran, n, 10000));
     wait_no_goroutines();
     size_t out = sched__stack_mapped_count() - sched__stack_pool_count();
     ck_assert_uint_le(out, P_KEEPS_MAX);
