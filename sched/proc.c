@@ -534,15 +534,15 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
  * spinning already or no P is idle. See the essay at the top. */
 void sched__wakep(void)
 {
-    /* No P idle: every P has an M that will come to the work (Go 1.19's
-     * wakep looks first too). Without the look, a goroutine readied on a
-     * busy processor paid a fence, a CAS, the scheduler lock and a
-     * decrement: a fifth of a ping-pong between two goroutines at
-     * GOMAXPROCS 1. The look is before the fence: a P that goes idle just
-     * after it may miss our work, which is then on a P that runs (ours, or
-     * the global queue's takers), so it is late, never lost, as in Go 1.19,
-     * whose wakep has no fence at all. */
-    if (atomic_load_explicit(&sched__state.npidle, memory_order_relaxed) == 0)
+    /* One P, and it is ours: no other M could run the work, so there is
+     * nobody to wake and no P to ask to spin. Without the look, each
+     * goroutine readied at GOMAXPROCS 1 paid a fence, a CAS, the scheduler
+     * lock and a decrement (a fifth of a ping-pong between two goroutines).
+     * With more Ps the newest Go's protocol runs in full: Go 1.19 returned
+     * here whenever no P was idle, and the newest Go does not, because its
+     * pidlegetSpinning must then set needspinning under the lock, so that
+     * the next P to go idle spins for this work instead of sleeping. */
+    if (sched__nprocs == 1)
         return;
     /* Pairs with the fence in findrunnable: our work (published before this
      * call) and their nmspinning decrement cannot both go unseen. */
