@@ -88,20 +88,26 @@ static inline size_t chan__qcount(const struct chan *c)
     return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
 
-/* Whether a send (send) or a receive on c looks able to proceed now, from
- * lock-free loads of single words: a hint, for select's one-lock pass, that
- * the caller confirms under c's lock. A closed channel always proceeds. */
-static inline bool chan__looks_ready(struct chan *c, bool send)
+/* Go's full(): a send could not proceed now. Read without the lock, each
+ * load a single atomic word: the try operations (chan.c) linearize at it,
+ * and select's one-lock pass takes it as a hint it confirms under the lock.
+ * Not for a ring channel (chan_lf.h), whose buffer is not counted here. */
+static inline bool chan__full(struct chan *c)
 {
-    if (atomic_load_explicit(&c->closed, memory_order_relaxed))
-        return true;
-    if (c->dataqsiz == 0) {
-        chan__waitq_t *peers = send ? &c->recvq : &c->sendq;
-        return atomic_load_explicit(&peers->first, memory_order_relaxed) !=
+    if (c->dataqsiz == 0)
+        return atomic_load_explicit(&c->recvq.first, memory_order_seq_cst) ==
                NULL;
-    }
-    size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
-    return send ? n < c->dataqsiz : n > 0;
+    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) ==
+           c->dataqsiz;
+}
+
+/* Go's empty(): a receive could not proceed now (ignoring close). */
+static inline bool chan__empty(struct chan *c)
+{
+    if (c->dataqsiz == 0)
+        return atomic_load_explicit(&c->sendq.first, memory_order_seq_cst) ==
+               NULL;
+    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) == 0;
 }
 
 static inline void chan__set_qcount(struct chan *c, size_t n)

@@ -357,9 +357,9 @@ static bool case_proceed_locked(chan_case_t *cas, chan__waiter_t **peer)
 }
 
 /* Pass 0, before Go's pass 1: in poll order, each case that looks ready
- * (chan__looks_ready) is tried under its own channel's lock alone. A select
- * with a ready case thus takes one lock, not one per case: with four
- * producers feeding one select (G4), taking all four locks was three
+ * (chan__full, chan__empty, closed) is tried under its own channel's lock
+ * alone. A select with a ready case thus takes one lock, not one per case: with
+ * four producers feeding one select (G4), taking all four locks was three
  * quarters of the select's time, each a contended line. The case taken is
  * one that could proceed at that moment under its lock, the first such in a
  * random order, so each ready case is as likely as in pass 1 (SEL-4), and
@@ -376,7 +376,8 @@ static int select_ready_case_alone(chan_case_t *cases,
         if (c->ring)
             continue; /* pass 1 serves its queues first */
 #endif
-        if (!chan__looks_ready(c, cas->dir == CHAN_SEND))
+        bool open = !chan__is_closed(c); /* closed cases are ready */
+        if (open && (cas->dir == CHAN_SEND ? chan__full(c) : chan__empty(c)))
             continue;
         chan__waiter_t *peer = NULL;
         sched__lock(&c->lock);
