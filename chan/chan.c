@@ -68,6 +68,12 @@ chan_t *chan_make(size_t elem_size, size_t cap)
         errno = ENOMEM;
         return NULL;
     }
+    chan__init_header(c, elem_size, cap);
+    return c;
+}
+
+void chan__init_header(struct chan *c, size_t elem_size, size_t cap)
+{
     sched__lock_init(&c->lock);
     atomic_init(&c->qcount, 0);
     c->dataqsiz = cap;
@@ -83,7 +89,6 @@ chan_t *chan_make(size_t elem_size, size_t cap)
 #ifdef GOCHAN_CHAN_LOCKFREE
     c->ring = NULL;
 #endif
-    return c;
 }
 
 chan_t *chan_retain(chan_t *c)
@@ -310,27 +315,31 @@ int chan_try_recv(chan_t *c, void *elem)
     return chan__recv(c, elem, false);
 }
 
-/* Go's closechan: mark closed, then release every waiter. The waiters are
- * collected under the lock (linked through their now unused next field) and
- * woken after it is dropped, so that none of them wakes into a held lock. */
-/* Completes waiters of q as failed by the close (a receiver gets the zero
- * value) and takes them off, into woken from index n, until it holds
- * CHAN__WAKEUPS_MAX. Returns the new count. c->lock held. */
+void chan__complete_closed(struct chan *c, chan__waiter_t *w, bool recv)
+{
+    sched__invariant(!w->parker->param, "a waiter is completed only once");
+    if (recv)
+        chan__zero(c, w->elem);
+    w->success = false;
+    w->parker->param = w;
+}
+
+/* Completes waiters of q as failed by the close and takes them off, into
+ * woken from index n, until it holds CHAN__WAKEUPS_MAX. Returns the new
+ * count. c->lock held. */
 static size_t close_take_locked(struct chan *c, chan__waitq_t *q, bool recv,
                                 chan__parker_t **woken, size_t n)
 {
     chan__waiter_t *w;
     while (n < CHAN__WAKEUPS_MAX && (w = chan__dequeue(q)) != NULL) {
-        sched__invariant(!w->parker->param, "a waiter is completed only once");
-        if (recv)
-            chan__zero(c, w->elem);
-        w->success = false;
-        w->parker->param = w;
+        chan__complete_closed(c, w, recv);
         woken[n++] = w->parker;
     }
     return n;
 }
 
+/* Go's closechan: mark closed, then release every waiter, each woken once
+ * the lock is dropped, so that none of them wakes into a held lock. */
 int chan_close(chan_t *c)
 {
     if (!c)
@@ -376,8 +385,10 @@ int chan_close(chan_t *c)
                 (!atomic_load_explicit(&c->recvq.first, memory_order_relaxed) &&
                  !atomic_load_explicit(&c->sendq.first, memory_order_relaxed)),
             "a closed channel has no waiters");
-        if (more && !held)
-            held = chan_retain(c) != NULL;
+        if (more && !held) {
+            chan_retain(c);
+            held = true;
+        }
         sched__unlock(&c->lock);
         chan__wakeups_t batch = {.n = 0};
         for (size_t i = 0; i < n; i++) /* each dies with its wake-up */

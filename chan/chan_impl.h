@@ -165,6 +165,14 @@ static inline void chan__enqueue(chan__waitq_t *q, chan__waiter_t *w)
     q->last = w;
 }
 
+/* chan_make's fields of a new channel, buffer aside: empty, open, one
+ * reference, no ring (chan_lf.c sets its own). */
+void chan__init_header(struct chan *c, size_t elem_size, size_t cap);
+
+/* Completes w, taken off a queue of c by its close: it fails, and a
+ * receiver (recv) gets the zero value. c->lock held. */
+void chan__complete_closed(struct chan *c, chan__waiter_t *w, bool recv);
+
 /* Queues a waiter for elem on q, unlocks c (locked by the caller), calls
  * unlocked(arg) when not NULL, and sleeps until a peer or close completes
  * it: true when a value moved, false on close (chan.c). */

@@ -104,18 +104,7 @@ struct chan *chan__lf_make(size_t elem_size, size_t cap)
     }
     struct chan *c = mem;
     chan__ring_t *r = (chan__ring_t *)(void *)((unsigned char *)mem + ring_off);
-    sched__lock_init(&c->lock);
-    atomic_init(&c->qcount, 0);
-    c->dataqsiz = cap;
-    c->elemsize = elem_size;
-    atomic_init(&c->closed, 0);
-    c->hide_len = false;
-    c->sendx = c->recvx = 0;
-    atomic_init(&c->recvq.first, NULL);
-    c->recvq.last = NULL;
-    atomic_init(&c->sendq.first, NULL);
-    c->sendq.last = NULL;
-    atomic_init(&c->refs, 1);
+    chan__init_header(c, elem_size, cap);
     c->ring = r;
     r->cap = cap;
     r->mark = mark;
@@ -568,16 +557,11 @@ int chan__lf_close(struct chan *c)
 
     chan__waiter_t *w;
     while ((w = chan__dequeue(&c->recvq)) != NULL) {
-        sched__invariant(!w->parker->param, "a waiter is completed only once");
-        chan__zero(c, w->elem);
-        w->success = false;
-        w->parker->param = w;
+        chan__complete_closed(c, w, true);
         wakelist_add(&wl, w);
     }
     while ((w = chan__dequeue(&c->sendq)) != NULL) {
-        sched__invariant(!w->parker->param, "a waiter is completed only once");
-        w->success = false;
-        w->parker->param = w;
+        chan__complete_closed(c, w, false);
         wakelist_add(&wl, w);
     }
     chan__lf_fix_flags(c);
