@@ -87,6 +87,12 @@ void sched__stack_put(sched__stack_t *s);
 /* sched__stack_put for n stacks, under one lock of the pool per 64. */
 void sched__stack_put_batch(sched__stack_t *s, size_t n);
 
+/* s, a stack a dead g kept (or none: lo NULL), made ready for a goroutine
+ * that wants size bytes (0: the current size): kept and revived if it is
+ * that size and the current one, else given back and replaced, as
+ * sched__stack_get_size; on ENOMEM *s has no stack. */
+int sched__stack_keep_or_get(sched__stack_t *s, size_t size);
+
 /* A stack kept out of the pool with its dead g (goroutine.c, as Go's gfput
  * keeps a g's stack): retire says nothing runs on it any more (valgrind
  * then reports any access), revive makes it usable again for a new

@@ -206,18 +206,9 @@ static sched_g *newg(sched__p_t *pp, void (*fn)(void *), void *arg,
         *err = ENOMEM;
         return NULL;
     }
-    if (gp->stack.lo && (stack_size == 0 || stack_size == gp->stack.size) &&
-        gp->stack.size == sched__stack_size()) {
-        sched__stack_revive(&gp->stack); /* kept from its last goroutine */
-    } else {
-        if (gp->stack.lo) { /* not the size asked for */
-            sched__stack_put(&gp->stack);
-            gp->stack = (sched__stack_t){0};
-        }
-        if ((*err = sched__stack_get_size(&gp->stack, stack_size)) != 0) {
-            gfput(pp, gp);
-            return NULL;
-        }
+    if ((*err = sched__stack_keep_or_get(&gp->stack, stack_size)) != 0) {
+        gfput(pp, gp);
+        return NULL;
     }
     /* Odd while its fields change, for the traceback (proc.h). */
     uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);

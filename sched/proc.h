@@ -86,8 +86,7 @@ typedef struct sched__p {
     uintptr_t sysmon_status;
     uint32_t sysmon_ticks;
     int64_t sysmon_when;
-    int64_t sysmon_probe_at;  /* no /proc probe of the M before (ns) */
-    int64_t sysmon_probe_gap; /* the next gap between probes (ns) */
+    int64_t sysmon_probe_at; /* no /proc probe of the M before (ns) */
 
     /* The run queue. Only the P's owner adds (runqput) and moves the tail;
      * the owner and stealers take from the head with a CAS. Slots are atomic

@@ -225,10 +225,10 @@ static atomic_bool guard_at_once_unsupported;
 static size_t install_guards_at_once(char *base, size_t span, size_t guard_len,
                                      size_t n)
 {
-    atomic_bool *unsupported = &guard_at_once_unsupported;
     struct iovec iov[SCHED__STACK_MAP_BATCH];
     if (n > SCHED__STACK_MAP_BATCH ||
-        atomic_load_explicit(unsupported, memory_order_relaxed) ||
+        atomic_load_explicit(&guard_at_once_unsupported,
+                             memory_order_relaxed) ||
         atomic_load_explicit(&guard_by_mprotect, memory_order_relaxed))
         return 0;
 #if SCHED__VALGRIND
@@ -240,7 +240,8 @@ static size_t install_guards_at_once(char *base, size_t span, size_t guard_len,
     long done =
         syscall(SYS_process_madvise, PIDFD_SELF, iov, n, MADV_GUARD_INSTALL, 0);
     if (done < 0) {
-        atomic_store_explicit(unsupported, true, memory_order_relaxed);
+        atomic_store_explicit(&guard_at_once_unsupported, true,
+                              memory_order_relaxed);
         return 0;
     }
     return (size_t)done / guard_len; /* a short count: the rest one by one */
@@ -392,6 +393,20 @@ int sched__stack_get(sched__stack_t *s)
     sched__invariant(got.lo && got.size == size, "stack: wrong size");
     *s = got;
     return 0;
+}
+
+int sched__stack_keep_or_get(sched__stack_t *s, size_t size)
+{
+    size_t want = size ? round_to_pages(size) : sched__stack_size();
+    if (s->lo && s->size == want && want == sched__stack_size()) {
+        sched__stack_revive(s);
+        return 0;
+    }
+    if (s->lo) {
+        sched__stack_put(s);
+        *s = (sched__stack_t){0};
+    }
+    return sched__stack_get_size(s, size);
 }
 
 int sched__stack_get_size(sched__stack_t *s, size_t size)

@@ -123,13 +123,14 @@ static void handoffp(sched__p_t *pp)
     sched__unlock(&sched__state.lock);
 }
 
-/* The quick retake's question, m_blocked and not m_in_futex, asked of the
- * same run of one goroutine at gaps that double from one sysmon tick to
- * SYSMON_PROBE_GAP_MAX_NS. A run that computes, or whose thread the kernel
- * has not yet given a core, was otherwise read from /proc every 20 us:
- * starting a million goroutines, sysmon's reads were 9% of the time (with
- * three threads on two cores, a runnable M often waits that long). A real
- * system call is still found within 1 ms of its start. */
+/* The quick retake's question, m_blocked and not m_in_futex, asked of one
+ * goroutine's run (since sysmon_when) at gaps as long as the run so far,
+ * from one sysmon tick up to SYSMON_PROBE_GAP_MAX_NS: the gaps double. A
+ * run that computes, or whose thread the kernel has not yet given a core,
+ * was otherwise read from /proc every 20 us: starting a million goroutines,
+ * sysmon's reads were 9% of the time (with three threads on two cores, a
+ * runnable M often waits that long). A real system call is still found
+ * within 1 ms of its start. */
 #define SYSMON_PROBE_GAP_MAX_NS (1000 * 1000)
 
 static bool probe_blocked(sched__p_t *pp, const sched__m_t *mp, int64_t now)
@@ -138,11 +139,12 @@ static bool probe_blocked(sched__p_t *pp, const sched__m_t *mp, int64_t now)
         return false;
     if (m_blocked(mp) && !m_in_futex(mp))
         return true;
-    int64_t gap = pp->sysmon_probe_gap ? pp->sysmon_probe_gap
-                                       : SYSMON_DELAY_MIN_US * 1000;
+    int64_t gap = now - pp->sysmon_when;
+    if (gap < SYSMON_DELAY_MIN_US * 1000)
+        gap = SYSMON_DELAY_MIN_US * 1000;
+    if (gap > SYSMON_PROBE_GAP_MAX_NS)
+        gap = SYSMON_PROBE_GAP_MAX_NS;
     pp->sysmon_probe_at = now + gap;
-    pp->sysmon_probe_gap =
-        2 * gap < SYSMON_PROBE_GAP_MAX_NS ? 2 * gap : SYSMON_PROBE_GAP_MAX_NS;
     return false;
 }
 
@@ -178,7 +180,6 @@ static bool retake(int64_t now)
             pp->sysmon_ticks = ticks;
             pp->sysmon_when = now;
             pp->sysmon_probe_at = 0; /* a new run: probe at the next tick */
-            pp->sysmon_probe_gap = 0;
             continue;
         }
         if (PSTATE_STATE(st) != SCHED__Puser ||
