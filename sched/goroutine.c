@@ -70,18 +70,14 @@ static void gfput(sched__p_t *pp, sched_g *gp)
     pp->gfree = gp;
     if (++pp->gfree_n < GFREE_LOCAL_MAX)
         return;
-    sched_g *head = NULL, *tail = NULL;
-    int32_t moved = 0;
-    while (pp->gfree_n > GFREE_BATCH) {
-        sched_g *g1 = pp->gfree;
-        pp->gfree = g1->schedlink;
-        pp->gfree_n--;
-        g1->schedlink = head;
-        head = g1;
-        if (!tail)
-            tail = g1;
-        moved++;
-    }
+    /* The first gfree_n - GFREE_BATCH move, as one list. */
+    int32_t moved = pp->gfree_n - GFREE_BATCH;
+    sched_g *head = pp->gfree, *tail = head;
+    for (int32_t i = 1; i < moved; i++)
+        tail = tail->schedlink;
+    pp->gfree = tail->schedlink;
+    pp->gfree_n = GFREE_BATCH;
+    tail->schedlink = NULL;
     gfree_strip_stacks(head); /* outside the list's lock */
     sched__lock(&sched__state.gflock);
     tail->schedlink = sched__state.gfree;
