@@ -64,6 +64,26 @@ static size_t next_pos(const chan__ring_t *r, size_t pos)
     return (pos & ~(r->one_lap - 1)) + r->one_lap;
 }
 
+/* The position n after pos (n < cap). */
+static size_t pos_after(const chan__ring_t *r, size_t pos, size_t n)
+{
+    size_t index = (pos & (r->mark - 1)) + n;
+    size_t lap = pos & ~(r->one_lap - 1);
+    if (index >= r->cap)
+        return lap + r->one_lap + (index - r->cap);
+    return lap + index;
+}
+
+/* How many free slots a sender that found the ring full waits for: two
+ * cache lines' worth, at most half the ring. */
+static size_t room_stretch(const chan__ring_t *r)
+{
+    size_t n = 128 / r->stride;
+    if (n > r->cap / 2)
+        n = r->cap / 2;
+    return n;
+}
+
 /* Waiting for a peer that took a slot and has not yet published it: spin a
  * little, then give the core away (on 2 cores the peer may be preempted). */
 static void backoff(unsigned *step)
@@ -89,12 +109,26 @@ static size_t round_up(size_t n, size_t a)
     return (n + a - 1) & ~(a - 1);
 }
 
+/* Bytes per slot: the stamp, then the value. A slot gets a cache line of
+ * its own while the ring stays within CHAN__LF_PADDED_MAX bytes: when the
+ * ring is full (empty), the sender (receiver) works on the slot right
+ * behind the one its peer works on, and two slots on one line would move
+ * that line between the cores at every message (B1: 52 ns a message
+ * against 78 with four 16-byte slots a line; docs/performance.md). */
+static size_t slot_stride(size_t elem_size, size_t cap)
+{
+    size_t packed = round_up(sizeof(size_t) + elem_size, alignof(size_t));
+    if (packed < CHAN__LF_LINE && cap <= CHAN__LF_PADDED_MAX / CHAN__LF_LINE)
+        return CHAN__LF_LINE;
+    return packed;
+}
+
 struct chan *chan__lf_make(size_t elem_size, size_t cap)
 {
     size_t mark = 1;
     while (mark < cap + 1)
         mark <<= 1;
-    size_t stride = round_up(sizeof(size_t) + elem_size, alignof(size_t));
+    size_t stride = slot_stride(elem_size, cap);
     size_t ring_off = round_up(sizeof(struct chan), 64);
     size_t size = ring_off + sizeof(chan__ring_t) + cap * stride;
     void *mem = NULL;
@@ -483,15 +517,22 @@ static bool spin_for_peer(struct chan *c, bool send)
     size_t pos = pos_of(r, w);
     _Atomic size_t *stamp = stamp_of(slot_at(r, pos));
     size_t want = send ? pos : pos + 1;
+    /* A sender on a full ring waits for a stretch of room, not one slot:
+     * taking each slot as the receiver frees it would have both sides
+     * writing the same cache line at every message. */
+    size_t later = send ? pos_after(r, pos, room_stretch(r)) : pos;
+    _Atomic size_t *later_stamp = stamp_of(slot_at(r, later));
+    size_t later_want = send ? later : later + 1;
     for (int i = 0; i < spins; i++) {
         sched__cpu_relax();
-        if (atomic_load_explicit(stamp, memory_order_relaxed) == want)
+        if (atomic_load_explicit(later_stamp, memory_order_relaxed) ==
+            later_want)
             return true;
         if (!send && (atomic_load_explicit(&r->tail, memory_order_relaxed) &
                       closed_bit(r)))
             return true;
     }
-    return false;
+    return atomic_load_explicit(stamp, memory_order_relaxed) == want;
 }
 
 int chan__lf_send(struct chan *c, const void *elem, bool block)

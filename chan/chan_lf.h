@@ -88,6 +88,11 @@ struct chan__waiter;
  * chan struct{} may count SIZE_MAX tokens) keep the locked buffer. */
 #define CHAN__LF_MAX_CAP ((size_t)1 << 16)
 
+/* Slots are a cache line apart in rings of up to this many bytes (chan_lf.c,
+ * slot_stride); larger rings pack them. */
+#define CHAN__LF_LINE       64
+#define CHAN__LF_PADDED_MAX ((size_t)64 << 10)
+
 /* Pause loops a blocking operation spends watching a full (empty) ring
  * before it takes the lock to sleep (chan_lf.c, spin_for_peer). */
 #ifndef CHAN__LF_SPIN

@@ -290,6 +290,29 @@ static bool select_ring_case(chan_case_t *cas, chan__wakelist_t *wl,
     return true;
 }
 
+/* Pass 0 on a ring channel: the ring's own lock-free operation, which
+ * succeeds only while no waiter is queued on the channel (chan/chan_lf.h),
+ * so nobody needs waking. True when the case proceeds (its status set). */
+static bool select_ring_case_fast(chan_case_t *cas)
+{
+    chan_t *c = cas->chan;
+    bool recv = cas->dir == CHAN_RECV;
+    int st = recv ? chan__lf_pop(c, cas->elem, false)
+                  : chan__lf_push(c, cas->elem, false);
+    if (st == CHAN__LF_DONE) {
+        cas->status = CHAN_OK;
+        return true;
+    }
+    if (st != CHAN__LF_SHUT)
+        return false; /* would block, or waiters queued: pass 1 */
+    if (recv) {       /* closed and drained */
+        sched__race_acquire(&c->closed); /* close happens before */
+        chan__zero(c, cas->elem);
+    }
+    cas->status = CHAN_CLOSED; /* a send: Go panics, send on closed */
+    return true;
+}
+
 /* Before pass 2: shut the fast paths of every ring channel (chan/chan_lf.h,
  * the waiter protocol). True if some case is on a ring channel, and pass 1
  * must look again. */
@@ -365,6 +388,9 @@ static bool case_proceed_locked(chan_case_t *cas, chan__waiter_t **peer)
  * random order, so each ready case is as likely as in pass 1 (SEL-4), and
  * a case taken here is what pass 1 could have taken. When none proceeds,
  * pass 1 decides with every lock held, for blocking and default alike.
+ * A case on a ring channel takes no lock here: it tries the ring's own
+ * lock-free operation (select_ring_case_fast), which proceeds only while
+ * nobody is queued on that channel (G4 with rings: 126 ns against 154).
  * Returns the case's index, or CHAN_SELECT_DEFAULT. */
 static int select_ready_case_alone(chan_case_t *cases,
                                    const uint16_t *pollorder, size_t norder)
@@ -373,8 +399,11 @@ static int select_ready_case_alone(chan_case_t *cases,
         chan_case_t *cas = &cases[pollorder[k]];
         chan_t *c = cas->chan;
 #ifdef GOCHAN_CHAN_LOCKFREE
-        if (c->ring)
-            continue; /* pass 1 serves its queues first */
+        if (c->ring) {
+            if (select_ring_case_fast(cas))
+                return pollorder[k];
+            continue;
+        }
 #endif
         bool open = !chan__is_closed(c); /* closed cases are ready */
         if (open && (cas->dir == CHAN_SEND ? chan__full(c) : chan__empty(c)))
