@@ -1649,10 +1649,10 @@ END_TEST
 
 /* ---- buffered channels value by value (issue 21) -------------------------
  *
- * Producers and consumers on one or two buffered channels of capacity 1, 2 or
- * 1024, as plain threads and goroutines mixed, each operation chosen at random
- * among the blocking form, the try form (polled) and a select (blocking or
- * with default; with duplicate and NULL cases, over both channels). With the
+ * Producers and consumers on one or two buffered channels of capacity 1, 2,
+ * 1024 or 2048, as plain threads and goroutines mixed, each operation chosen at
+ * random among the blocking form, the try form (polled) and a select (blocking
+ * or with default; with duplicate and NULL cases, over both channels). With the
  * lock-free ring (GOCHAN_CHAN_LOCKFREE) these mix fast-path operations,
  * which touch no lock, with locked ones and parked waiters on the same
  * channels; the locked build runs them as well. Every value is tracked one by
@@ -1885,7 +1885,9 @@ static void rv_close_all(rv_round_t *r)
 static bool rv_round(uint64_t seed, bool close_race, uint64_t *values,
                      char *msg, size_t msz)
 {
-    static const size_t caps[] = {1, 1, 2, 1024};
+    /* 1024: the largest ring whose slots are a cache line apart; 2048: a
+     * packed ring (chan_lf.c, slot_stride). */
+    static const size_t caps[] = {1, 1, 2, 1024, 2048};
     rv_round_t *r = calloc(1, sizeof *r);
     ck_assert_ptr_nonnull(r);
     uint64_t rng = seed;
@@ -1894,7 +1896,7 @@ static bool rv_round(uint64_t seed, bool close_race, uint64_t *values,
     r->nch = 1 + (int)rng_below(&rng, 2);
     r->np = 1 + (int)rng_below(&rng, RV_MAX_P);
     r->nc = 1 + (int)rng_below(&rng, RV_MAX_C);
-    r->cap = caps[rng_below(&rng, 4)];
+    r->cap = caps[rng_below(&rng, sizeof caps / sizeof caps[0])];
     uint32_t n = (uint32_t)(3000 / tu_scale());
     r->n = n < 50 ? 50 : n;
     r->consumers_first = rng_below(&rng, 2) == 0;
