@@ -1,5 +1,6 @@
 /* chan_lf.h: internal to gochan, never installed; included by chan_impl.h
- * when the build has GOCHAN_CHAN_LOCKFREE (CMake option, OFF by default).
+ * when the build has GOCHAN_CHAN_LOCKFREE (CMake option, ON by default; OFF
+ * builds the locked buffer of Go's hchan instead).
  *
  * The lock-free buffer of a buffered channel, after Dmitry Vyukov's bounded
  * MPMC queue and crossbeam-channel's array flavour: a stamp per slot, a head
