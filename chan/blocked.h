@@ -60,6 +60,12 @@ static inline bool chan__debug_enabled(void)
 void chan__debug_block(chan__blocked_t *b);
 void chan__debug_unblock(chan__blocked_t *b);
 
+/* Parks p for b->reason with b recorded (chan__debug_block) while it sleeps:
+ * for callers that found chan__debug_enabled(), so that the others build no
+ * record at all (zeroing one was a twentieth of a goroutine handoff). */
+struct chan__parker;
+void chan__park_recorded(struct chan__parker *p, chan__blocked_t *b);
+
 /* Blocks forever (nil channel, select {}, a select of nil channels only),
  * recorded when enabled. b is filled in as for chan__debug_block. */
 _Noreturn void chan__debug_block_forever(chan__blocked_t *b);

@@ -159,16 +159,14 @@ bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
     if (unlocked)
         unlocked(arg);
 
-    chan__blocked_t record = {.reason = q == &c->sendq
-                                            ? SCHED_WAIT_CHAN_SEND
-                                            : SCHED_WAIT_CHAN_RECEIVE,
-                              .c = c};
-    bool debug = chan__debug_enabled();
-    if (debug)
-        chan__debug_block(&record);
-    chan__park_as(pp, record.reason);
-    if (debug)
-        chan__debug_unblock(&record);
+    sched_wait_reason_t reason =
+        q == &c->sendq ? SCHED_WAIT_CHAN_SEND : SCHED_WAIT_CHAN_RECEIVE;
+    if (chan__debug_enabled()) {
+        chan__blocked_t record = {.reason = reason, .c = c};
+        chan__park_recorded(pp, &record);
+    } else {
+        chan__park_as(pp, reason);
+    }
 
     chan__parker_destroy(pp);
     chan_release(c);

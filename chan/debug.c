@@ -112,6 +112,13 @@ void chan__debug_unblock(chan__blocked_t *b)
     free(b->pcs);
 }
 
+void chan__park_recorded(struct chan__parker *p, chan__blocked_t *b)
+{
+    chan__debug_block(b);
+    chan__park_as(p, b->reason);
+    chan__debug_unblock(b);
+}
+
 _Noreturn void chan__debug_block_forever(chan__blocked_t *b)
 {
     if (chan__debug_enabled())

@@ -482,16 +482,15 @@ static int select_block(chan_case_t *cases, size_t ncases,
     chan__wakelist_flush(wl);
 #endif
 
-    chan__blocked_t record = {.reason = SCHED_WAIT_SELECT,
-                              .cases = cases,
-                              .case_at = case_at,
-                              .ncases = ncases};
-    bool debug = chan__debug_enabled();
-    if (debug)
-        chan__debug_block(&record);
-    chan__park_as(&parker, SCHED_WAIT_SELECT);
-    if (debug)
-        chan__debug_unblock(&record);
+    if (chan__debug_enabled()) {
+        chan__blocked_t record = {.reason = SCHED_WAIT_SELECT,
+                                  .cases = cases,
+                                  .case_at = case_at,
+                                  .ncases = ncases};
+        chan__park_recorded(&parker, &record);
+    } else {
+        chan__park_as(&parker, SCHED_WAIT_SELECT);
+    }
 
     sellock(cases, lockorder, norder); /* pass 3: unqueue the losers */
     chan__waiter_t *winner = parker.param;

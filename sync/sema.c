@@ -62,9 +62,7 @@ static void park_as(chan__parker_t *p, sched_wait_reason_t reason,
         return;
     }
     chan__blocked_t record = {.reason = reason, .sync_obj = obj};
-    chan__debug_block(&record);
-    chan__park_as(p, reason);
-    chan__debug_unblock(&record);
+    chan__park_recorded(p, &record);
 }
 
 /* ---- waiter lists: a root's, and a Cond's own ---- */
