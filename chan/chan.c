@@ -87,7 +87,7 @@ void chan__init_header(struct chan *c, size_t elem_size, size_t cap)
     c->sendq.last = NULL;
     atomic_init(&c->refs, 1);
 #ifdef GOCHAN_CHAN_LOCKFREE
-    c->ring = NULL;
+    c->ring = false;
 #endif
 }
 

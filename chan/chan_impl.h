@@ -65,8 +65,10 @@ struct chan {
     bool hide_len;           /* timer channels report len = cap = 0 (CH-5);
                                 set before the channel is shared */
 #ifdef GOCHAN_CHAN_LOCKFREE
-    struct chan__ring *ring; /* the lock-free buffer (chan_lf.c), or NULL:
-                                then sendx, recvx and qcount keep the buffer */
+    bool ring; /* the buffer is a lock-free ring (chan_lf.c) that follows the
+                  header; false: sendx, recvx and qcount keep the buffer.
+                  A flag, not a pointer: it fits the header's padding, so an
+                  unbuffered channel stays at Go's 96 bytes. */
 #endif
 };
 

@@ -14,9 +14,18 @@
 
 #include "race.h"
 
+/* Where a ring channel's ring starts: after the header, on a line of its
+ * own. */
+static size_t ring_offset(void)
+{
+    return (sizeof(struct chan) + CHAN__LF_LINE - 1) &
+           ~(size_t)(CHAN__LF_LINE - 1);
+}
+
 static chan__ring_t *ring_of(const struct chan *c)
 {
-    return c->ring;
+    sched__invariant(c->ring, "a ring channel");
+    return (chan__ring_t *)(void *)((unsigned char *)c + ring_offset());
 }
 
 static size_t flags_of(const chan__ring_t *r)
@@ -98,7 +107,7 @@ static void backoff(unsigned *step)
 
 bool chan__lf_eligible(size_t elem_size, size_t cap)
 {
-    if (cap == 0 || cap > CHAN__LF_MAX_CAP)
+    if (cap < CHAN__LF_MIN_CAP || cap > CHAN__LF_MAX_CAP)
         return false;
     /* stride * cap must fit comfortably: values up to 1 GiB in all. */
     return elem_size <= ((size_t)1 << 30) / cap;
@@ -129,7 +138,7 @@ struct chan *chan__lf_make(size_t elem_size, size_t cap)
     while (mark < cap + 1)
         mark <<= 1;
     size_t stride = slot_stride(elem_size, cap);
-    size_t ring_off = round_up(sizeof(struct chan), 64);
+    size_t ring_off = ring_offset();
     size_t size = ring_off + sizeof(chan__ring_t) + cap * stride;
     void *mem = NULL;
     if (posix_memalign(&mem, 64, size) != 0 || !mem) {
@@ -139,7 +148,7 @@ struct chan *chan__lf_make(size_t elem_size, size_t cap)
     struct chan *c = mem;
     chan__ring_t *r = (chan__ring_t *)(void *)((unsigned char *)mem + ring_off);
     chan__init_header(c, elem_size, cap);
-    c->ring = r;
+    c->ring = true;
     r->cap = cap;
     r->mark = mark;
     r->one_lap = 4 * mark;

@@ -84,9 +84,14 @@
 struct chan;
 struct chan__waiter;
 
-/* Channels with a capacity from 1 to this use the ring (a slot costs 8
- * bytes more than the value); larger ones (a
- * chan struct{} may count SIZE_MAX tokens) keep the locked buffer. */
+/* Channels with a capacity from CHAN__LF_MIN_CAP to CHAN__LF_MAX_CAP use the
+ * ring; the others keep the locked buffer. Below the minimum, the ring's
+ * three header lines and its padded slots would cost several times the
+ * locked buffer's bytes (a timer's channel of one value: 491 bytes against
+ * 203), for channels that serve as latches and semaphores more than as
+ * queues. Above the maximum (a chan struct{} may count SIZE_MAX tokens) the
+ * ring would not fit. */
+#define CHAN__LF_MIN_CAP ((size_t)8)
 #define CHAN__LF_MAX_CAP ((size_t)1 << 16)
 
 /* Slots are a cache line apart in rings of up to this many bytes (chan_lf.c,

@@ -379,7 +379,8 @@ START_TEST(test_chan_release_right_after_recv)
 {
     int rounds = tu_rounds(300);
     for (int i = 0; i < rounds; i++) {
-        chan_t *c = chan_make(sizeof(int64_t), (size_t)(i % 3));
+        static const size_t caps[] = {0, 1, 8}; /* 8: a ring (CH-27) */
+        chan_t *c = chan_make(sizeof(int64_t), caps[i % 3]);
         ck_assert_ptr_nonnull(c);
         pthread_t t = tu_spawn(borrowed_send, c);
         int64_t v = 0;
@@ -391,17 +392,19 @@ START_TEST(test_chan_release_right_after_recv)
 }
 END_TEST
 
-/* The flavour of each shape (CH-27): with GOCHAN_CHAN_LOCKFREE, buffered
- * channels of capacity 1 to 65,536 use the lock-free ring, so the suites that
- * carry the label lockfree exercise it; the others keep the locked buffer. */
+/* The flavour of each shape (CH-27): with GOCHAN_CHAN_LOCKFREE (the
+ * default), buffered channels of capacity 8 to 65,536 use the lock-free ring;
+ * the others keep the locked buffer. */
 START_TEST(test_chan_flavour)
 {
     static const struct {
         size_t esize, cap;
         bool ring;
     } shapes[] = {{8, 0, false},
-                  {8, 1, true},
-                  {0, 1, true},
+                  {8, 1, false},
+                  {0, 7, false},
+                  {8, 8, true},
+                  {0, 8, true},
                   {24, 1024, true},
                   {0, (size_t)1 << 16, true},
                   {0, SIZE_MAX, false},
@@ -410,8 +413,8 @@ START_TEST(test_chan_flavour)
         chan_t *c = chan_make(shapes[i].esize, shapes[i].cap);
         ck_assert_ptr_nonnull(c);
 #ifdef GOCHAN_CHAN_LOCKFREE
-        ck_assert_msg((c->ring != NULL) == shapes[i].ring,
-                      "shape %zu: ring %d, expected %d", i, c->ring != NULL,
+        ck_assert_msg(c->ring == shapes[i].ring,
+                      "shape %zu: ring %d, expected %d", i, c->ring,
                       shapes[i].ring);
 #endif
         ck_assert_uint_eq(chan_cap(c), shapes[i].cap);

@@ -1650,13 +1650,13 @@ END_TEST
 /* ---- buffered channels value by value (issue 21) -------------------------
  *
  * Producers and consumers on one or two buffered channels of capacity 1, 2,
- * 1024 or 2048, as plain threads and goroutines mixed, each operation chosen at
- * random among the blocking form, the try form (polled) and a select (blocking
- * or with default; with duplicate and NULL cases, over both channels). With the
- * lock-free ring (GOCHAN_CHAN_LOCKFREE) these mix fast-path operations,
- * which touch no lock, with locked ones and parked waiters on the same
- * channels; the locked build runs them as well. Every value is tracked one by
- * one: a value whose send returned CHAN_OK is received exactly once and a
+ * 8, 1024 or 2048, as plain threads and goroutines mixed, each operation chosen
+ * at random among the blocking form, the try form (polled) and a select
+ * (blocking or with default; with duplicate and NULL cases, over both
+ * channels). With the lock-free ring (GOCHAN_CHAN_LOCKFREE) these mix fast-path
+ * operations, which touch no lock, with locked ones and parked waiters on the
+ * same channels; the locked build runs them as well. Every value is tracked one
+ * by one: a value whose send returned CHAN_OK is received exactly once and a
  * value whose send failed never; a consumer sees each producer's values on
  * one channel in the order they were sent (CH-16); after CHAN_CLOSED from a
  * channel a consumer gets nothing more from it (CH-13). Rounds start either
@@ -1885,9 +1885,10 @@ static void rv_close_all(rv_round_t *r)
 static bool rv_round(uint64_t seed, bool close_race, uint64_t *values,
                      char *msg, size_t msz)
 {
-    /* 1024: the largest ring whose slots are a cache line apart; 2048: a
-     * packed ring (chan_lf.c, slot_stride). */
-    static const size_t caps[] = {1, 1, 2, 1024, 2048};
+    /* 1 and 2: the locked buffer; 8: the smallest ring; 1024: the largest
+     * whose slots are a cache line apart; 2048: a packed ring (chan_lf.c,
+     * slot_stride). */
+    static const size_t caps[] = {1, 2, 8, 8, 1024, 2048};
     rv_round_t *r = calloc(1, sizeof *r);
     ck_assert_ptr_nonnull(r);
     uint64_t rng = seed;
