@@ -55,7 +55,13 @@ GOCHAN_API const char *chan_strerror(int status);
 
 /* make(chan T, cap) with sizeof(T) == elem_size; elem_size 0 is chan struct{}.
  * Returns a channel owned by the caller (one reference), or NULL with errno:
- * EINVAL when elem_size * cap overflows, ENOMEM when it cannot be allocated. */
+ * EINVAL when elem_size * cap overflows, ENOMEM when it cannot be allocated.
+ * Memory: an unbuffered channel takes 96 bytes, as Go's. A capacity of 8 to
+ * 65,536 gets the lock-free ring of the default build (CMake option
+ * GOCHAN_CHAN_LOCKFREE), which gives each slot a 64-byte line of its own up
+ * to 1,024 slots of small values, so that a sender and a receiver working
+ * side by side do not share one: make(chan int64, 128) takes some 8.4 KiB,
+ * where Go's takes 1.1 KiB. Smaller and larger buffers are packed. */
 GOCHAN_API chan_t *chan_make(size_t elem_size, size_t cap);
 
 /* Adds a reference and returns c. NULL-safe (returns NULL). */
