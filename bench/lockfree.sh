@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/lockfree.sh: buffered channels with the lock-free ring
-# (GOCHAN_CHAN_LOCKFREE=ON, chan/chan_lf.h) against the locked buffer (the
-# default build) and against Go 1.19, side by side.
+# (GOCHAN_CHAN_LOCKFREE=ON, chan/chan_lf.h; the default build) against the
+# locked buffer (OFF) and against Go 1.19, side by side.
 #
 #   bench/lockfree.sh [--rounds N] [--only "b1 b3 b4 g1 g3"]
 #
