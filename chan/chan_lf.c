@@ -14,16 +14,12 @@
 
 #include "race.h"
 
-static size_t round_up(size_t n, size_t a)
-{
-    return (n + a - 1) & ~(a - 1);
-}
-
 /* Where a ring channel's ring starts: after the header, on a line of its
  * own. */
 static size_t ring_offset(void)
 {
-    return round_up(sizeof(struct chan), CHAN__LF_LINE);
+    return (sizeof(struct chan) + CHAN__LF_LINE - 1) &
+           ~(size_t)(CHAN__LF_LINE - 1);
 }
 
 static chan__ring_t *ring_of(const struct chan *c)
@@ -91,7 +87,7 @@ static size_t pos_after(const chan__ring_t *r, size_t pos, size_t n)
  * cache lines' worth, at most half the ring. */
 static size_t room_stretch(const chan__ring_t *r)
 {
-    size_t n = 2 * CHAN__LF_LINE / r->stride;
+    size_t n = 128 / r->stride;
     if (n > r->cap / 2)
         n = r->cap / 2;
     return n;
@@ -115,6 +111,11 @@ bool chan__lf_eligible(size_t elem_size, size_t cap)
         return false;
     /* stride * cap must fit comfortably: values up to 1 GiB in all. */
     return elem_size <= ((size_t)1 << 30) / cap;
+}
+
+static size_t round_up(size_t n, size_t a)
+{
+    return (n + a - 1) & ~(a - 1);
 }
 
 /* Bytes per slot: the stamp, then the value. A slot gets a cache line of
