@@ -131,6 +131,28 @@ size_t chan__elem_size(chan_t *c)
     return c ? c->elemsize : 0;
 }
 
+/* Go's full(): a send could not proceed now. Read without the lock, each
+ * load a single atomic word: the try operations linearize at it (see
+ * chan_try_send). Not for a ring channel (chan_lf.h), whose buffer is not
+ * counted here. */
+static bool full(struct chan *c)
+{
+    if (c->dataqsiz == 0)
+        return atomic_load_explicit(&c->recvq.first, memory_order_seq_cst) ==
+               NULL;
+    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) ==
+           c->dataqsiz;
+}
+
+/* Go's empty(): a receive could not proceed now (ignoring close). */
+static bool empty(struct chan *c)
+{
+    if (c->dataqsiz == 0)
+        return atomic_load_explicit(&c->sendq.first, memory_order_seq_cst) ==
+               NULL;
+    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) == 0;
+}
+
 /* Queues w on q, unlocks c, calls unlocked(arg) if given (the ring's
  * deferred wake-ups, chan_lf.c) and sleeps until a peer or close completes
  * w. c is locked; returns with c unlocked. The blocked operation holds its
@@ -280,7 +302,7 @@ int chan_try_send(chan_t *c, const void *elem)
     if (c && c->ring)
         return chan__send(c, elem, false);
 #endif
-    if (c && (elem || c->elemsize == 0) && !chan__is_closed(c) && chan__full(c))
+    if (c && (elem || c->elemsize == 0) && !chan__is_closed(c) && full(c))
         return CHAN_WOULDBLOCK;
     return chan__send(c, elem, false);
 }
@@ -293,23 +315,20 @@ int chan_recv(chan_t *c, void *elem)
 int chan_try_recv(chan_t *c, void *elem)
 {
     /* As Go's chanrecv: an empty channel fails a try-receive without the lock
-     * if it is open. If it is closed, look at emptiness again: a value may
-     * have arrived between the loads, and a closed channel cannot fill again,
-     * so empty-after-closed proves closed-and-drained. The loads are seq_cst
-     * so they cannot be reordered (TestNonblockRecvRace). */
+     * if it is open: closed is seen after empty, so the channel was open
+     * when it was empty. The loads are seq_cst so they cannot be reordered
+     * (TestNonblockRecvRace). */
 #ifdef GOCHAN_CHAN_LOCKFREE
     if (c && c->ring)
         return chan__lf_recv(c, elem, false);
 #endif
-    if (c && chan__empty(c)) {
-        if (!atomic_load_explicit(&c->closed, memory_order_seq_cst))
-            return CHAN_WOULDBLOCK;
-        if (chan__empty(c)) {
-            sched__race_acquire(&c->closed); /* close happens before */
-            chan__zero(c, elem);
-            return CHAN_CLOSED;
-        }
-    }
+    if (c && empty(c) &&
+        !atomic_load_explicit(&c->closed, memory_order_seq_cst))
+        return CHAN_WOULDBLOCK;
+    /* A closed channel is answered under the lock, not from the loads as
+     * Go does: the closer still writes to the channel after it sets closed,
+     * and a caller that saw the close may free the channel at once (Go's
+     * collector makes that safe; here the lock orders it after the close). */
     return chan__recv(c, elem, false);
 }
 

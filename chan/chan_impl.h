@@ -90,28 +90,6 @@ static inline size_t chan__qcount(const struct chan *c)
     return atomic_load_explicit(&c->qcount, memory_order_relaxed);
 }
 
-/* Go's full(): a send could not proceed now. Read without the lock, each
- * load a single atomic word: the try operations (chan.c) linearize at it,
- * and select's one-lock pass takes it as a hint it confirms under the lock.
- * Not for a ring channel (chan_lf.h), whose buffer is not counted here. */
-static inline bool chan__full(struct chan *c)
-{
-    if (c->dataqsiz == 0)
-        return atomic_load_explicit(&c->recvq.first, memory_order_seq_cst) ==
-               NULL;
-    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) ==
-           c->dataqsiz;
-}
-
-/* Go's empty(): a receive could not proceed now (ignoring close). */
-static inline bool chan__empty(struct chan *c)
-{
-    if (c->dataqsiz == 0)
-        return atomic_load_explicit(&c->sendq.first, memory_order_seq_cst) ==
-               NULL;
-    return atomic_load_explicit(&c->qcount, memory_order_seq_cst) == 0;
-}
-
 static inline void chan__set_qcount(struct chan *c, size_t n)
 {
     atomic_store_explicit(&c->qcount, n, memory_order_relaxed);

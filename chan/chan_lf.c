@@ -14,12 +14,16 @@
 
 #include "race.h"
 
+static size_t round_up(size_t n, size_t a)
+{
+    return (n + a - 1) & ~(a - 1);
+}
+
 /* Where a ring channel's ring starts: after the header, on a line of its
  * own. */
 static size_t ring_offset(void)
 {
-    return (sizeof(struct chan) + CHAN__LF_LINE - 1) &
-           ~(size_t)(CHAN__LF_LINE - 1);
+    return round_up(sizeof(struct chan), CHAN__LF_LINE);
 }
 
 static chan__ring_t *ring_of(const struct chan *c)
@@ -87,7 +91,7 @@ static size_t pos_after(const chan__ring_t *r, size_t pos, size_t n)
  * cache lines' worth, at most half the ring. */
 static size_t room_stretch(const chan__ring_t *r)
 {
-    size_t n = 128 / r->stride;
+    size_t n = 2 * CHAN__LF_LINE / r->stride;
     if (n > r->cap / 2)
         n = r->cap / 2;
     return n;
@@ -111,11 +115,6 @@ bool chan__lf_eligible(size_t elem_size, size_t cap)
         return false;
     /* stride * cap must fit comfortably: values up to 1 GiB in all. */
     return elem_size <= ((size_t)1 << 30) / cap;
-}
-
-static size_t round_up(size_t n, size_t a)
-{
-    return (n + a - 1) & ~(a - 1);
 }
 
 /* Bytes per slot: the stamp, then the value. A slot gets a cache line of
@@ -173,10 +172,12 @@ int chan__lf_push(struct chan *c, const void *src, bool locked)
     unsigned step = 0;
     size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     for (;;) {
-        if (t & closed_bit(r))
-            return CHAN__LF_SHUT;
+        /* QUEUED first: after close it stays set (chan__lf_close), so that
+         * only a lock holder learns of the close. */
         if (!locked && (t & queued_bit(r)))
             return CHAN__LF_SLOW;
+        if (t & closed_bit(r))
+            return CHAN__LF_SHUT;
         size_t pos = pos_of(r, t);
         unsigned char *slot = slot_at(r, pos);
         size_t stamp =
@@ -242,8 +243,13 @@ int chan__lf_pop(struct chan *c, void *dst, bool locked)
              * the slot and not yet published it. */
             atomic_thread_fence(memory_order_seq_cst);
             size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-            if (pos_of(r, t) == pos)
-                return (t & closed_bit(r)) ? CHAN__LF_SHUT : CHAN__LF_WOULD;
+            if (pos_of(r, t) == pos) {
+                if (!(t & closed_bit(r)))
+                    return CHAN__LF_WOULD;
+                /* Closed and drained: only a lock holder may say so (see
+                 * chan__lf_close); h may predate close's QUEUED. */
+                return locked ? CHAN__LF_SHUT : CHAN__LF_SLOW;
+            }
             backoff(&step);
             h = atomic_load_explicit(&r->head, memory_order_relaxed);
         } else {
@@ -388,6 +394,8 @@ void chan__lf_announce(struct chan *c)
 void chan__lf_fix_flags(struct chan *c)
 {
     chan__ring_t *r = ring_of(c);
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+        return; /* shut for good by close (chan__lf_close) */
     if (atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
         atomic_load_explicit(&c->sendq.first, memory_order_relaxed))
         return;
@@ -599,6 +607,11 @@ int chan__lf_close(struct chan *c)
     }
     chan__lf_serve(c, &wl);
     sched__race_release(&c->closed);
+    /* Both fast paths shut for good with the mark: a fast operation that
+     * saw the close could return, and its caller free the channel, while
+     * this close still writes to it. From here every operation takes the
+     * lock, and learns of the close only after our unlock. */
+    chan__lf_announce(c);
     atomic_fetch_or_explicit(&r->tail, closed_bit(r), memory_order_seq_cst);
     atomic_store_explicit(&c->closed, 1, memory_order_release);
     if (sched__tracing())

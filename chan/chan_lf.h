@@ -61,9 +61,15 @@
  * from then on, and the tail's position is final); serve the receivers
  * again, which drains values whose senders claimed a slot before the mark
  * (waiting for their stamps) into queued receivers; then wake every receiver
- * left (the buffer is empty) and every sender with CHAN_CLOSED. Receivers
- * that come later drain the buffer in order and see CLOSED only when head
- * reaches the final tail.
+ * left (the buffer is empty) and every sender with CHAN_CLOSED. Close also
+ * sets QUEUED in both words for good (chan__lf_fix_flags leaves a closed
+ * channel alone), and a fast receive that finds the ring closed and drained
+ * takes the lock rather than answer: the closer still writes to the channel
+ * after the mark, and a caller that learns of the close may free the
+ * channel at once, so it must learn of it only after the closer's unlock
+ * (the locked path promises the same). Receivers that come later drain the
+ * buffer in order, under the lock, and see CLOSED only when head reaches
+ * the final tail.
  *
  * ThreadSanitizer: a send releases the slot's address before storing its
  * stamp and a receive acquires it after loading the stamp (and the reverse

@@ -227,8 +227,8 @@ static bool cases_valid(const chan_case_t *cases, size_t n)
     return true;
 }
 
-/* A lone try case is plain chansend/chanrecv with block=false and their
- * lock-free fast paths (SEL-11). */
+/* A case tried alone: plain chansend/chanrecv with block=false and their
+ * lock-free fast paths, for a lone try case (SEL-11) and for pass 0. */
 static int select_one_nonblocking(chan_case_t *cas, int index)
 {
     int status = cas->dir == CHAN_SEND ? chan_try_send(cas->chan, cas->elem)
@@ -290,29 +290,6 @@ static bool select_ring_case(chan_case_t *cas, chan__wakelist_t *wl,
     return true;
 }
 
-/* Pass 0 on a ring channel: the ring's own lock-free operation, which
- * succeeds only while no waiter is queued on the channel (chan/chan_lf.h),
- * so nobody needs waking. True when the case proceeds (its status set). */
-static bool select_ring_case_fast(chan_case_t *cas)
-{
-    chan_t *c = cas->chan;
-    bool recv = cas->dir == CHAN_RECV;
-    int st = recv ? chan__lf_pop(c, cas->elem, false)
-                  : chan__lf_push(c, cas->elem, false);
-    if (st == CHAN__LF_DONE) {
-        cas->status = CHAN_OK;
-        return true;
-    }
-    if (st != CHAN__LF_SHUT)
-        return false; /* would block, or waiters queued: pass 1 */
-    if (recv) {       /* closed and drained */
-        sched__race_acquire(&c->closed); /* close happens before */
-        chan__zero(c, cas->elem);
-    }
-    cas->status = CHAN_CLOSED; /* a send: Go panics, send on closed */
-    return true;
-}
-
 /* Before pass 2: shut the fast paths of every ring channel (chan/chan_lf.h,
  * the waiter protocol). True if some case is on a ring channel, and pass 1
  * must look again. */
@@ -344,9 +321,9 @@ static void select_freeze(const chan_case_t *cases, const uint16_t *lockorder,
 }
 #endif
 
-/* Whether cas, on a locked channel without a ring, proceeds now: then it
- * is done (its status set; *peer a queued peer it completed, to ready once
- * the lock is dropped). */
+/* Pass 1's step for cas, on a locked channel without a ring, with every
+ * lock held: whether it proceeds now; then it is done (its status set;
+ * *peer a queued peer it completed, to ready once the locks are dropped). */
 static bool case_proceed_locked(chan_case_t *cas, chan__waiter_t **peer)
 {
     chan_t *c = cas->chan;
@@ -379,44 +356,25 @@ static bool case_proceed_locked(chan_case_t *cas, chan__waiter_t **peer)
     return true;
 }
 
-/* Pass 0, before Go's pass 1: in poll order, each case that looks ready
- * (chan__full, chan__empty, closed) is tried under its own channel's lock
- * alone. A select with a ready case thus takes one lock, not one per case: with
- * four producers feeding one select (G4), taking all four locks was three
- * quarters of the select's time, each a contended line. The case taken is
- * one that could proceed at that moment under its lock, the first such in a
- * random order, so each ready case is as likely as in pass 1 (SEL-4), and
- * a case taken here is what pass 1 could have taken. When none proceeds,
- * pass 1 decides with every lock held, for blocking and default alike.
- * A case on a ring channel takes no lock here: it tries the ring's own
- * lock-free operation (select_ring_case_fast), which proceeds only while
- * nobody is queued on that channel (G4 with rings: 126 ns against 154).
- * Returns the case's index, or CHAN_SELECT_DEFAULT. */
+/* Pass 0, before Go's pass 1: in poll order, each case is tried alone as
+ * the try operation it is (select_one_nonblocking: chan_try_send or
+ * chan_try_recv), which answers "would block" from lock-free loads when it
+ * can and otherwise takes that channel's lock alone (a ring channel's fast
+ * path takes none). A select with a ready case thus takes at most one lock,
+ * not one per case: with four producers feeding one select (G4), taking all
+ * four locks was three quarters of the select's time, each a contended
+ * line. The case taken is one that could proceed at that moment, the first
+ * such in a random order, so each ready case is as likely as in pass 1
+ * (SEL-4), and a case taken here is what pass 1 could have taken. When none
+ * proceeds, pass 1 decides with every lock held, for blocking and default
+ * alike. Returns the case's index, or CHAN_SELECT_DEFAULT. */
 static int select_ready_case_alone(chan_case_t *cases,
                                    const uint16_t *pollorder, size_t norder)
 {
     for (size_t k = 0; k < norder; k++) {
-        chan_case_t *cas = &cases[pollorder[k]];
-        chan_t *c = cas->chan;
-#ifdef GOCHAN_CHAN_LOCKFREE
-        if (c->ring) {
-            if (select_ring_case_fast(cas))
-                return pollorder[k];
-            continue;
-        }
-#endif
-        bool open = !chan__is_closed(c); /* closed cases are ready */
-        if (open && (cas->dir == CHAN_SEND ? chan__full(c) : chan__empty(c)))
-            continue;
-        chan__waiter_t *peer = NULL;
-        sched__lock(&c->lock);
-        bool proceeded = case_proceed_locked(cas, &peer);
-        sched__unlock(&c->lock);
-        if (!proceeded)
-            continue;
-        if (peer)
-            chan__ready(peer->parker);
-        return pollorder[k];
+        int chosen = select_one_nonblocking(&cases[pollorder[k]], pollorder[k]);
+        if (chosen >= 0)
+            return chosen;
     }
     return CHAN_SELECT_DEFAULT;
 }

@@ -1885,8 +1885,9 @@ static void rv_close_all(rv_round_t *r)
 static bool rv_round(uint64_t seed, bool close_race, uint64_t *values,
                      char *msg, size_t msz)
 {
-    /* 1 and 2: the locked buffer; 8: the smallest ring; 1024: the largest
-     * whose slots are a cache line apart; 2048: a packed ring (chan_lf.c,
+    /* 1 and 2: the locked buffer; 8: the smallest ring, drawn twice as
+     * often because it fills and empties most; 1024: the largest whose
+     * slots are a cache line apart; 2048: a packed ring (chan_lf.c,
      * slot_stride). */
     static const size_t caps[] = {1, 2, 8, 8, 1024, 2048};
     rv_round_t *r = calloc(1, sizeof *r);
