@@ -98,6 +98,41 @@ chan_t *chan_retain(chan_t *c)
     return c;
 }
 
+/* Hands each waiter of q a reference; returns how many. */
+static size_t refs_to_waiters(chan__waitq_t *q)
+{
+    size_t n = 0;
+    for (chan__waiter_t *w =
+             atomic_load_explicit(&q->first, memory_order_relaxed);
+         w; w = w->next) {
+        /* A blocked select holds a reference on each of its channels, so
+         * none is queued here, and nor is the dump's recorded operation. */
+        sched__invariant(!w->is_select && !w->owns_ref,
+                         "only reference-less operations wait on a channel "
+                         "nobody holds");
+        w->owns_ref = true;
+        n++;
+    }
+    return n;
+}
+
+/* The last reference went while operations still wait on c. A blocked
+ * operation holds no reference while it sleeps (a woken one never touches
+ * c again), so here each takes one, and c lives until the last of them is
+ * woken and lets go: released while others block on it, a channel is never
+ * freed under them (the contract "references", docs/semantics.md). Nobody
+ * else may touch refs now: it was 0. The lock orders this after their
+ * queueing, and their waking after it. True when c must live on. */
+static bool refs_to_blocked(struct chan *c)
+{
+    sched__lock(&c->lock);
+    size_t n = refs_to_waiters(&c->recvq) + refs_to_waiters(&c->sendq);
+    if (n)
+        atomic_store_explicit(&c->refs, n, memory_order_relaxed);
+    sched__unlock(&c->lock);
+    return n != 0;
+}
+
 void chan_release(chan_t *c)
 {
     if (!c)
@@ -106,6 +141,8 @@ void chan_release(chan_t *c)
     sched__race_drop_ref(&c->refs);
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         sched__race_last_ref(&c->refs);
+        if (refs_to_blocked(c))
+            return;
         sched__lock_destroy(&c->lock);
         free(c);
     }
@@ -153,12 +190,44 @@ static bool empty(struct chan *c)
     return atomic_load_explicit(&c->qcount, memory_order_seq_cst) == 0;
 }
 
-/* Queues w on q, unlocks c, calls unlocked(arg) if given (the ring's
- * deferred wake-ups, chan_lf.c) and sleeps until a peer or close completes
- * w. c is locked; returns with c unlocked. The blocked operation holds its
- * own reference, so the channel outlives a release by its other owners. */
+/* What a parked operation's lock holder does last (chan__park_unlock): drop
+ * the lock, then ready the waiters completed under it. */
+typedef struct queued_unlock {
+    struct chan *c;
+    void (*wake)(chan__waiter_t *first);
+    chan__waiter_t *first;
+} queued_unlock_t;
+
+static void unlock_queued(void *arg)
+{
+    queued_unlock_t u = *(queued_unlock_t *)arg; /* arg dies with the unlock */
+    sched__unlock(&u.c->lock);
+    if (u.wake)
+        u.wake(u.first);
+}
+
+/* The dump's blocked operation: the record names c, which the dump reads
+ * while we sleep, so here the operation holds a reference of its own. */
+static void park_recorded(struct chan *c, chan__parker_t *pp,
+                          sched_wait_reason_t reason, queued_unlock_t *u)
+{
+    chan_retain(c);
+    unlock_queued(u);
+    chan__blocked_t record = {.reason = reason, .c = c};
+    chan__park_recorded(pp, &record);
+    chan_release(c);
+}
+
+/* Queues a waiter for elem on q and sleeps until a peer or close completes
+ * it; c is locked, and wake(first), when given, readies the waiters
+ * completed under the lock once it is dropped. The operation holds no
+ * reference while it sleeps, and once woken touches c again only if c's
+ * last release handed it one (refs_to_blocked): the peer or closer that
+ * woke it may be the last owner, and free c at once. That saves two atomic
+ * read-modify-writes on every blocking operation. */
 bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
-                          void (*unlocked)(void *), void *arg)
+                          void (*wake)(chan__waiter_t *first),
+                          chan__waiter_t *first)
 {
     /* The waiter and its parker share one cache line: the peer that completes
      * us writes both, and we read both on waking, so a handoff moves one line
@@ -176,22 +245,18 @@ bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
     chan__parker_init(pp);
     wp->parker = pp;
     chan__enqueue(q, wp);
-    chan_retain(c);
-    sched__unlock(&c->lock);
-    if (unlocked)
-        unlocked(arg);
 
+    queued_unlock_t u = {.c = c, .wake = wake, .first = first};
     sched_wait_reason_t reason =
         q == &c->sendq ? SCHED_WAIT_CHAN_SEND : SCHED_WAIT_CHAN_RECEIVE;
-    if (chan__debug_enabled()) {
-        chan__blocked_t record = {.reason = reason, .c = c};
-        chan__park_recorded(pp, &record);
-    } else {
-        chan__park_as(pp, reason);
-    }
+    if (chan__debug_enabled())
+        park_recorded(c, pp, reason, &u);
+    else
+        chan__park_unlock(pp, reason, unlock_queued, &u);
 
     chan__parker_destroy(pp);
-    chan_release(c);
+    if (wp->owns_ref) /* the last owner let go while we slept */
+        chan_release(c);
     return wp->success;
 }
 

@@ -39,6 +39,8 @@ typedef struct chan__waiter {
     bool is_select;            /* waking needs the select_done claim */
     bool success;              /* written by the waker: true when a value was
                                   handed over, false when woken by close */
+    bool owns_ref; /* the channel's last release handed this waiter a
+                      reference to drop once woken (chan_release) */
 } chan__waiter_t;
 
 /* Go's waitq: a FIFO of waiters. first is read without the lock by the
@@ -153,11 +155,13 @@ void chan__init_header(struct chan *c, size_t elem_size, size_t cap);
  * receiver (recv) gets the zero value. c->lock held. */
 void chan__complete_closed(struct chan *c, chan__waiter_t *w, bool recv);
 
-/* Queues a waiter for elem on q, unlocks c (locked by the caller), calls
- * unlocked(arg) when not NULL, and sleeps until a peer or close completes
- * it: true when a value moved, false on close (chan.c). */
+/* Queues a waiter for elem on q and sleeps until a peer or close completes
+ * it: true when a value moved, false on close (chan.c). c is locked by the
+ * caller and unlocked on return; wake(first), when wake is not NULL, readies
+ * the waiters the caller completed under the lock, once it is dropped. */
 bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
-                          void (*unlocked)(void *), void *arg);
+                          void (*wake)(chan__waiter_t *first),
+                          chan__waiter_t *first);
 
 /* Go's waitq.dequeue: pops waiters until one can be claimed. A select waiter
  * is claimed by winning its select_done; a waiter whose select already won

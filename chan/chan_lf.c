@@ -403,16 +403,20 @@ void chan__lf_fix_flags(struct chan *c)
     clear_queued(r, &r->head);
 }
 
-/* chan__queue_and_park's hook: the wake-ups gathered under the lock. */
-static void flush_after_unlock(void *wl)
+/* chan__queue_and_park's hook: the wake-ups gathered under the lock, a list
+ * that is complete once we park (wl itself may be gone by then: it lives on
+ * the parked operation's stack). */
+static void wake_after_unlock(chan__waiter_t *first)
 {
-    chan__wakelist_flush(wl);
+    chan__wakelist_t wl = {.first = first};
+    chan__wakelist_flush(&wl);
 }
 
 static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
                              chan__wakelist_t *wl)
 {
-    return chan__queue_and_park(c, q, elem, flush_after_unlock, wl);
+    return chan__queue_and_park(
+        c, q, elem, wl->first ? wake_after_unlock : NULL, wl->first);
 }
 
 /* Go's chansend under the lock (CH-8): closed; a queued receiver (after

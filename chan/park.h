@@ -63,6 +63,18 @@ void chan__park(chan__parker_t *p);
  * dump's stack traces print even when recording is off. */
 void chan__park_as(chan__parker_t *p, sched_wait_reason_t reason);
 
+/* Parks like chan__park_as, for a waiter the caller published under a lock
+ * it still holds; unlock(arg) drops that lock. A goroutine drops it only
+ * once it is parked, as Go's gopark with parkunlock_c: a waker finds the
+ * waiter only under the lock, so it always finds the goroutine asleep and
+ * wakes it with a store (no handshake on the state word), and the commit
+ * to sleep is a store too. A thread drops it first, then sleeps as
+ * chan__park_as. unlock runs on another stack (the M's g0) and must copy
+ * what it needs from arg before the last unlock: from then on the parked
+ * goroutine may run again, and arg may live on its stack. */
+void chan__park_unlock(chan__parker_t *p, sched_wait_reason_t reason,
+                       void (*unlock)(void *), void *arg);
+
 /* Wakes p's thread or goroutine. After this call the caller must not touch p
  * or any waiter of p: the woken may return and reuse its stack at once. */
 void chan__ready(chan__parker_t *p);

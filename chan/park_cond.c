@@ -40,6 +40,13 @@ void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason)
     pthread_mutex_unlock(&p->mu);
 }
 
+void chan__park_unlock(chan__parker_t *p, sched_wait_reason_t reason,
+                       void (*unlock)(void *), void *arg)
+{
+    unlock(arg); /* only threads here: drop the lock, then sleep */
+    chan__park_as(p, reason);
+}
+
 void chan__park_wake(chan__parker_t *p)
 {
     pthread_mutex_lock(&p->mu);

@@ -54,6 +54,41 @@ static void park_goroutine(chan__parker_t *p, sched_wait_reason_t reason)
                      "a goroutine resumes from a parker only when woken");
 }
 
+typedef struct park_unlock {
+    chan__parker_t *p;
+    void (*unlock)(void *);
+    void *arg;
+} park_unlock_t;
+
+/* sched_gopark's unlockf for chan__park_unlock, on g0 with gp saved. Nobody
+ * can find the waiter before unlock drops the lock, so the commit to sleep
+ * is a store, ordered before any waker by that unlock's release. */
+static bool park_commit_unlock(struct sched_g *gp, void *arg)
+{
+    (void)gp;
+    park_unlock_t pu = *(park_unlock_t *)arg; /* on gp's stack */
+    atomic_store_explicit(&pu.p->state, CHAN__PARK_SLEEPING,
+                          memory_order_relaxed);
+    pu.unlock(pu.arg); /* gp may run from here on: touch nothing of it */
+    return true;
+}
+
+void chan__park_unlock(chan__parker_t *p, sched_wait_reason_t reason,
+                       void (*unlock)(void *), void *arg)
+{
+    if (!p->g) {
+        unlock(arg);
+        chan__park_as(p, reason);
+        return;
+    }
+    park_unlock_t pu = {.p = p, .unlock = unlock, .arg = arg};
+    sched_gopark(park_commit_unlock, &pu, reason);
+    sched__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
+                         CHAN__PARK_WOKEN,
+                     "a goroutine resumes from a parker only when woken");
+    sched__race_acquire(p);
+}
+
 void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason)
 {
     if (p->g) {
@@ -85,9 +120,18 @@ static struct sched_g *ready_take(chan__parker_t *p)
      * is visible; a futex wake on a reused address is a harmless spurious
      * wake-up for whoever waits there, and every futex user here loops. */
     struct sched_g *g = p->g; /* read first: p may die with the exchange */
-    if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
-                                 memory_order_acq_rel) != CHAN__PARK_SLEEPING)
+    if (atomic_load_explicit(&p->state, memory_order_acquire) ==
+        CHAN__PARK_SLEEPING) {
+        /* Committed to sleep: the sleeper never writes the word again, so
+         * a store will do (an exchange is a locked instruction, and a
+         * goroutine woken by a peer has almost always committed). */
+        atomic_store_explicit(&p->state, CHAN__PARK_WOKEN,
+                              memory_order_release);
+    } else if (atomic_exchange_explicit(&p->state, CHAN__PARK_WOKEN,
+                                        memory_order_acq_rel) !=
+               CHAN__PARK_SLEEPING) {
         return NULL;
+    }
     if (!g) {
         if (sched_deadlock_enabled())
             sched_deadlock_unpark(); /* before it can run: see deadlock.h */

@@ -318,20 +318,27 @@ static bool timer_has_chan(const struct chan_timer *t)
     return t->kind != TIMER_FUNC;
 }
 
-/* True when the heap holds the only reference to t's channel: nobody can
- * receive from it or retain it again, so the timer is garbage (Go 1.23 lets
- * the collector reclaim such timers). The acquire pairs with the release in
- * chan_release, so every use by the last other holder happened before. */
+/* True when the heap holds the only reference to t's channel and nobody
+ * waits on it: nobody can receive from it or retain it again, so the timer
+ * is garbage (Go 1.23 lets the collector reclaim such timers). A blocked
+ * receive holds no reference (chan__queue_and_park) but is woken by the
+ * timer all the same. The acquire pairs with the release in chan_release,
+ * so every use by the last other holder, and every operation it saw
+ * blocked, happened before; with no holder left, no operation can queue
+ * or leave meanwhile. */
 static bool timer_unreferenced(const struct chan_timer *t)
 {
-    return atomic_load_explicit(&t->u.c->refs, memory_order_acquire) == 1;
+    struct chan *c = t->u.c;
+    return atomic_load_explicit(&c->refs, memory_order_acquire) == 1 &&
+           !atomic_load_explicit(&c->recvq.first, memory_order_relaxed) &&
+           !atomic_load_explicit(&c->sendq.first, memory_order_relaxed);
 }
 
 /* timers.mu held; t is out of the heap and no longer used by anyone. */
 static void timer_free(struct chan_timer *t)
 {
     if (timer_has_chan(t))
-        chan_release(t->u.c); /* takes no lock: safe under timers.mu */
+        chan_release(t->u.c); /* at most c->lock: after timers.mu */
     free(t);
     timers_unreserve();
 }

@@ -414,6 +414,31 @@ static void case_at(const void *cases, size_t i, chan_t **c, bool *send)
     *send = cas->dir == CHAN_SEND;
 }
 
+/* What the parked select's lock holder does last (chan__park_unlock): drop
+ * every lock, then ready the waiters the passes completed. selunlock reads
+ * cases and lockorder, on the selecting goroutine's stack, until its last
+ * unlock, and that is safe: a waker on a channel unlocked earlier may make
+ * the goroutine run again, but its pass 3 must first take the lock that
+ * selunlock drops last (the first in lock order). */
+typedef struct select_unlock {
+    const chan_case_t *cases;
+    const uint16_t *lockorder;
+    size_t norder;
+#ifdef GOCHAN_CHAN_LOCKFREE
+    chan__waiter_t *wake_first; /* the wake list, complete by now */
+#endif
+} select_unlock_t;
+
+static void select_unlock_all(void *arg)
+{
+    select_unlock_t u = *(select_unlock_t *)arg; /* arg dies with the unlock */
+    selunlock(u.cases, u.lockorder, u.norder);
+#ifdef GOCHAN_CHAN_LOCKFREE
+    chan__wakelist_t wl = {.first = u.wake_first};
+    chan__wakelist_flush(&wl);
+#endif
+}
+
 /* Passes 2 and 3: the channels are locked and no case is ready. Queues a
  * waiter per case, sleeps, and returns the index of the case that a peer or
  * close completed, with every other waiter unqueued and the locks dropped. */
@@ -433,21 +458,26 @@ static int select_block(chan_case_t *cases, size_t ncases,
                               .is_select = true};
         chan__enqueue(
             cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq, w);
-        chan_retain(cas->chan); /* a blocked select holds its channels */
+        /* A blocked select holds its channels: pass 3 locks them all. */
+        chan_retain(cas->chan);
     }
-    selunlock(cases, lockorder, norder);
+    select_unlock_t unlock = {.cases = cases,
+                              .lockorder = lockorder,
+                              .norder = norder,
 #ifdef GOCHAN_CHAN_LOCKFREE
-    chan__wakelist_flush(wl);
+                              .wake_first = wl->first
 #endif
-
+    };
     if (chan__debug_enabled()) {
+        select_unlock_all(&unlock);
         chan__blocked_t record = {.reason = SCHED_WAIT_SELECT,
                                   .cases = cases,
                                   .case_at = case_at,
                                   .ncases = ncases};
         chan__park_recorded(&parker, &record);
     } else {
-        chan__park_as(&parker, SCHED_WAIT_SELECT);
+        chan__park_unlock(&parker, SCHED_WAIT_SELECT, select_unlock_all,
+                          &unlock);
     }
 
     sellock(cases, lockorder, norder); /* pass 3: unqueue the losers */

@@ -1365,9 +1365,11 @@ static size_t refs_of(chan_t *c)
 /* Contract "references" (docs/semantics.md), a blocked operation holds its own
  * reference, so releasing a channel while others block on it is safe: the owner
  * releases its reference while a receiver and then a sender are blocked; a
- * second holder completes each operation and releases at once. The blocked
- * thread's reference keeps the channel alive until it is done (ASan and
- * valgrind watch the memory, LSan the final free). */
+ * second holder completes each operation and releases at once. A sleeping
+ * operation counts no reference (chan.c: it takes one only from the last
+ * release), and once woken never touches the channel, which the second
+ * holder's release frees (ASan and valgrind watch the memory, LSan the
+ * final free). */
 START_TEST(test_chan_blocked_holds_ref)
 {
     for (int dir = 0; dir < 2; dir++) {
@@ -1380,13 +1382,13 @@ START_TEST(test_chan_blocked_holds_ref)
         pthread_t t =
             dir ? tu_spawn(send_worker, &s) : tu_spawn(recv_worker, &r);
         tu_wait_waiters(c, dir ? 0 : 1, dir ? 1 : 0);
-        ck_assert_uint_eq(refs_of(c), 3); /* the blocked operation's own */
+        ck_assert_uint_eq(refs_of(c), 2); /* none of the sleeper's own */
         chan_release(c);                  /* the owner lets go */
         if (dir)
             ck_assert_int_eq(recv_i64(peer), 31);
         else
             send_i64(peer, 30);
-        chan_release(peer); /* the last reference but the waiter's */
+        chan_release(peer); /* the last reference: frees */
         tu_join(t);
         if (dir) {
             ck_assert_int_eq(s.status, CHAN_OK);
@@ -1398,10 +1400,61 @@ START_TEST(test_chan_blocked_holds_ref)
 }
 END_TEST
 
+/* Contract "references": the last reference goes while operations block on
+ * the channel. Each blocked operation then takes one of its own (chan.c,
+ * refs_to_blocked), so the channel stays; a peer that only borrows the
+ * pointer (the blocked operations keep it alive) completes them one by one,
+ * and the last one back frees the channel (ASan and valgrind watch the
+ * memory, LSan the free). Receivers, then senders, on unbuffered and
+ * buffered channels. */
+START_TEST(test_chan_last_release_while_blocked)
+{
+    enum { N = 3 };
+    for (int dir = 0; dir < 2; dir++) {
+        for (size_t cap = 0; cap <= 8; cap += 8) {
+            chan_t *c = chan_make(sizeof(int64_t), cap);
+            for (size_t i = 0; dir && i < cap; i++)
+                send_i64(c, 100 + (int64_t)i); /* senders must block */
+            recv_arg_t r[N];
+            send_arg_t s[N];
+            pthread_t t[N];
+            for (int i = 0; i < N; i++) {
+                r[i] = (recv_arg_t){.c = c, .v = -1, .status = -1};
+                s[i] = (send_arg_t){.c = c, .v = i, .status = -1};
+                t[i] = dir ? tu_spawn(send_worker, &s[i])
+                           : tu_spawn(recv_worker, &r[i]);
+            }
+            tu_wait_waiters(c, dir ? 0 : N, dir ? N : 0);
+            chan_t *borrowed = c;
+            chan_release(c); /* the last holder lets go */
+            ck_assert_uint_eq(refs_of(borrowed), N); /* one per sleeper */
+            int64_t sum = 0;
+            for (int i = 0; i < N; i++) {
+                if (dir)
+                    sum += recv_i64(borrowed);
+                else
+                    send_i64(borrowed, 7);
+            }
+            for (int i = 0; i < N; i++) {
+                tu_join(t[i]);
+                ck_assert_int_eq(dir ? s[i].status : r[i].status, CHAN_OK);
+                if (!dir)
+                    ck_assert_int_eq(r[i].v, 7);
+            }
+            /* Buffered: the senders' values follow the buffer's own; the
+             * buffer's are still in it (the channel was freed with them). */
+            if (dir && cap == 0)
+                ck_assert_int_eq(sum, 0 + 1 + 2);
+        }
+    }
+}
+END_TEST
+
 /* Contract "references" and close: receivers and senders block on two channels,
  * each channel's owner releases it, and the closer, holding the last reference
  * but the waiters', closes and releases. Every waiter wakes with CHAN_CLOSED
- * and the channels are freed exactly once (by the last waiter out). */
+ * and the channels are freed exactly once (by the closer's release, with
+ * the queues empty). */
 START_TEST(test_chan_release_while_blocked_close)
 {
     enum { N = 5 };
@@ -1422,8 +1475,8 @@ START_TEST(test_chan_release_while_blocked_close)
     tu_wait_waiters(sc, 0, N);
     chan_release(rc);
     chan_release(sc);
-    ck_assert_uint_eq(refs_of(rc_closer), N + 1);
-    ck_assert_uint_eq(refs_of(sc_closer), N + 1);
+    ck_assert_uint_eq(refs_of(rc_closer), 1); /* sleepers count none */
+    ck_assert_uint_eq(refs_of(sc_closer), 1);
     ck_assert_int_eq(chan_close(rc_closer), CHAN_OK);
     chan_release(rc_closer);
     ck_assert_int_eq(chan_close(sc_closer), CHAN_OK);
@@ -2040,6 +2093,7 @@ Suite *chan_suite(void)
 
     tc = tu_tcase(s, "refs", 30);
     tcase_add_test(tc, test_chan_blocked_holds_ref);
+    tcase_add_test(tc, test_chan_last_release_while_blocked);
     tcase_add_test(tc, test_chan_release_while_blocked_close);
     tcase_add_loop_test(tc, test_chan_close_many_borrowed_ref, 0, 3);
     tcase_add_test(tc, test_chan_retain_release);

@@ -1157,7 +1157,9 @@ static void *helper_main(void *arg)
 /* A blocked operation holds its own reference: the test drops its reference
  * while threads are blocked, and the channel is closed, fed or drained by a
  * helper that drops the last other reference; the blocked threads then wake
- * on memory that only they keep alive (ASan and valgrind watch the free). */
+ * on memory that may be freed under them at once, unless they hold it (a
+ * select's, or one the last release handed to a still queued operation:
+ * chan.c), and they must not touch it (ASan and valgrind watch the free). */
 START_TEST(test_stress_release_while_blocked)
 {
     seeder_t sd = seeder_make("stress release while blocked");

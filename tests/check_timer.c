@@ -1478,6 +1478,42 @@ START_TEST(test_timer_after_dropped)
 }
 END_TEST
 
+struct after_receiver {
+    chan_t *c; /* borrowed: its owner lets go while we block */
+    int status;
+    tu_flag_t done;
+};
+
+static void *receive_after(void *p)
+{
+    struct after_receiver *r = p;
+    int64_t when = 0;
+    r->status = chan_recv(r->c, &when);
+    tu_flag_set(&r->done);
+    return NULL;
+}
+
+/* Contract "references" on a timer's channel: After's channel released by
+ * its owner while a receiver blocks on it. A blocked receive counts no
+ * reference (chan.c), yet the timer must not take the channel for garbage
+ * (timer.c, timer_unreferenced): it fires, and the receiver wakes with the
+ * time; the channel is freed after (valgrind: no leak). */
+START_TEST(test_timer_after_released_while_received)
+{
+    /* Long enough for the receiver to queue first, even under valgrind. */
+    struct after_receiver r = {
+        .c = chan_after((int64_t)(200 * MS * tu_scale())), .status = -1};
+    ck_assert_ptr_nonnull(r.c);
+    pthread_t t = tu_spawn(receive_after, &r);
+    tu_wait_waiters(r.c, 1, 0);
+    chan_release(r.c);
+    ck_assert_msg(tu_flag_wait(&r.done, 1000),
+                  "the timer never woke the receiver");
+    tu_join(t);
+    ck_assert_int_eq(r.status, CHAN_OK);
+}
+END_TEST
+
 /* ---- Sleep ---- */
 
 static void on_signal(int sig)
@@ -1583,6 +1619,7 @@ static Suite *timer_suite(void)
     tc = tu_tcase(s, "lifetime", 20);
     tcase_add_test(tc, test_timer_release_while_firing);
     tcase_add_test(tc, test_timer_after_dropped);
+    tcase_add_test(tc, test_timer_after_released_while_received);
 
     tc = tu_tcase(s, "sleep", 10);
     tcase_add_test(tc, test_timer_sleep);

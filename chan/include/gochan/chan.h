@@ -4,7 +4,8 @@
  * value. Ownership is by reference count: chan_make returns one reference that
  * the caller owns; chan_retain adds one, chan_release drops one and the last
  * release frees the channel. A thread blocked in an operation holds its own
- * reference, so releasing a channel others are blocked on is safe.
+ * reference, so releasing a channel others are blocked on is safe (it takes
+ * that reference lazily: from the last release, not while others hold one).
  *
  * Values live in the channel as bytes: a send copies elem_size bytes in, a
  * receive copies them out, so the sender's variable may go (or be reused)
@@ -68,7 +69,9 @@ GOCHAN_API chan_t *chan_make(size_t elem_size, size_t cap);
 GOCHAN_API chan_t *chan_retain(chan_t *c);
 
 /* Drops a reference; the last one frees the channel and any buffered values.
- * NULL-safe. Threads blocked on c hold references of their own. */
+ * NULL-safe. Threads blocked on c hold references of their own: the last
+ * release while some still block hands each of them one, and the last of
+ * them to be woken frees the channel. */
 GOCHAN_API void chan_release(chan_t *c);
 
 /* c <- *elem. Blocks until a receiver takes the value (unbuffered) or it is
