@@ -235,7 +235,7 @@ bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
     struct {
         alignas(64) chan__waiter_t w;
         chan__parker_t parker;
-    } blk = {.w = {.elem = elem}};
+    } blk = {.w = {.elem = NULL}};
 #ifdef GOCHAN_FUTEX
     _Static_assert(sizeof blk == 64, "a blocked operation fits one line");
 #endif
@@ -244,6 +244,7 @@ bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
     chan__parker_t *pp = &blk.parker;
     chan__parker_init(pp);
     wp->parker = pp;
+    size_t take = chan__waiter_set_elem(c, wp, elem, q == &c->sendq);
     chan__enqueue(q, wp);
 
     queued_unlock_t u = {.c = c, .wake = wake, .first = first};
@@ -255,6 +256,7 @@ bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
         chan__park_unlock(pp, reason, unlock_queued, &u);
 
     chan__parker_destroy(pp);
+    chan__waiter_take_val(wp, elem, take);
     if (wp->owns_ref) /* the last owner let go while we slept */
         chan_release(c);
     return wp->success;
@@ -401,7 +403,7 @@ void chan__complete_closed(struct chan *c, chan__waiter_t *w, bool recv)
 {
     sched__invariant(!w->parker->param, "a waiter is completed only once");
     if (recv)
-        chan__zero(c, w->elem);
+        chan__zero(c, chan__waiter_val(c, w));
     w->success = false;
     w->parker->param = w;
 }

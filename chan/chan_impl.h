@@ -34,13 +34,14 @@ typedef struct chan__waiter {
     struct chan__waiter *next; /* in c's waitq; protected by c->lock */
     struct chan__waiter *prev; /* in c's waitq; protected by c->lock */
     chan__parker_t *parker;    /* the thread to wake */
-    void *elem;                /* send: source; recv: destination or NULL */
-    unsigned case_index;       /* select: the case this waiter stands for */
-    bool is_select;            /* waking needs the select_done claim */
-    bool success;              /* written by the waker: true when a value was
-                                  handed over, false when woken by close */
-    bool owns_ref; /* the channel's last release handed this waiter a
-                      reference to drop once woken (chan_release) */
+    void *elem; /* send: source; recv: destination or NULL; for values of a
+                   word or less, the value itself (chan__waiter_val) */
+    unsigned case_index; /* select: the case this waiter stands for */
+    bool is_select;      /* waking needs the select_done claim */
+    bool success;        /* written by the waker: true when a value was
+                            handed over, false when woken by close */
+    bool owns_ref;       /* the channel's last release handed this waiter a
+                            reference to drop once woken (chan_release) */
 } chan__waiter_t;
 
 /* Go's waitq: a FIFO of waiters. first is read without the lock by the
@@ -108,6 +109,49 @@ static inline void chan__zero(const struct chan *c, void *dst)
 {
     if (dst && c->elemsize)
         memset(dst, 0, c->elemsize);
+}
+
+/* Values of a word or less travel inside the waiter, in the bytes of its
+ * elem field, not through the blocked operation's own variable: the peer
+ * that completes a waiter writes the waiter's line anyway, and the sleeper
+ * reads that line on waking, so a handoff between two cores moves one line
+ * less each way (B2, docs/performance.md). */
+static inline bool chan__val_inline(const struct chan *c)
+{
+    return c->elemsize <= sizeof(void *);
+}
+
+/* Where a peer reads a queued sender's value, or writes a queued
+ * receiver's (NULL: the receiver discards it). */
+static inline void *chan__waiter_val(const struct chan *c, chan__waiter_t *w)
+{
+    return chan__val_inline(c) ? (void *)&w->elem : w->elem;
+}
+
+/* Sets up w for a blocking operation on elem: a sender's small value goes
+ * inside w. Returns the size of the value a receiver must take out of w
+ * once woken (chan__waiter_take_val), 0 when the peer writes elem itself:
+ * the woken operation must not read c to learn it (see chan.c). */
+static inline size_t chan__waiter_set_elem(const struct chan *c,
+                                           chan__waiter_t *w, void *elem,
+                                           bool send)
+{
+    if (!chan__val_inline(c)) {
+        w->elem = elem;
+        return 0;
+    }
+    w->elem = NULL;
+    if (send)
+        chan__copy(c, &w->elem, elem);
+    return send ? 0 : c->elemsize;
+}
+
+/* A woken receiver's value (or close's zero), of size bytes, out of w. */
+static inline void chan__waiter_take_val(const chan__waiter_t *w, void *elem,
+                                         size_t size)
+{
+    if (elem && size)
+        memcpy(elem, &w->elem, size);
 }
 
 /* Slot i of the buffer, or NULL when values have no bytes to copy. */
@@ -221,7 +265,7 @@ static inline void chan__send_direct(struct chan *c, chan__waiter_t *w,
     sched__invariant(!w->parker->param, "a waiter is completed only once");
     sched__invariant(c->dataqsiz == 0 || chan__qcount(c) == 0,
                      "a queued receiver implies an empty buffer");
-    chan__copy(c, w->elem, src);
+    chan__copy(c, chan__waiter_val(c, w), src);
     w->success = true;
     w->parker->param = w;
 }
@@ -236,11 +280,11 @@ static inline void chan__recv_from_sender(struct chan *c, chan__waiter_t *w,
     sched__invariant(c->dataqsiz == 0 || chan__qcount(c) == c->dataqsiz,
                      "a queued sender implies a full buffer");
     if (c->dataqsiz == 0) {
-        chan__copy(c, dst, w->elem);
+        chan__copy(c, dst, chan__waiter_val(c, w));
     } else {
         unsigned char *slot = chan__slot(c, c->recvx);
         chan__copy(c, dst, slot);
-        chan__copy(c, slot, w->elem);
+        chan__copy(c, slot, chan__waiter_val(c, w));
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         c->sendx = c->recvx;

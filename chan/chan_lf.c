@@ -335,7 +335,7 @@ static void serve_receivers(struct chan *c, chan__wakelist_t *wl)
         if (!w)
             break;
         sched__invariant(!w->parker->param, "a waiter is completed only once");
-        int st = chan__lf_pop(c, w->elem, true);
+        int st = chan__lf_pop(c, chan__waiter_val(c, w), true);
         sched__invariant(st == CHAN__LF_DONE, "a queued receiver's value");
         (void)st;
         w->success = true;
@@ -353,7 +353,7 @@ static void serve_senders(struct chan *c, chan__wakelist_t *wl)
         if (!w)
             break;
         sched__invariant(!w->parker->param, "a waiter is completed only once");
-        int st = chan__lf_push(c, w->elem, true);
+        int st = chan__lf_push(c, chan__waiter_val(c, w), true);
         sched__invariant(st == CHAN__LF_DONE, "a queued sender's room");
         (void)st;
         w->success = true;
@@ -439,7 +439,7 @@ static int send_slow(struct chan *c, const void *elem, bool block)
         if (receiver) {
             sched__invariant(!receiver->parker->param,
                              "a waiter is completed only once");
-            chan__copy(c, receiver->elem, elem);
+            chan__copy(c, chan__waiter_val(c, receiver), elem);
             receiver->success = true;
             receiver->parker->param = receiver;
             wakelist_add(&wl, receiver);

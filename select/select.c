@@ -275,7 +275,7 @@ static bool select_ring_case(chan_case_t *cas, chan__wakelist_t *wl,
     chan__waiter_t *w = chan__dequeue(&c->recvq);
     if (w) {
         sched__invariant(!w->parker->param, "a waiter is completed only once");
-        chan__copy(c, w->elem, cas->elem);
+        chan__copy(c, chan__waiter_val(c, w), cas->elem);
         w->success = true;
         w->parker->param = w;
         *peer = w;
@@ -452,10 +452,10 @@ static int select_block(chan_case_t *cases, size_t ncases,
         unsigned i = lockorder[k];
         chan_case_t *cas = &cases[i];
         chan__waiter_t *w = &waiters[i];
-        *w = (chan__waiter_t){.parker = &parker,
-                              .elem = cas->elem,
-                              .case_index = i,
-                              .is_select = true};
+        *w = (chan__waiter_t){
+            .parker = &parker, .case_index = i, .is_select = true};
+        (void)chan__waiter_set_elem(cas->chan, w, cas->elem,
+                                    cas->dir == CHAN_SEND);
         chan__enqueue(
             cas->dir == CHAN_SEND ? &cas->chan->sendq : &cas->chan->recvq, w);
         /* A blocked select holds its channels: pass 3 locks them all. */
@@ -491,13 +491,16 @@ static int select_block(chan_case_t *cases, size_t ncases,
                          &waiters[i]);
     }
     selunlock(cases, lockorder, norder);
+    /* A send woken by close did not send; a receive woken by close got a
+     * zeroed value from the closer (inside the waiter when small). Before
+     * the releases: they may free the channel. */
+    chan_case_t *won = &cases[winner->case_index];
+    if (won->dir == CHAN_RECV && chan__val_inline(won->chan))
+        chan__waiter_take_val(winner, won->elem, won->chan->elemsize);
+    won->status = winner->success ? CHAN_OK : CHAN_CLOSED;
     for (size_t k = 0; k < norder; k++)
         chan_release(cases[lockorder[k]].chan);
     chan__parker_destroy(&parker);
-
-    /* A send woken by close did not send; a receive woken by close got a
-     * zeroed value from the closer. */
-    cases[winner->case_index].status = winner->success ? CHAN_OK : CHAN_CLOSED;
     return (int)winner->case_index;
 }
 
