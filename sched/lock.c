@@ -35,7 +35,8 @@ void sched__lock_slow(sched__lock_t *l)
 {
     /* Spin a little: channel critical sections are a few dozen instructions,
      * far shorter than a sleep and a wake-up. Look seldom (see lock.h): every
-     * look takes the line from the holder. */
+     * look takes the line from the holder; but look once again soon, for a
+     * holder that was about to let go. */
     for (int i = 0; i < SCHED__LOCK_SPIN; i++) {
         uint32_t unlocked = 0;
         if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
@@ -43,7 +44,9 @@ void sched__lock_slow(sched__lock_t *l)
                                                   memory_order_acquire,
                                                   memory_order_relaxed))
             return;
-        for (int pause = 0; pause < SCHED__LOCK_SPIN_PAUSES; pause++)
+        int pauses =
+            i == 0 ? SCHED__LOCK_FIRST_PAUSES : SCHED__LOCK_SPIN_PAUSES;
+        for (int pause = 0; pause < pauses; pause++)
             sched__cpu_relax();
     }
     for (int i = 0; i < SCHED__LOCK_YIELD; i++) {

@@ -32,7 +32,13 @@
  * pause made four goroutines sending to four receivers through one channel
  * 3.2 times slower than Go (219 ns a message against 68), looking 100
  * pauses apart makes them faster (42 ns), because the holder meanwhile runs
- * several operations on a line that stays in its cache. Active spinning is
+ * several operations on a line that stays in its cache. One look comes
+ * early, SCHED__LOCK_FIRST_PAUSES after the first: the first look follows
+ * the failed CAS at once and finds the holder still inside, and waiting 1.4
+ * us for the next cost a critical section of a hundred nanoseconds its
+ * whole length again and again (two threads passing a value back and forth
+ * over unbuffered channels: each one's next send met the other's queueing,
+ * 841 -> 598 ns a round trip; docs/performance.md, B2). Active spinning is
  * followed by a few sched_yield()s before sleeping: when the holder is
  * runnable but has no core (more threads than cores), spinning only burns
  * the core it needs, while a yield hands it over. */
@@ -41,6 +47,9 @@
 #endif
 #ifndef SCHED__LOCK_SPIN_PAUSES
 #define SCHED__LOCK_SPIN_PAUSES 100 /* pauses between two looks */
+#endif
+#ifndef SCHED__LOCK_FIRST_PAUSES
+#define SCHED__LOCK_FIRST_PAUSES 8 /* pauses between the first two looks */
 #endif
 #ifndef SCHED__LOCK_YIELD
 /* sched_yield()s before a contended lock sleeps */
