@@ -530,19 +530,30 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held)
         sched__lock(&sched__state.lock);
 }
 
+/* Whether the calling thread is an M that holds a P: a goroutine's or g0's
+ * whose P sysmon has not taken. */
+static bool caller_holds_a_p(void)
+{
+    sched__m_t *mp = sched__getm();
+    return mp && mp->p;
+}
+
 /* Go's wakep: work has appeared; wake an M to spin for it, unless one is
  * spinning already or no P is idle. See the essay at the top. */
 void sched__wakep(void)
 {
     /* One P, and it is ours: no other M could run the work, so there is
-     * nobody to wake and no P to ask to spin. Without the look, each
+     * nobody to wake and no P to ask to spin. (Not so on an M whose P sysmon
+     * took while its goroutine ran C code: a yield there puts the goroutine
+     * on the global queue, and the idle P needs an M; test
+     * test_sysmon_blocked_then_yield.) Without the look, each
      * goroutine readied at GOMAXPROCS 1 paid a fence, a CAS, the scheduler
      * lock and a decrement (a fifth of a ping-pong between two goroutines).
      * With more Ps the newest Go's protocol runs in full: Go 1.19 returned
      * here whenever no P was idle, and the newest Go does not, because its
      * pidlegetSpinning must then set needspinning under the lock, so that
      * the next P to go idle spins for this work instead of sleeping. */
-    if (sched__nprocs == 1)
+    if (sched__nprocs == 1 && caller_holds_a_p())
         return;
     /* Pairs with the fence in findrunnable: our work (published before this
      * call) and their nmspinning decrement cannot both go unseen. */

@@ -1699,6 +1699,32 @@ START_TEST(test_sysmon_blocked_alone)
 }
 END_TEST
 
+/* As above, but back from its nap the goroutine yields (Go's Gosched) a
+ * hundred times. Its M has no P then: the yield puts it on the global queue
+ * and the M goes to sleep, so the idle P must get an M (wakep), even with
+ * one P. wakep once skipped that at GOMAXPROCS 1, assuming the caller held
+ * the only P, and the goroutine waited for ever (seen under valgrind, where
+ * sysmon takes Ps often: test_sched_stack_reuse_bounded hung in CI). */
+static void nap_then_yield(void *p)
+{
+    atomic_long *yields = p;
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    for (int i = 0; i < 100; i++) {
+        sched_gosched();
+        atomic_fetch_add(yields, 1);
+    }
+}
+
+START_TEST(test_sysmon_blocked_then_yield)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    static atomic_long yields;
+    ck_assert_int_eq(sched_go(nap_then_yield, &yields), 0);
+    ck_assert(wait_for(&yields, 100, 10000));
+    wait_no_goroutines();
+}
+END_TEST
+
 /* ---- the dedicated-thread variant (LockOSThread) ------------------------- */
 
 #define LOCKED_N 10
@@ -2261,6 +2287,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_sysmon_blocked_read);
     tcase_add_test(tc, test_sysmon_spinning);
     tcase_add_test(tc, test_sysmon_blocked_alone);
+    tcase_add_test(tc, test_sysmon_blocked_then_yield);
     tcase_add_test(tc, test_block_locked);
     tcase_add_test(tc, test_yield_locked);
 
