@@ -121,10 +121,15 @@ static size_t refs_to_waiters(chan__waitq_t *q)
  * c again), so here each takes one, and c lives until the last of them is
  * woken and lets go: released while others block on it, a channel is never
  * freed under them (the contract "references", docs/semantics.md). Nobody
- * else may touch refs now: it was 0. The lock orders this after their
- * queueing, and their waking after it. True when c must live on. */
+ * else may touch refs now: it was 0. The lock orders their waking after
+ * this. True when c must live on. Most channels die with nobody queued,
+ * which the queue heads show without the lock: whoever let go last had
+ * seen the operations it let go under queue (or raced them, a use after
+ * release), and nobody else may queue now. */
 static bool refs_to_blocked(struct chan *c)
 {
+    if (!chan__has_waiters(c))
+        return false;
     sched__lock(&c->lock);
     size_t n = refs_to_waiters(&c->recvq) + refs_to_waiters(&c->sendq);
     if (n)
@@ -194,16 +199,18 @@ static bool empty(struct chan *c)
  * the lock, then ready the waiters completed under it. */
 typedef struct queued_unlock {
     struct chan *c;
-    void (*wake)(chan__waiter_t *first);
-    chan__waiter_t *first;
+    chan__waiter_t *wake_first;
 } queued_unlock_t;
 
 static void unlock_queued(void *arg)
 {
     queued_unlock_t u = *(queued_unlock_t *)arg; /* arg dies with the unlock */
     sched__unlock(&u.c->lock);
-    if (u.wake)
-        u.wake(u.first);
+#ifdef GOCHAN_CHAN_LOCKFREE
+    chan__wake_list(u.wake_first);
+#else
+    sched__invariant(!u.wake_first, "only a ring gathers wake-ups");
+#endif
 }
 
 /* The dump's blocked operation: the record names c, which the dump reads
@@ -219,15 +226,14 @@ static void park_recorded(struct chan *c, chan__parker_t *pp,
 }
 
 /* Queues a waiter for elem on q and sleeps until a peer or close completes
- * it; c is locked, and wake(first), when given, readies the waiters
- * completed under the lock once it is dropped. The operation holds no
+ * it; c is locked, and the waiters from wake_first on (a ring's wake list)
+ * are readied once it is dropped. The operation holds no
  * reference while it sleeps, and once woken touches c again only if c's
  * last release handed it one (refs_to_blocked): the peer or closer that
  * woke it may be the last owner, and free c at once. That saves two atomic
  * read-modify-writes on every blocking operation. */
 bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
-                          void (*wake)(chan__waiter_t *first),
-                          chan__waiter_t *first)
+                          chan__waiter_t *wake_first)
 {
     /* The waiter and its parker share one cache line: the peer that completes
      * us writes both, and we read both on waking, so a handoff moves one line
@@ -247,7 +253,7 @@ bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
     size_t take = chan__waiter_set_elem(c, wp, elem, q == &c->sendq);
     chan__enqueue(q, wp);
 
-    queued_unlock_t u = {.c = c, .wake = wake, .first = first};
+    queued_unlock_t u = {.c = c, .wake_first = wake_first};
     sched_wait_reason_t reason =
         q == &c->sendq ? SCHED_WAIT_CHAN_SEND : SCHED_WAIT_CHAN_RECEIVE;
     if (chan__debug_enabled())
@@ -301,9 +307,8 @@ static int chan__send(struct chan *c, const void *elem, bool block)
     }
     sched__invariant(chan__qcount(c) == c->dataqsiz,
                      "a sender queues only on a full buffer");
-    return chan__queue_and_park(c, &c->sendq, (void *)elem, NULL, NULL)
-               ? CHAN_OK
-               : CHAN_CLOSED;
+    return chan__queue_and_park(c, &c->sendq, (void *)elem, NULL) ? CHAN_OK
+                                                                  : CHAN_CLOSED;
 }
 
 /* Go's chanrecv. */
@@ -345,8 +350,8 @@ static int chan__recv(struct chan *c, void *elem, bool block)
     /* A closer zeroes elem before waking us, so nothing is left to do. */
     sched__invariant(chan__qcount(c) == 0,
                      "a receiver queues only on an empty buffer");
-    return chan__queue_and_park(c, &c->recvq, elem, NULL, NULL) ? CHAN_OK
-                                                                : CHAN_CLOSED;
+    return chan__queue_and_park(c, &c->recvq, elem, NULL) ? CHAN_OK
+                                                          : CHAN_CLOSED;
 }
 
 int chan_send(chan_t *c, const void *elem)
@@ -464,11 +469,8 @@ int chan_close(chan_t *c)
         size_t n = close_take_locked(c, &c->recvq, true, woken, 0);
         n = close_take_locked(c, &c->sendq, false, woken, n);
         bool more = n == CHAN__WAKEUPS_MAX;
-        sched__invariant(
-            more ||
-                (!atomic_load_explicit(&c->recvq.first, memory_order_relaxed) &&
-                 !atomic_load_explicit(&c->sendq.first, memory_order_relaxed)),
-            "a closed channel has no waiters");
+        sched__invariant(more || !chan__has_waiters(c),
+                         "a closed channel has no waiters");
         if (more && !held) {
             chan_retain(c);
             held = true;

@@ -201,11 +201,11 @@ void chan__complete_closed(struct chan *c, chan__waiter_t *w, bool recv);
 
 /* Queues a waiter for elem on q and sleeps until a peer or close completes
  * it: true when a value moved, false on close (chan.c). c is locked by the
- * caller and unlocked on return; wake(first), when wake is not NULL, readies
- * the waiters the caller completed under the lock, once it is dropped. */
+ * caller and unlocked on return; wake_first, when not NULL, is a ring
+ * channel's wake list (chan_lf.h), the waiters the caller completed under
+ * the lock, readied once it is dropped. */
 bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
-                          void (*wake)(chan__waiter_t *first),
-                          chan__waiter_t *first);
+                          chan__waiter_t *wake_first);
 
 /* Go's waitq.dequeue: pops waiters until one can be claimed. A select waiter
  * is claimed by winning its select_done; a waiter whose select already won
@@ -291,6 +291,14 @@ static inline void chan__recv_from_sender(struct chan *c, chan__waiter_t *w,
     }
     w->success = true;
     w->parker->param = w;
+}
+
+/* Whether any operation is queued on c. Exact under c->lock; without it, a
+ * hint, or exact where nobody else may hold c (its last reference gone). */
+static inline bool chan__has_waiters(struct chan *c)
+{
+    return atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
+           atomic_load_explicit(&c->sendq.first, memory_order_relaxed);
 }
 
 static inline bool chan__is_closed(struct chan *c)

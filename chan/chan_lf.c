@@ -311,9 +311,8 @@ static void wakelist_add(chan__wakelist_t *wl, chan__waiter_t *w)
     wl->last = &w->next;
 }
 
-void chan__wakelist_flush(chan__wakelist_t *wl)
+void chan__wake_list(chan__waiter_t *w)
 {
-    chan__waiter_t *w = wl->first;
     if (!w)
         return;
     chan__wakeups_t batch = {.n = 0};
@@ -323,6 +322,11 @@ void chan__wakelist_flush(chan__wakelist_t *wl)
         w = next;
     }
     chan__wakeups_flush(&batch);
+}
+
+void chan__wakelist_flush(chan__wakelist_t *wl)
+{
+    chan__wake_list(wl->first);
     chan__wakelist_init(wl);
 }
 
@@ -396,27 +400,17 @@ void chan__lf_fix_flags(struct chan *c)
     chan__ring_t *r = ring_of(c);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed))
         return; /* shut for good by close (chan__lf_close) */
-    if (atomic_load_explicit(&c->recvq.first, memory_order_relaxed) ||
-        atomic_load_explicit(&c->sendq.first, memory_order_relaxed))
+    if (chan__has_waiters(c))
         return;
     clear_queued(r, &r->tail);
     clear_queued(r, &r->head);
 }
 
-/* chan__queue_and_park's hook: the wake-ups gathered under the lock, a list
- * that is complete once we park (wl itself may be gone by then: it lives on
- * the parked operation's stack). */
-static void wake_after_unlock(chan__waiter_t *first)
-{
-    chan__wakelist_t wl = {.first = first};
-    chan__wakelist_flush(&wl);
-}
-
+/* The wake-ups gathered under the lock go out once it is dropped. */
 static bool enqueue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
                              chan__wakelist_t *wl)
 {
-    return chan__queue_and_park(
-        c, q, elem, wl->first ? wake_after_unlock : NULL, wl->first);
+    return chan__queue_and_park(c, q, elem, wl->first);
 }
 
 /* Go's chansend under the lock (CH-8): closed; a queued receiver (after

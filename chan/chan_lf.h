@@ -146,8 +146,11 @@ static inline void chan__wakelist_init(chan__wakelist_t *wl)
     wl->last = &wl->first;
 }
 
-/* Readies every waiter of wl; no channel lock may be held. */
+/* Readies every waiter of wl and empties it; no channel lock may be held. */
 void chan__wakelist_flush(chan__wakelist_t *wl);
+/* Readies every waiter of a complete wake list from first on, when the list
+ * itself may be gone (it lived on a parked operation's stack). */
+void chan__wake_list(struct chan__waiter *first);
 
 /* Whether the build's ring takes a channel of this shape. */
 bool chan__lf_eligible(size_t elem_size, size_t cap);

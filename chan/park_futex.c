@@ -44,9 +44,12 @@ static bool park_commit(struct sched_g *gp, void *arg)
         memory_order_acquire);
 }
 
-static void park_goroutine(chan__parker_t *p, sched_wait_reason_t reason)
+/* Parks the goroutine of p; commit (on g0) decides whether it sleeps. */
+static void park_goroutine(chan__parker_t *p, sched_wait_reason_t reason,
+                           bool (*commit)(struct sched_g *, void *), void *arg)
 {
-    sched_gopark(park_commit, p, reason);
+    (void)p; /* without invariants */
+    sched_gopark(commit, arg, reason);
     /* Readied only after the waker's WOKEN store; this load orders our reads
      * of the waiter after it. */
     sched__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
@@ -82,17 +85,14 @@ void chan__park_unlock(chan__parker_t *p, sched_wait_reason_t reason,
         return;
     }
     park_unlock_t pu = {.p = p, .unlock = unlock, .arg = arg};
-    sched_gopark(park_commit_unlock, &pu, reason);
-    sched__invariant(atomic_load_explicit(&p->state, memory_order_acquire) ==
-                         CHAN__PARK_WOKEN,
-                     "a goroutine resumes from a parker only when woken");
-    sched__race_acquire(p);
+    park_goroutine(p, reason, park_commit_unlock, &pu);
+    sched__race_acquire(p); /* as chan__park_as */
 }
 
 void chan__park_wait(chan__parker_t *p, sched_wait_reason_t reason)
 {
     if (p->g) {
-        park_goroutine(p, reason);
+        park_goroutine(p, reason, park_commit, p);
         return;
     }
     if (chan__park_spin(p))

@@ -330,8 +330,7 @@ static bool timer_unreferenced(const struct chan_timer *t)
 {
     struct chan *c = t->u.c;
     return atomic_load_explicit(&c->refs, memory_order_acquire) == 1 &&
-           !atomic_load_explicit(&c->recvq.first, memory_order_relaxed) &&
-           !atomic_load_explicit(&c->sendq.first, memory_order_relaxed);
+           !chan__has_waiters(c);
 }
 
 /* timers.mu held; t is out of the heap and no longer used by anyone. */

@@ -434,8 +434,7 @@ static void select_unlock_all(void *arg)
     select_unlock_t u = *(select_unlock_t *)arg; /* arg dies with the unlock */
     selunlock(u.cases, u.lockorder, u.norder);
 #ifdef GOCHAN_CHAN_LOCKFREE
-    chan__wakelist_t wl = {.first = u.wake_first};
-    chan__wakelist_flush(&wl);
+    chan__wake_list(u.wake_first);
 #endif
 }
 
