@@ -28,8 +28,10 @@
 #include "invariant.h"
 #include "park.h"
 
-/* Go's sudog: one thread (or one select case) waiting on one channel. It lives
- * on the waiting thread's stack (or a select's per-thread pool). */
+/* Go's sudog: one thread (or one select case) waiting on one channel. A
+ * send's or receive's lives in its goroutine's g (sched_g_sudog) or on its
+ * thread's stack (chan.c, blocked_op_place); a select case's on the
+ * selecting stack or in select.c's per-thread pool. */
 typedef struct chan__waiter {
     struct chan__waiter *next; /* in c's waitq; protected by c->lock */
     struct chan__waiter *prev; /* in c's waitq; protected by c->lock */

@@ -114,18 +114,59 @@ static sched_g *gfget(sched__p_t *pp)
     return gp;
 }
 
+/* gs are carved from slabs of G_SLAB, line-aligned for sched_g_sudog, and
+ * never freed (as Go's allgs): so they lie side by side, in the order they
+ * were made, without malloc's header and alignment slack between them. A
+ * slab starts with a line that links it to the one before, so that each
+ * slab has a pointer to its start (leak checkers count a block that only
+ * pointers into its middle reach as possibly lost). */
+enum { G_SLAB = 32 };
+
+typedef struct g_slab {
+    _Alignas(sched_g) struct g_slab *older;
+} g_slab_t;
+
+/* A zeroed g from the current slab (a new one when it is used up), linked
+ * into allgs; NULL when out of memory. allglock held. */
+static sched_g *carveg_locked(void)
+{
+    static g_slab_t *slabs; /* the newest */
+    static sched_g *next;   /* its next unused g */
+    static int left;
+    if (left == 0) {
+        void *mem = NULL;
+        if (posix_memalign(&mem, _Alignof(sched_g),
+                           sizeof(g_slab_t) + G_SLAB * sizeof(sched_g)) != 0 ||
+            !mem)
+            return NULL;
+        g_slab_t *slab = mem;
+        slab->older = slabs;
+        slabs = slab;
+        next = (sched_g *)(slab + 1);
+        left = G_SLAB;
+    }
+    sched_g *gp = memset(next++, 0, sizeof(sched_g));
+    left--;
+    gp->alllink = sched__state.allgs;
+    sched__state.allgs = gp;
+    return gp;
+}
+
 static sched_g *allocg(void)
 {
-    sched_g *gp = calloc(1, sizeof *gp);
+    sched__lock(&sched__state.allglock);
+    sched_g *gp = carveg_locked();
+    sched__unlock(&sched__state.allglock);
     if (!gp)
         return NULL;
     atomic_init(&gp->status, SCHED__Gidle);
     sched__casgstatus(gp, SCHED__Gidle, SCHED__Gdead);
-    sched__lock(&sched__state.allglock);
-    gp->alllink = sched__state.allgs;
-    sched__state.allgs = gp;
-    sched__unlock(&sched__state.allglock);
     return gp;
+}
+
+void *sched_g_sudog(sched_g *gp)
+{
+    return gp->sudog;
 }
 
 void sched__forallg(void (*fn)(sched_g *gp, void *arg), void *arg)

@@ -80,6 +80,13 @@ sched_g *sched_getg(void)
     return NULL;
 }
 
+void *sched_g_sudog(sched_g *gp)
+{
+    (void)gp;
+    no_goroutine("sched_g_sudog");
+    return NULL;
+}
+
 void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
                   sched_wait_reason_t wait_reason)
 {

@@ -55,6 +55,9 @@ struct sched_g {
      * it fits (no malloc per start), else in args_heap, freed at its end. */
     void *args_heap;
     _Alignas(max_align_t) unsigned char args_inline[SCHED__G_ARGS_INLINE];
+    /* sched_g_sudog's storage, on a line of its own (gs are allocated
+     * line-aligned, allocg). */
+    _Alignas(SCHED_G_SUDOG_SIZE) unsigned char sudog[SCHED_G_SUDOG_SIZE];
 };
 
 /* A P's local run queue: Go's 256-entry ring. */

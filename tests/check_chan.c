@@ -26,6 +26,7 @@
 #include <gochan/chan.h>
 
 #include "chan/chan_impl.h" /* internal: the reference count (refs tests) */
+#include "sched/internal/scheduler.h" /* a goroutine's waiter (sched_g_sudog) */
 #include "testutil.h"
 
 /* chan_make must report an unallocatable size as ENOMEM; the sanitizers'
@@ -1400,6 +1401,66 @@ START_TEST(test_chan_blocked_holds_ref)
 }
 END_TEST
 
+/* One blocking operation on a goroutine, which first says where its g keeps
+ * a blocked operation (sched_g_sudog). */
+typedef struct {
+    recv_arg_t r;
+    send_arg_t s;
+    bool send;
+    _Atomic(void *) sudog;
+} g_op_t;
+
+static void g_op(void *p)
+{
+    g_op_t *a = p;
+    atomic_store(&a->sudog, sched_g_sudog(sched_getg()));
+    if (a->send)
+        send_worker(&a->s);
+    else
+        recv_worker(&a->r);
+}
+
+/* Go's sudog for a goroutine: a goroutine that blocks in a send or receive
+ * queues the waiter kept in its g (chan.c, blocked_op_place), not one on its
+ * stack: a close that wakes many goroutines then walks gs that lie side by
+ * side. The value still reaches the peer, both ways, on unbuffered and ring
+ * channels. */
+START_TEST(test_chan_goroutine_waits_in_its_g)
+{
+    if (!sched_supported())
+        return;
+    for (int dir = 0; dir < 2; dir++) {
+        for (size_t cap = 0; cap <= 8; cap += 8) {
+            chan_t *c = chan_make(sizeof(int64_t), cap);
+            for (size_t i = 0; dir && i < cap; i++)
+                send_i64(c, 100 + (int64_t)i); /* the sender must block */
+            static g_op_t a;
+            a = (g_op_t){.r = {.c = c, .v = -1, .status = -1},
+                         .s = {.c = c, .v = 77, .status = -1},
+                         .send = dir == 1};
+            ck_assert_int_eq(sched_go(g_op, &a), 0);
+            tu_wait_waiters(c, dir ? 0 : 1, dir ? 1 : 0);
+            chan__waitq_t *q = dir ? &c->sendq : &c->recvq;
+            void *queued = (void *)atomic_load(&q->first);
+            void *in_g = atomic_load(&a.sudog);
+            ck_assert_ptr_eq(queued, in_g);
+            if (dir) {
+                for (size_t i = 0; i < cap; i++)
+                    ck_assert_int_eq(recv_i64(c), 100 + (int64_t)i);
+                ck_assert_int_eq(recv_i64(c), 77);
+            } else {
+                send_i64(c, 78);
+            }
+            ck_assert(tu_flag_wait(dir ? &a.s.done : &a.r.done, 10000));
+            ck_assert_int_eq(dir ? a.s.status : a.r.status, CHAN_OK);
+            if (!dir)
+                ck_assert_int_eq(a.r.v, 78);
+            chan_release(c);
+        }
+    }
+}
+END_TEST
+
 /* Contract "references": the last reference goes while operations block on
  * the channel. Each blocked operation then takes one of its own (chan.c,
  * refs_to_blocked), so the channel stays; a peer that only borrows the
@@ -2094,6 +2155,7 @@ Suite *chan_suite(void)
     tc = tu_tcase(s, "refs", 30);
     tcase_add_test(tc, test_chan_blocked_holds_ref);
     tcase_add_test(tc, test_chan_last_release_while_blocked);
+    tcase_add_test(tc, test_chan_goroutine_waits_in_its_g);
     tcase_add_test(tc, test_chan_release_while_blocked_close);
     tcase_add_loop_test(tc, test_chan_close_many_borrowed_ref, 0, 3);
     tcase_add_test(tc, test_chan_retain_release);

@@ -679,6 +679,44 @@ START_TEST(test_sched_go_runs_fn)
 }
 END_TEST
 
+typedef struct {
+    void *sudog[2]; /* sched_g_sudog twice, from the goroutine itself */
+    tu_flag_t ready;
+    tu_flag_t go_on;
+} sudog_seen_t;
+
+static void record_sudog(void *p)
+{
+    sudog_seen_t *s = p;
+    s->sudog[0] = sched_g_sudog(sched_getg());
+    tu_flag_set(&s->ready);
+    ck_assert(tu_flag_wait(&s->go_on, 10000)); /* both alive at once */
+    s->sudog[1] = sched_g_sudog(sched_getg());
+}
+
+/* The room in a g for one blocked operation (Go's sudog, chan.c's
+ * blocked_op_place): a line of its own (aligned to SCHED_G_SUDOG_SIZE), the
+ * same for the g's whole life, and another for each live goroutine. */
+START_TEST(test_sched_g_sudog)
+{
+    static sudog_seen_t s[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sched_go(record_sudog, &s[i]), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert(tu_flag_wait(&s[i].ready, 10000));
+    for (int i = 0; i < 2; i++)
+        tu_flag_set(&s[i].go_on);
+    wait_no_goroutines();
+    for (int i = 0; i < 2; i++) {
+        ck_assert_ptr_nonnull(s[i].sudog[0]);
+        ck_assert_uint_eq((uintptr_t)s[i].sudog[0] % SCHED_G_SUDOG_SIZE, 0);
+        ck_assert_ptr_eq(s[i].sudog[0], s[i].sudog[1]);
+    }
+    uintptr_t a = (uintptr_t)s[0].sudog[0], b = (uintptr_t)s[1].sudog[0];
+    ck_assert(a + SCHED_G_SUDOG_SIZE <= b || b + SCHED_G_SUDOG_SIZE <= a);
+}
+END_TEST
+
 /* A NULL fn is EINVAL and starts nothing, not even the scheduler. */
 START_TEST(test_sched_go_null_fn)
 {
@@ -2248,6 +2286,7 @@ Suite *sched_suite(void)
     tc = tu_tcase(s, "go", 60);
     tcase_add_test(tc, test_sched_lazy_start);
     tcase_add_test(tc, test_sched_go_runs_fn);
+    tcase_add_test(tc, test_sched_g_sudog);
     tcase_add_test(tc, test_sched_go_null_fn);
     tcase_add_test(tc, test_sched_stack_reuse);
     tcase_add_test(tc, test_sched_stack_reuse_bounded);

@@ -84,6 +84,18 @@ int sched_go_locked(void (*fn)(void *arg), void *arg);
 /* The running goroutine, or NULL on a plain pthread or an M's g0. */
 sched_g *sched_getg(void);
 
+/* Room in gp for the one blocked operation of the layer above (Go's sudog,
+ * which Go takes from its P's cache): SCHED_G_SUDOG_SIZE bytes, aligned to
+ * that size (a cache line), living as long as gp (gs are never freed). Why
+ * in the g rather than on the goroutine's stack: a closer that wakes 100,000
+ * goroutines walks their waiters one after another, and gs are allocated
+ * side by side, where stacks are a page or more apart each (a cache and a
+ * TLB miss per waiter, the walk's whole cost). Only gp itself, while it
+ * runs, may decide to use it; whoever it publishes it to may touch it until
+ * they ready gp. */
+#define SCHED_G_SUDOG_SIZE 64
+void *sched_g_sudog(sched_g *gp);
+
 /* Go's gopark: parks the running goroutine (it must be one). Once its
  * registers are saved, the M's g0 calls unlockf(gp, arg) (when unlockf is not
  * NULL): this is where the caller publishes gp to whoever will wake it, and
