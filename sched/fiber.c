@@ -60,14 +60,13 @@ static void make_ctx_if_new(sched__fiber_t *f)
 #define SCHED__FIBER_PREFETCH 1024
 #endif
 
-/* Asks for the lines of to's saved frames all at once, from its stack
- * pointer up to SCHED__FIBER_PREFETCH bytes (a goroutine parked in a channel
- * receive has 736 bytes of frames) or its stack's top. */
-static void prefetch_frames(const sched__fiber_t *to)
+void sched__fiber_prefetch(const sched__fiber_t *to)
 {
     const char *sp = to->ctx;
+    if (!sp || !to->stack_lo)
+        return;
     const char *top = (const char *)to->stack_lo + to->stack_size;
-    if (!to->stack_lo || sp >= top)
+    if (sp >= top)
         return;
     size_t len = (size_t)(top - sp);
     if (len > SCHED__FIBER_PREFETCH)
@@ -79,7 +78,6 @@ static void prefetch_frames(const sched__fiber_t *to)
 void sched__fiber_switch(sched__fiber_t *from, sched__fiber_t *to)
 {
     make_ctx_if_new(to);
-    prefetch_frames(to);
     if (SCHED__ASAN) {
         __sanitizer_start_switch_fiber(&from->asan_fake_stack, to->stack_lo,
                                        to->stack_size);

@@ -45,6 +45,14 @@ void sched__fiber_started(void);
  * switches back to from. */
 void sched__fiber_switch(sched__fiber_t *from, sched__fiber_t *to);
 
+/* Asks for the lines of to's saved frames all at once, from its stack
+ * pointer up to SCHED__FIBER_PREFETCH bytes (a goroutine parked in a channel
+ * receive has 736 bytes of frames) or its stack's top, so that a switch to
+ * a fiber that slept long does not return through them one miss after
+ * another. Call it well before the switch: the lines take a memory's
+ * latency to come. A fiber never run has nothing to fetch. */
+void sched__fiber_prefetch(const sched__fiber_t *to);
+
 /* Switches for good from the running fiber, which will never run again. Its
  * stack may be reused, and the fiber destroyed, once the switch is done, from
  * the fiber switched to. */

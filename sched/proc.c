@@ -874,6 +874,7 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
 /* Switches from g0 to gp; returns, on g0, when gp switches back. */
 static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
 {
+    sched__fiber_prefetch(&gp->fiber); /* while we do the bookkeeping */
     sched__p_t *pp = mp->p;
     if (!inherit) {
         pp->schedtick++;

@@ -38,6 +38,10 @@ struct sched_g {
     sched__fiber_t fiber;    /* its context, saved while not running */
     sched__stack_t stack;    /* from the stack pool; given back on return */
     _Atomic uint32_t status; /* SCHED__G*; see casgstatus */
+    /* Next in the global run queue or a free list. Beside status: a thread
+     * that readies a g writes both, and the M that takes the g reads both,
+     * so the g's one line moves between them, not two. */
+    sched_g *schedlink;
     void (*fn)(void *);
     void *arg;
     uint64_t goid;
@@ -49,7 +53,6 @@ struct sched_g {
     _Atomic uint32_t schedgen;
     const void *gopc;    /* the return address of the go statement's call */
     uint64_t parentgoid; /* the goroutine that started it; 0: a thread */
-    sched_g *schedlink;  /* next in the global run queue or a free list */
     sched_g *alllink;    /* next in allgs (every g ever allocated) */
     /* sched_go_copy's private copy of the caller's args: in args_inline when
      * it fits (no malloc per start), else in args_heap, freed at its end. */
