@@ -1063,9 +1063,12 @@ void sched_goready_list(sched_g *const *gs, size_t n)
             sched__runqput(pp, gs[i], false);
         sched__wakep();
     } else {
+        /* As Go's injectglist: the list is linked before the lock, which
+         * the Ms taking work from the queue wait for. */
+        for (size_t i = 0; i + 1 < n; i++)
+            gs[i]->schedlink = gs[i + 1];
         sched__lock(&sched__state.lock);
-        for (size_t i = 0; i < n; i++)
-            sched__globrunqput_inject_locked(gs[i]);
+        sched__globrunqputbatch_inject_locked(gs[0], gs[n - 1], (int32_t)n);
         sched__p_t *idle;
         for (size_t i = 0; i < n && (idle = pidleget_spinning_locked()); i++)
             sched__startm(idle, false, true);

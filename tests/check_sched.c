@@ -431,11 +431,13 @@ static sched__p_t *new_p(int id)
     return pp;
 }
 
+/* n zeroed gs, aligned as the type asks (a line: sched_g_sudog). */
 static sched_g *fake_gs(size_t n)
 {
-    sched_g *gs = calloc(n, sizeof *gs);
-    ck_assert_ptr_nonnull(gs);
-    return gs;
+    void *mem = NULL;
+    ck_assert_int_eq(
+        posix_memalign(&mem, _Alignof(sched_g), n * sizeof(sched_g)), 0);
+    return memset(mem, 0, n * sizeof(sched_g));
 }
 
 /* Go's RunSchedLocalQueueTest (TestSchedLocalQueue): i goroutines put on a
@@ -635,6 +637,86 @@ START_TEST(test_sched_lazy_start)
     ck_assert_int_ge(sched__mcount(), 1);
     ck_assert(wait_for(&ran, 1, 10000));
     wait_no_goroutines();
+}
+END_TEST
+
+/* Links gs[from..to) through schedlink, in order. */
+static void link_gs(sched_g *gs, int from, int to)
+{
+    for (int i = from; i + 1 < to; i++)
+        gs[i].schedlink = &gs[i + 1];
+}
+
+/* Takes the next to - from gs from p's ring: gs[from..to), in order. */
+static void expect_ring(sched__p_t *pp, sched_g *gs, int from, int to)
+{
+    bool inherit;
+    for (int i = from; i < to; i++) {
+        sched_g *gp = sched__runqget(pp, &inherit);
+        ck_assert_ptr_eq(gp, &gs[i]);
+        ck_assert_ptr_null(gp->schedlink); /* off every list */
+    }
+}
+
+static void expect_ring_empty(sched__p_t *pp)
+{
+    bool inherit;
+    ck_assert_ptr_null(sched__runqget(pp, &inherit));
+}
+
+/* The global queue in segments (runq.c): puts at the tail and injected ones
+ * at the head, then shares that cut segments in two, whole, and across the
+ * injected prefix's end, come back in queue order, with the queue's size
+ * and the prefix's count right at each step. */
+START_TEST(test_globrunq_segments)
+{
+    sched__p_t *pp = new_p(0);
+    enum { N = 200 };
+    sched_g *gs = fake_gs(N);
+    link_gs(gs, 0, 100);
+    sched__globrunqputbatch(&gs[0], &gs[99], 100); /* at the tail */
+    link_gs(gs, 100, 164);
+    sched__lock(&sched__state.lock);
+    sched__globrunqputbatch_inject_locked(&gs[100], &gs[163], 64);
+    sched__globrunqput_inject_locked(&gs[164]); /* after the last injected */
+    sched__unlock(&sched__state.lock);
+    /* queue: 100..163 164 | 0..99 */
+    ck_assert_int_eq(sched__globrunqsize(), 165);
+    ck_assert_int_eq(atomic_load(&sched__state.runqninj), 65);
+
+    ck_assert_ptr_eq(sched__globrunqget(pp, 10), &gs[100]); /* cuts 64 */
+    expect_ring(pp, gs, 101, 110);
+    expect_ring_empty(pp);
+    ck_assert_int_eq(sched__globrunqsize(), 155);
+    ck_assert_int_eq(atomic_load(&sched__state.runqninj), 55);
+
+    /* GOMAXPROCS counts as 1 here: a share is half a ring, 128: the rest
+     * of the cut segment (54), the lone injected one, and 73 of the 100 */
+    ck_assert_ptr_eq(sched__globrunqget(pp, 0), &gs[110]);
+    expect_ring(pp, gs, 111, 165);
+    expect_ring(pp, gs, 0, 73);
+    expect_ring_empty(pp);
+    ck_assert_int_eq(atomic_load(&sched__state.runqninj), 0);
+    ck_assert_int_eq(sched__globrunqsize(), 27);
+
+    ck_assert_ptr_eq(sched__globrunqget(pp, 0), &gs[73]); /* the rest */
+    expect_ring(pp, gs, 74, 100);
+    expect_ring_empty(pp);
+    ck_assert_int_eq(sched__globrunqsize(), 0);
+    ck_assert_ptr_null(sched__globrunqget(pp, 0));
+
+    /* a put after the queue emptied starts it again */
+    sched__lock(&sched__state.lock);
+    sched__globrunqput_locked(&gs[199]);
+    sched__globrunqput_inject_locked(&gs[198]);
+    ck_assert_ptr_eq(sched__globrunqget_locked(pp, 0), &gs[198]);
+    sched__unlock(&sched__state.lock);
+    expect_ring(pp, gs, 199, 200);
+    expect_ring_empty(pp);
+    ck_assert_int_eq(sched__globrunqsize(), 0);
+    ck_assert_int_eq(atomic_load(&sched__state.runqninj), 0);
+    free(gs);
+    free(pp);
 }
 END_TEST
 
@@ -2281,6 +2363,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_runq_steal);
     tcase_add_test(tc, test_runq_runnext);
     tcase_add_test(tc, test_runq_overflow);
+    tcase_add_test(tc, test_globrunq_segments);
     tcase_add_test(tc, test_runq_empty_race);
 
     tc = tu_tcase(s, "go", 60);
