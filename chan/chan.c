@@ -226,13 +226,6 @@ static void park_recorded(struct chan *c, chan__parker_t *pp,
     chan_release(c);
 }
 
-/* Queues a waiter for elem on q and sleeps until a peer or close completes
- * it; c is locked, and the waiters from wake_first on (a ring's wake list)
- * are readied once it is dropped. The operation holds no
- * reference while it sleeps, and once woken touches c again only if c's
- * last release handed it one (refs_to_blocked): the peer or closer that
- * woke it may be the last owner, and free c at once. That saves two atomic
- * read-modify-writes on every blocking operation. */
 /* A blocked operation: the waiter and its parker share one cache line, since
  * the peer that completes us writes both and we read both on waking, so a
  * handoff moves one line between the cores instead of two. */
@@ -259,6 +252,13 @@ static blocked_op_t *blocked_op_place(blocked_op_t *own)
     return op;
 }
 
+/* Queues a waiter for elem on q and sleeps until a peer or close completes
+ * it; c is locked, and the waiters from wake_first on (a ring's wake list)
+ * are readied once it is dropped. The operation holds no
+ * reference while it sleeps, and once woken touches c again only if c's
+ * last release handed it one (refs_to_blocked): the peer or closer that
+ * woke it may be the last owner, and free c at once. That saves two atomic
+ * read-modify-writes on every blocking operation. */
 bool chan__queue_and_park(struct chan *c, chan__waitq_t *q, void *elem,
                           chan__waiter_t *wake_first)
 {
