@@ -46,21 +46,17 @@ struct sched_g {
     void *arg;
     uint64_t goid;
     sched_wait_reason_t wait_reason; /* as given to the last sched_gopark */
+    struct sched__m *m;              /* the M running it, while Grunning */
     /* For the traceback (traceback.c), a sequence count: odd while the g is
      * being made or runs (its stack and fields change), even while it is
      * parked, runnable or dead. Written only by whoever makes or runs it. */
     _Atomic uint32_t schedgen;
-    struct sched__m *m;  /* the M running it, while Grunning */
     const void *gopc;    /* the return address of the go statement's call */
     uint64_t parentgoid; /* the goroutine that started it; 0: a thread */
     sched_g *alllink;    /* next in allgs (every g ever allocated) */
     /* sched_go_copy's private copy of the caller's args: in args_inline when
      * it fits (no malloc per start), else in args_heap, freed at its end. */
     void *args_heap;
-    /* At the head of a segment of the global run queue (runq.c): its last g
-     * and its length; meaningless anywhere else. */
-    sched_g *seglast;
-    int32_t segn;
     _Alignas(max_align_t) unsigned char args_inline[SCHED__G_ARGS_INLINE];
     /* sched_g_sudog's storage, on a line of its own (gs are allocated
      * line-aligned, allocg). */
@@ -256,7 +252,7 @@ void sched__startm(sched__p_t *pp, bool spinning, bool lock_held);
 void sched__pidleput_locked(sched__p_t *pp);
 
 /* runq.c: the global run queue, under sched__state.lock: put one at the
- * tail, and take a batch for pp (up to max; 0: Go's share). */
+ * tail, pop the head, and take a batch for pp (up to max; 0: Go's share). */
 void sched__globrunqput_locked(sched_g *gp);
 /* Puts gp after the goroutines injected before it, ahead of the rest; the
  * batch form does so for head..tail (n goroutines linked by schedlink, in
@@ -264,6 +260,7 @@ void sched__globrunqput_locked(sched_g *gp);
 void sched__globrunqput_inject_locked(sched_g *gp);
 void sched__globrunqputbatch_inject_locked(sched_g *head, sched_g *tail,
                                            int32_t n);
+sched_g *sched__globrunqpop_locked(void);
 sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max);
 
 /* proc.c's scheduling, for goroutine.c: the calling thread's M (NULL on a

@@ -215,23 +215,11 @@ bool sched__runqempty(sched__p_t *pp)
 /* ---- the global run queue (sched__state.lock)
  * ----------------------------------- */
 
-/* The global queue is a list of gs through schedlink, cut in segments: the
- * gs each put added at once, whose first g records the segment's last and
- * its length (seglast, segn). Taking a share then hops from segment to
- * segment instead of following every link under the lock: a closer that
- * readies 100,000 goroutines puts them 64 at a time, and each g's line is
- * in the closer's cache, a transfer per link, while the closer waits for
- * the lock to put the next 64. Whoever takes the share walks it after the
- * lock. The injected prefix ends where a segment does, since every put
- * adds whole segments at either end of it. */
-
 /* Appends the n goroutines head..tail (linked by schedlink) to the global
- * queue, as a segment; sched__state.lock is held. */
+ * queue; sched__state.lock is held. */
 static void globrunqputbatch_locked(sched_g *head, sched_g *tail, int32_t n)
 {
     tail->schedlink = NULL;
-    head->seglast = tail;
-    head->segn = n;
     if (sched__state.runqtail)
         sched__state.runqtail->schedlink = head;
     else
@@ -250,8 +238,6 @@ void sched__globrunqput_locked(sched_g *gp)
 void sched__globrunqputbatch_inject_locked(sched_g *head, sched_g *tail,
                                            int32_t n)
 {
-    head->seglast = tail;
-    head->segn = n;
     sched_g *after = sched__state.runqinjtail;
     if (after) {
         tail->schedlink = after->schedlink;
@@ -282,64 +268,33 @@ void sched__globrunqputbatch(sched_g *head, sched_g *tail, int32_t n)
     sched__unlock(&sched__state.lock);
 }
 
-/* The last of the first k gs of the head segment (k <= its length); when k
- * is less, the rest becomes a segment of its own. */
-static sched_g *split_head_segment(int32_t k)
+sched_g *sched__globrunqpop_locked(void)
 {
-    sched_g *head = sched__state.runqhead;
-    if (k == head->segn)
-        return head->seglast;
-    sched_g *last = head;
-    for (int32_t i = 1; i < k; i++)
-        last = last->schedlink;
-    sched_g *rest = last->schedlink;
-    rest->seglast = head->seglast;
-    rest->segn = head->segn - k;
-    return last;
-}
-
-/* Cuts the first n gs (1 <= n <= runqsize) off the global queue: returns
- * the first, linked through schedlink to the n-th, whose schedlink is
- * NULL. Whole segments cost a step each; only a segment cut in two is
- * walked, up to the cut. */
-static sched_g *globrunqcut_locked(int32_t n)
-{
-    sched__invariant(n >= 1 && n <= sched__state.runqsize,
-                     "globrunqcut: more than the queue holds");
-    sched_g *first = sched__state.runqhead, *last = NULL;
-    for (int32_t taken = 0; taken < n;) {
-        int32_t k = sched__state.runqhead->segn;
-        if (k > n - taken)
-            k = n - taken;
-        last = split_head_segment(k);
-        sched__state.runqhead = last->schedlink;
-        if (sched__state.runqinjtail) { /* the segment was injected */
-            if (sched__state.runqinjtail == last)
-                sched__state.runqinjtail = NULL;
-            atomic_store_explicit(&sched__state.runqninj,
-                                  sched__state.runqninj - k,
-                                  memory_order_relaxed);
-        }
-        taken += k;
-    }
+    sched_g *gp = sched__state.runqhead;
+    sched__state.runqhead = gp->schedlink;
     if (!sched__state.runqhead)
         sched__state.runqtail = NULL;
-    last->schedlink = NULL;
-    atomic_store_explicit(&sched__state.runqsize, sched__state.runqsize - n,
-                          memory_order_relaxed);
+    gp->schedlink = NULL;
+    if (sched__state.runqinjtail) { /* gp is one of the injected prefix */
+        if (sched__state.runqinjtail == gp)
+            sched__state.runqinjtail = NULL;
+        atomic_store_explicit(&sched__state.runqninj, sched__state.runqninj - 1,
+                              memory_order_relaxed);
+    }
     sched__invariant((sched__state.runqninj == 0) ==
                          (sched__state.runqinjtail == NULL),
-                     "globrunqcut: injected prefix miscounted");
-    return first;
+                     "globrunqpop: injected prefix miscounted");
+    return gp;
 }
 
-/* Go's globrunqget's share: runqsize / GOMAXPROCS + 1, at most max when
- * max > 0, and at most half a ring; 0 when the queue is empty. */
-static int32_t globrunq_share_locked(sched__p_t *pp, int32_t max)
+/* Go's globrunqget: a fair share (runqsize / GOMAXPROCS + 1), at most max
+ * when max > 0, and at most half a ring. pp's ring must be empty enough to
+ * take them: callers pass a P whose ring they have just found empty. */
+sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max)
 {
     int32_t size = sched__state.runqsize;
     if (size == 0)
-        return 0;
+        return NULL;
     int32_t n = size / (sched__nprocs > 0 ? sched__nprocs : 1) + 1;
     if (n > size)
         n = size;
@@ -349,39 +304,20 @@ static int32_t globrunq_share_locked(sched__p_t *pp, int32_t max)
         n = SCHED__RUNQ_SIZE / 2;
     sched__invariant(sched__runqlen(pp) + (uint32_t)n - 1 <= SCHED__RUNQ_SIZE,
                      "globrunqget: no room in the local queue");
-    (void)pp; /* without invariants */
-    return n;
-}
-
-/* Runs first now and queues the rest of its cut on pp. */
-static sched_g *runq_put_cut(sched__p_t *pp, sched_g *first)
-{
-    for (sched_g *gp = first->schedlink, *next; gp; gp = next) {
-        next = gp->schedlink;
-        gp->schedlink = NULL;
-        sched__runqput(pp, gp, false);
-    }
-    first->schedlink = NULL;
-    return first;
-}
-
-/* Go's globrunqget: a fair share (globrunq_share_locked). pp's ring must be
- * empty enough to take them: callers pass a P whose ring they have just
- * found empty. */
-sched_g *sched__globrunqget_locked(sched__p_t *pp, int32_t max)
-{
-    int32_t n = globrunq_share_locked(pp, max);
-    return n ? runq_put_cut(pp, globrunqcut_locked(n)) : NULL;
+    atomic_store_explicit(&sched__state.runqsize, size - n,
+                          memory_order_relaxed);
+    sched_g *gp = sched__globrunqpop_locked();
+    while (--n > 0)
+        sched__runqput(pp, sched__globrunqpop_locked(), false);
+    return gp;
 }
 
 sched_g *sched__globrunqget(sched__p_t *pp, int32_t max)
 {
     sched__lock(&sched__state.lock);
-    int32_t n = globrunq_share_locked(pp, max);
-    sched_g *first = n ? globrunqcut_locked(n) : NULL;
+    sched_g *gp = sched__globrunqget_locked(pp, max);
     sched__unlock(&sched__state.lock);
-    /* The cut is ours alone: walk it without the lock. */
-    return first ? runq_put_cut(pp, first) : NULL;
+    return gp;
 }
 
 int32_t sched__globrunqsize(void)

@@ -664,11 +664,12 @@ static void expect_ring_empty(sched__p_t *pp)
     ck_assert_ptr_null(sched__runqget(pp, &inherit));
 }
 
-/* The global queue in segments (runq.c): puts at the tail and injected ones
- * at the head, then shares that cut segments in two, whole, and across the
- * injected prefix's end, come back in queue order, with the queue's size
- * and the prefix's count right at each step. */
-START_TEST(test_globrunq_segments)
+/* The global queue (runq.c): a batch put at the tail, then a batch injected
+ * in one step (sched_goready_list from a thread without a P, as Go's
+ * injectglist) and a lone injected one after it, ahead of the rest; shares
+ * taken across the injected prefix's end come back in queue order, with the
+ * queue's size and the prefix's count right at each step. */
+START_TEST(test_globrunq_inject_batch)
 {
     sched__p_t *pp = new_p(0);
     enum { N = 200 };
@@ -684,14 +685,14 @@ START_TEST(test_globrunq_segments)
     ck_assert_int_eq(sched__globrunqsize(), 165);
     ck_assert_int_eq(atomic_load(&sched__state.runqninj), 65);
 
-    ck_assert_ptr_eq(sched__globrunqget(pp, 10), &gs[100]); /* cuts 64 */
+    ck_assert_ptr_eq(sched__globrunqget(pp, 10), &gs[100]);
     expect_ring(pp, gs, 101, 110);
     expect_ring_empty(pp);
     ck_assert_int_eq(sched__globrunqsize(), 155);
     ck_assert_int_eq(atomic_load(&sched__state.runqninj), 55);
 
     /* GOMAXPROCS counts as 1 here: a share is half a ring, 128: the rest
-     * of the cut segment (54), the lone injected one, and 73 of the 100 */
+     * of the batch (54), the lone injected one, and 73 of the 100 */
     ck_assert_ptr_eq(sched__globrunqget(pp, 0), &gs[110]);
     expect_ring(pp, gs, 111, 165);
     expect_ring(pp, gs, 0, 73);
@@ -2363,7 +2364,7 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_runq_steal);
     tcase_add_test(tc, test_runq_runnext);
     tcase_add_test(tc, test_runq_overflow);
-    tcase_add_test(tc, test_globrunq_segments);
+    tcase_add_test(tc, test_globrunq_inject_batch);
     tcase_add_test(tc, test_runq_empty_race);
 
     tc = tu_tcase(s, "go", 60);
