@@ -130,10 +130,17 @@ static inline void *chan__waiter_val(const struct chan *c, chan__waiter_t *w)
     return chan__val_inline(c) ? (void *)&w->elem : w->elem;
 }
 
+/* The size of the value a woken operation on c takes out of its waiter
+ * (chan__waiter_take_val): a receive's, when it travels inside; 0 when the
+ * peer wrote the operation's own variable, or for a send. */
+static inline size_t chan__waiter_take_size(const struct chan *c, bool send)
+{
+    return !send && chan__val_inline(c) ? c->elemsize : 0;
+}
+
 /* Sets up w for a blocking operation on elem: a sender's small value goes
- * inside w. Returns the size of the value a receiver must take out of w
- * once woken (chan__waiter_take_val), 0 when the peer writes elem itself:
- * the woken operation must not read c to learn it (see chan.c). */
+ * inside w. Returns chan__waiter_take_size, computed now: a woken send or
+ * receive must not read c to learn it (see chan.c). */
 static inline size_t chan__waiter_set_elem(const struct chan *c,
                                            chan__waiter_t *w, void *elem,
                                            bool send)
@@ -145,7 +152,7 @@ static inline size_t chan__waiter_set_elem(const struct chan *c,
     w->elem = NULL;
     if (send)
         chan__copy(c, &w->elem, elem);
-    return send ? 0 : c->elemsize;
+    return chan__waiter_take_size(c, send);
 }
 
 /* A woken receiver's value (or close's zero), of size bytes, out of w. */

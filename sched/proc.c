@@ -601,6 +601,22 @@ static void stopm(sched__m_t *mp)
     mp->nextp = NULL;
 }
 
+/* Links gs[0..n) through schedlink, in order: a list for the global queue,
+ * put there in one step (Go's injectglist builds its gList first). */
+static void link_list(sched_g *const *gs, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        gs[i]->schedlink = gs[i + 1];
+}
+
+/* Puts the n >= 1 runnable gs on the global queue's injected prefix, in
+ * order, in one step. sched.lock held. */
+static void inject_list_locked(sched_g *const *gs, size_t n)
+{
+    link_list(gs, n);
+    sched__globrunqputbatch_inject_locked(gs[0], gs[n - 1], (int32_t)n);
+}
+
 /* A thread that is not a worker (or a worker on g0 without a P) makes gp
  * runnable: the global queue's injected prefix, and an idle P gets an M (Go's
  * injectglist). */
@@ -786,9 +802,10 @@ static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
     sched__lock(&sched__state.lock);
     sched__state.npollm--;
     sched__p_t *pp = pidleget_locked();
-    for (size_t i = 0; !pp && i < n; i++) {
-        sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
-        sched__globrunqput_inject_locked(gs[i]);
+    if (!pp && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            sched__casgstatus(gs[i], SCHED__Gwaiting, SCHED__Grunnable);
+        inject_list_locked(gs, n);
     }
     sched__unlock(&sched__state.lock);
     if (!pp)
@@ -1063,10 +1080,7 @@ void sched_goready_list(sched_g *const *gs, size_t n)
             sched__runqput(pp, gs[i], false);
         sched__wakep();
     } else {
-        /* As Go's injectglist: the list is linked before the lock, which
-         * the Ms taking work from the queue wait for. */
-        for (size_t i = 0; i + 1 < n; i++)
-            gs[i]->schedlink = gs[i + 1];
+        link_list(gs, n); /* before the lock, which the Ms wait for */
         sched__lock(&sched__state.lock);
         sched__globrunqputbatch_inject_locked(gs[0], gs[n - 1], (int32_t)n);
         sched__p_t *idle;

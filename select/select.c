@@ -494,8 +494,9 @@ static int select_block(chan_case_t *cases, size_t ncases,
      * zeroed value from the closer (inside the waiter when small). Before
      * the releases: they may free the channel. */
     chan_case_t *won = &cases[winner->case_index];
-    if (won->dir == CHAN_RECV && chan__val_inline(won->chan))
-        chan__waiter_take_val(winner, won->elem, won->chan->elemsize);
+    chan__waiter_take_val(
+        winner, won->elem,
+        chan__waiter_take_size(won->chan, won->dir == CHAN_SEND));
     won->status = winner->success ? CHAN_OK : CHAN_CLOSED;
     for (size_t k = 0; k < norder; k++)
         chan_release(cases[lockorder[k]].chan);
