@@ -100,11 +100,25 @@ static inline void chan__set_qcount(struct chan *c, size_t n)
     atomic_store_explicit(&c->qcount, n, memory_order_relaxed);
 }
 
+/* Copies a value of size bytes. Values of 8 or 4 bytes (integers, pointers)
+ * are the common case and copy inline: memcpy with a size known only at run
+ * time is a call through the PLT, some 20 instructions, a tenth of a
+ * goroutine handoff's work. */
+static inline void chan__copy_bytes(void *dst, const void *src, size_t size)
+{
+    if (size == 8)
+        memcpy(dst, src, 8);
+    else if (size == 4)
+        memcpy(dst, src, 4);
+    else
+        memcpy(dst, src, size);
+}
+
 /* Copies one value; either side may be NULL (discarded or zero-size). */
 static inline void chan__copy(const struct chan *c, void *dst, const void *src)
 {
     if (dst && src && c->elemsize)
-        memcpy(dst, src, c->elemsize);
+        chan__copy_bytes(dst, src, c->elemsize);
 }
 
 static inline void chan__zero(const struct chan *c, void *dst)
@@ -160,7 +174,7 @@ static inline void chan__waiter_take_val(const chan__waiter_t *w, void *elem,
                                          size_t size)
 {
     if (elem && size)
-        memcpy(elem, &w->elem, size);
+        chan__copy_bytes(elem, &w->elem, size);
 }
 
 /* Slot i of the buffer, or NULL when values have no bytes to copy. */

@@ -163,7 +163,7 @@ struct chan *chan__lf_make(size_t elem_size, size_t cap)
 static void copy_value(const chan__ring_t *r, void *dst, const void *src)
 {
     if (dst && src && r->elemsize)
-        memcpy(dst, src, r->elemsize);
+        chan__copy_bytes(dst, src, r->elemsize);
 }
 
 int chan__lf_push(struct chan *c, const void *src, bool locked)

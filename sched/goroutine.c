@@ -213,6 +213,7 @@ static _Noreturn void goexit1(sched__m_t *mp, sched_g *gp)
 static void goroutine_main(void *arg)
 {
     sched__fiber_started();
+    sched__switched_in(sched__getm());
     sched_g *gp = arg;
     gp->fn(gp->arg);
     sched__m_t *mp = sched__getm();

@@ -88,9 +88,10 @@
  * M switches to a goroutine it marks its P "user" (p->status holds the M and
  * SCHED__Puser), and whenever the M comes back into the scheduler (the
  * goroutine switches to g0, or calls sched_goready or sched_go, which use
- * the P) it CASes that back to "sched" (SCHED__Psched), which sysmon never
- * touches. A CAS per scheduling point and a store on the way out: the fast
- * paths (runqput, runnext) are unchanged.
+ * the P) it claims it back to "sched" (SCHED__Psched), which sysmon never
+ * touches: with stores, sysmon paying a membarrier for the race, or with a
+ * CAS where Linux has none (pclaim.c). The fast paths (runqput, runnext)
+ * are unchanged.
  *
  * sysmon (Go's) is a thread of its own, started with the scheduler. It
  * sleeps 20 us between rounds, doubling after 50 rounds without work up to
@@ -103,13 +104,13 @@
  * system call after one sysmon tick when work waits. After 10 ms (Go's
  * forcePreemptNS) either suffices. Go retakes only from system calls and
  * preempts running goroutines; we cannot preempt, so the queue moves
- * instead. Retaking is a CAS of the status from
- * "M, user" to idle, then Go's handoffp: an M (idle or new, startm) runs the
- * P when there is work, a spinning one when nobody spins and no P is idle,
- * else the P goes idle. The M in the status word makes the CAS immune to
- * ABA: only the M itself writes its own address there.
+ * instead. Retaking moves the status from "M, user" to idle
+ * (sched__p_retake), then Go's handoffp: an M (idle or new, startm) runs
+ * the P when there is work, a spinning one when nobody spins and no P is
+ * idle, else the P goes idle. The M in the status word makes sysmon's CAS
+ * immune to ABA: only the M itself writes its own address there.
  *
- * The M that lost its P finds out at its next CAS, which fails: it forgets
+ * The M that lost its P finds out at its next claim, which fails: it forgets
  * the P (mp->p = NULL) and never touches it again. On g0 it finishes what
  * its goroutine asked for without a P (unlockf, the goroutine's exit; a free
  * g goes to the global list), then exitsyscall (Go's): a goroutine to resume
@@ -176,7 +177,9 @@ sched__schedt_t sched__state = {
  * after an acquire load of started. */
 sched__p_t **sched__allp;
 int sched__nprocs;
-static int maxprocs_wanted; /* sched__set_maxprocs, under start_lock */
+static int maxprocs_wanted;  /* sched__set_maxprocs, under start_lock */
+static int claim_cas_wanted; /* sched__set_p_claim_cas, under start_lock */
+static int direct_handoff_wanted = -1; /* sched__set_direct_handoff; -1: env */
 static sched__lock_t start_lock = SCHED__LOCK_INIT;
 static atomic_bool started;
 
@@ -336,19 +339,17 @@ static void p_to_user(sched__m_t *mp, sched__p_t *pp)
 
 /* mp is back in the scheduler from its goroutine's code: takes its P out of
  * sysmon's reach, or finds that sysmon took it (then mp->p becomes NULL and
- * mp must not touch the P again). Relaxed: on success nobody else wrote to
- * the P; on failure we leave it alone. */
+ * mp must not touch the P again). */
 static sched__p_t *p_from_user(sched__m_t *mp)
 {
     sched__p_t *pp = mp->p;
     if (!pp)
         return NULL;
-    uintptr_t st = PSTATE(mp, SCHED__Puser);
-    if (atomic_compare_exchange_strong_explicit(
-            &pp->status, &st, PSTATE(mp, SCHED__Psched), memory_order_relaxed,
-            memory_order_relaxed))
+    if (sched__p_claim(mp, pp))
         return pp;
-    sched__invariant(PSTATE_M(st) != mp, "p_from_user: P not left to sysmon");
+    sched__invariant(
+        PSTATE_M(atomic_load_explicit(&pp->status, memory_order_relaxed)) != mp,
+        "p_from_user: P not left to sysmon");
     mp->p = NULL;
     return NULL;
 }
@@ -453,8 +454,9 @@ static sched__m_t *allocm(void)
         if (!mp)
             return NULL;
         mp->alllink = atomic_load_explicit(&allm, memory_order_relaxed);
+        /* release: sched__handoff_count follows alllink. */
         while (!atomic_compare_exchange_weak_explicit(&allm, &mp->alllink, mp,
-                                                      memory_order_relaxed,
+                                                      memory_order_release,
                                                       memory_order_relaxed))
             ;
     }
@@ -888,15 +890,37 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
 
 /* ---- running goroutines -------------------------------------------------- */
 
-/* Switches from g0 to gp; returns, on g0, when gp switches back. */
-static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
+/* Whether gp ran on mp a few goroutines ago: the top of its stack is still
+ * in this core's caches (a ping-pong on one P), and asking for 16 lines again
+ * costs a tenth of the handoff. */
+static bool ran_lately(const sched__m_t *mp, const sched_g *gp)
 {
-    sched__fiber_prefetch(&gp->fiber); /* while we do the bookkeeping */
-    sched__p_t *pp = mp->p;
-    if (!inherit) {
-        pp->schedtick++;
-        pp->slice_start = sched__nanotime_coarse();
-    }
+    return gp->ran_on == mp && mp->execs - gp->ran_at < 4;
+}
+
+/* The traceback's sequence count (proc.h): odd before gp's stack changes,
+ * even again once its registers are saved. Only the M running gp writes it. */
+static void schedgen_running(sched_g *gp)
+{
+    uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);
+    atomic_store_explicit(&gp->schedgen, gen + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void schedgen_saved(sched_g *gp)
+{
+    uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);
+    atomic_store_explicit(&gp->schedgen, gen + 1, memory_order_release);
+}
+
+/* mp is about to switch to gp, on its P pp: from g0 (execute) or from the
+ * goroutine handing pp over (sched__handoff). */
+static void run_prepare(sched__m_t *mp, sched__p_t *pp, sched_g *gp)
+{
+    if (!ran_lately(mp, gp))
+        sched__fiber_prefetch(&gp->fiber); /* while we do the bookkeeping */
+    gp->ran_on = mp;
+    gp->ran_at = ++mp->execs;
     /* relaxed: only the holder writes it; sysmon compares. */
     atomic_store_explicit(
         &pp->ticks, atomic_load_explicit(&pp->ticks, memory_order_relaxed) + 1,
@@ -904,18 +928,28 @@ static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
     sched__casgstatus(gp, SCHED__Grunnable, SCHED__Grunning);
     gp->m = mp;
     mp->curg = gp;
+}
+
+/* Switches from g0 to gp; returns, on g0, when gp switches back. */
+static void execute(sched__m_t *mp, sched_g *gp, bool inherit)
+{
+    sched__p_t *pp = mp->p;
+    run_prepare(mp, pp, gp);
+    if (!inherit) {
+        pp->schedtick++;
+        pp->slice_start = sched__nanotime_coarse();
+    }
     int64_t traced = sched__tracing() ? sched__trace_now() : 0;
     p_to_user(mp, pp);
-    /* The traceback's sequence count (proc.h): odd before the stack changes,
-     * even again once its registers are saved. Only this M writes it. */
-    uint32_t gen = atomic_load_explicit(&gp->schedgen, memory_order_relaxed);
-    atomic_store_explicit(&gp->schedgen, gen + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
+    schedgen_running(gp);
     sched__fiber_switch(&mp->g0, &gp->fiber);
-    atomic_store_explicit(&gp->schedgen, gen + 2, memory_order_release);
+    /* Back on g0: from the goroutine now current, gp or one that gp (or a
+     * successor) switched to directly (handoff_next). */
+    sched_g *back = mp->curg;
+    schedgen_saved(back);
     (void)p_from_user(mp); /* NULL: sysmon took the P meanwhile */
-    if (traced)            /* gp is still ours: its mcall_fn has not run yet */
-        sched__trace_running(gp->goid, traced, pp->id, mp->id);
+    if (traced) /* back is still ours: its mcall_fn has not run yet */
+        sched__trace_running(back->goid, traced, pp->id, mp->id);
 }
 
 /* Go's exitsyscall, for an M that sysmon took the P from while its goroutine
@@ -982,6 +1016,7 @@ void sched__mcall(sched_g *gp, sched_g *(*fn)(sched__m_t *, sched_g *))
     sched__m_t *mp = gp->m;
     mp->mcall_fn = fn;
     sched__fiber_switch(&gp->fiber, &mp->g0);
+    sched__switched_in(sched__getm()); /* resumed by a handoff */
 }
 
 /* ---- gopark, goready, gosched -------------------------------------------- */
@@ -1012,6 +1047,98 @@ static sched_g *park_m(sched__m_t *mp, sched_g *gp)
     return NULL;
 }
 
+/* ---- the direct handoff ------------------------------------------------
+ * A goroutine that parks while the goroutine it readied waits in runnext
+ * (a ping-pong, a daisy chain, a pipeline stage) switches to it directly,
+ * not through g0: one context switch instead of two, and none of the
+ * scheduler's loop. Only when g0 would have taken that goroutine at once
+ * (handoff_next): not while tracing, not when the slice is spent, nor when
+ * the global queue's turn (injected goroutines, every 61st slice) comes. The
+ * P stays held ("sched") across the switch; the goroutine switched to
+ * finishes what g0 would have done for the one that parked (park_m), then
+ * gives its P back to sysmon's reach (handoff_finish). Go always passes
+ * through g0; with GOCHAN_DIRECT_HANDOFF=0 (or sched__set_direct_handoff)
+ * gochan does too. */
+static bool direct_handoff;
+
+/* The goroutine in mp's runnext, taken, when the scheduler would run it next
+ * as its goroutine parks; mp then holds its P "sched". NULL otherwise, with
+ * the P as it was (or lost to sysmon: then mp->p is NULL). */
+static sched_g *handoff_next(sched__m_t *mp)
+{
+    sched__p_t *pp = mp->p;
+    if (!pp || !atomic_load_explicit(&pp->runnext, memory_order_relaxed) ||
+        sched__tracing() || !(pp = p_from_user(mp)))
+        return NULL;
+    end_spent_slice(pp);
+    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    if (next &&
+        atomic_load_explicit(&sched__state.runqninj, memory_order_relaxed) ==
+            0 &&
+        !(pp->schedtick % 61 == 0 && sched__globrunqsize() > 0) &&
+        /* acquire: pairs with the release that put next there. */
+        atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                memory_order_acquire,
+                                                memory_order_relaxed)) {
+        pp->injected_last = false; /* as injected_first, finding none */
+        return next;
+    }
+    p_to_user(mp, pp);
+    return NULL;
+}
+
+/* What g0 does after a goroutine parks (schedule's loop, park_m), done by
+ * the goroutine that mp switched to directly: the one that parked, `from`,
+ * is saved now, so it may be published (unlockf). As on g0, mp has no
+ * current goroutine meanwhile and holds its P "sched": goready, called by
+ * unlockf, uses the P as it is. */
+static void handoff_finish(sched__m_t *mp, sched_g *from)
+{
+    sched_g *gp = mp->curg;
+    mp->handoff_from = NULL;
+    mp->curg = NULL;
+    schedgen_saved(from);
+    from->m = NULL;
+    sched_g *again = park_m(mp, from);
+    if (again) /* unlockf said no: it runs next */
+        sched__runqput(mp->p, again, true);
+    mp->curg = gp;
+    p_to_user(mp, mp->p);
+}
+
+uint64_t sched__handoff_count(void)
+{
+    uint64_t n = 0;
+    for (sched__m_t *mp = atomic_load_explicit(&allm, memory_order_acquire); mp;
+         mp = mp->alllink)
+        n += atomic_load_explicit(&mp->handoffs, memory_order_relaxed);
+    return n;
+}
+
+void sched__switched_in(sched__m_t *mp)
+{
+    if (mp && mp->handoff_from)
+        handoff_finish(mp, mp->handoff_from);
+}
+
+/* execute for next, from gp's stack: gp parks, next runs (inheriting the
+ * time slice, as runnext's goroutine does). Returns when gp runs again.
+ * Named as sched__mcall is: the traceback leaves out the sched__ frames on
+ * top of a parked goroutine's stack. */
+static void sched__handoff(sched__m_t *mp, sched_g *gp, sched_g *next)
+{
+    run_prepare(mp, mp->p, next);
+    mp->handoff_from = gp;
+    /* relaxed: a count that only this M writes */
+    atomic_store_explicit(
+        &mp->handoffs,
+        atomic_load_explicit(&mp->handoffs, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+    schedgen_running(next);
+    sched__fiber_switch(&gp->fiber, &next->fiber);
+    sched__switched_in(sched__getm());
+}
+
 void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
                   sched_wait_reason_t wait_reason)
 {
@@ -1023,7 +1150,11 @@ void sched_gopark(bool (*unlockf)(sched_g *gp, void *arg), void *arg,
     gp->wait_reason = wait_reason;
     mp->waitunlockf = unlockf;
     mp->waitlock = arg;
-    sched__mcall(gp, park_m);
+    sched_g *next = direct_handoff ? handoff_next(mp) : NULL;
+    if (next)
+        sched__handoff(mp, gp, next);
+    else
+        sched__mcall(gp, park_m);
 }
 
 /* The P a scheduler call may use for a moment: on a goroutine, its M's, taken
@@ -1164,6 +1295,13 @@ static int maxprocs_default(void)
     return n < SCHED__MAXPROCS_MAX ? n : SCHED__MAXPROCS_MAX;
 }
 
+/* GOCHAN_DIRECT_HANDOFF=0 turns the direct handoff off (on by default). */
+static bool direct_handoff_default(void)
+{
+    const char *env = getenv("GOCHAN_DIRECT_HANDOFF");
+    return !(env && strcmp(env, "0") == 0);
+}
+
 void sched__p_init(sched__p_t *pp, int id)
 {
     memset(pp, 0, sizeof *pp);
@@ -1194,6 +1332,9 @@ static int start_locked(void)
         sched__p_init(sched__allp[i], i);
     }
     sched__nprocs = n;
+    sched__p_claim_setup(claim_cas_wanted); /* before any M runs */
+    direct_handoff = direct_handoff_wanted >= 0 ? direct_handoff_wanted
+                                                : direct_handoff_default();
     sched__m_t *m0 = allocm();
     if (!m0) {
         free_allp(n);
@@ -1245,16 +1386,32 @@ int sched__start(void)
     return 0;
 }
 
+/* A setting for the scheduler about to start: 0, or EBUSY once started. */
+static int set_before_start(int *setting, int value)
+{
+    sched__lock(&start_lock);
+    int err = atomic_load_explicit(&started, memory_order_relaxed) ? EBUSY : 0;
+    if (!err)
+        *setting = value;
+    sched__unlock(&start_lock);
+    return err;
+}
+
 int sched__set_maxprocs(int n)
 {
     if (n < 1 || n > SCHED__MAXPROCS_MAX)
         return EINVAL;
-    sched__lock(&start_lock);
-    int err = atomic_load_explicit(&started, memory_order_relaxed) ? EBUSY : 0;
-    if (!err)
-        maxprocs_wanted = n;
-    sched__unlock(&start_lock);
-    return err;
+    return set_before_start(&maxprocs_wanted, n);
+}
+
+int sched__set_p_claim_cas(bool cas)
+{
+    return set_before_start(&claim_cas_wanted, cas);
+}
+
+int sched__set_direct_handoff(bool on)
+{
+    return set_before_start(&direct_handoff_wanted, on);
 }
 
 int sched__gomaxprocs(void)

@@ -38,19 +38,23 @@ struct sched_g {
     sched__fiber_t fiber;    /* its context, saved while not running */
     sched__stack_t stack;    /* from the stack pool; given back on return */
     _Atomic uint32_t status; /* SCHED__G*; see casgstatus */
+    /* mp->execs when the M ran_on last ran it: execute skips the prefetch
+     * of a stack that ran moments ago on the same core. */
+    uint32_t ran_at;
     /* Next in the global run queue or a free list. Beside status: a thread
      * that readies a g writes both, and the M that takes the g reads both,
      * so the g's one line moves between them, not two. */
     sched_g *schedlink;
+    struct sched__m *ran_on; /* the M that ran it last (see ran_at) */
     void (*fn)(void *);
     void *arg;
     uint64_t goid;
     sched_wait_reason_t wait_reason; /* as given to the last sched_gopark */
-    struct sched__m *m;              /* the M running it, while Grunning */
     /* For the traceback (traceback.c), a sequence count: odd while the g is
      * being made or runs (its stack and fields change), even while it is
      * parked, runnable or dead. Written only by whoever makes or runs it. */
     _Atomic uint32_t schedgen;
+    struct sched__m *m;  /* the M running it, while Grunning */
     const void *gopc;    /* the return address of the go statement's call */
     uint64_t parentgoid; /* the goroutine that started it; 0: a thread */
     sched_g *alllink;    /* next in allgs (every g ever allocated) */
@@ -69,9 +73,9 @@ struct sched_g {
 /* Who holds a P and what its M is doing, in one word (p->status): the M's
  * address with a state in the low bits, or 0 for an idle P (nobody holds it,
  * or sysmon has just taken it). One word, so that sysmon's retake and the
- * M's return to the scheduler race on a single CAS (see proc.c, "Blocking C
- * code"); the M's address in it makes a retaken and re-held P look
- * different to the M that lost it. */
+ * M's return to the scheduler race on it alone (pclaim.c); the M's address
+ * in it makes a retaken and re-held P look different to the M that lost
+ * it. */
 enum {
     SCHED__Pidle = 0,
     SCHED__Psched = 1, /* its M is in the scheduler: only it touches the P */
@@ -93,6 +97,8 @@ typedef struct sched__p {
     uint32_t sysmon_ticks;
     int64_t sysmon_when;
     int64_t sysmon_probe_at; /* no /proc probe of the M before (ns) */
+    /* sysmon is deciding whether to take the P from its M (pclaim.c). */
+    _Atomic uint32_t retaking;
 
     /* The run queue. Only the P's owner adds (runqput) and moves the tail;
      * the owner and stealers take from the head with a CAS. Slots are atomic
@@ -130,8 +136,15 @@ typedef struct sched__m {
     sched_g *(*mcall_fn)(struct sched__m *mp, sched_g *gp);
     bool (*waitunlockf)(sched_g *gp, void *arg);
     void *waitlock;
-    uint32_t fastrand;        /* for the order in which Ps are robbed */
-    struct sched__m *alllink; /* next in allm (proc.c) */
+    /* It is taking its P back from its goroutine's code (pclaim.c). */
+    _Atomic uint32_t claiming;
+    uint32_t fastrand; /* for the order in which Ps are robbed */
+    uint32_t execs;    /* goroutines it has switched to */
+    /* The goroutine that switched to the current one directly, whose park
+     * the current one finishes (proc.c, "the direct handoff"). */
+    sched_g *handoff_from;
+    _Atomic uint64_t handoffs; /* direct handoffs so far (its own writes) */
+    struct sched__m *alllink;  /* next in allm (proc.c) */
     int id;
 } sched__m_t;
 
@@ -188,6 +201,29 @@ int64_t sched__nanotime_coarse(void);
 int sched__set_maxprocs(int n);
 int sched__gomaxprocs(void); /* 0 until the scheduler starts */
 int sched__ncpu(void);       /* CPUs this process may run on (affinity) */
+
+/* ---- the P between its M and sysmon (pclaim.c) ----------------------------
+ * sched__p_claim: mp, back from its goroutine's code, takes its P (status
+ * "mp, user") back to "mp, sched"; false when sysmon took it (then mp must not
+ * touch it). sched__p_retake: sysmon takes pp from the M in `user` ("M,
+ * user") to idle; false when the M came back first. Both fenced by a
+ * membarrier where Linux has one, else CASes: sched__p_claim_setup chooses,
+ * at the scheduler's start (CASes if asked); sched__set_p_claim_cas(true)
+ * asks for them (0, or EBUSY once started). */
+void sched__p_claim_setup(bool cas);
+bool sched__p_claim(sched__m_t *mp, sched__p_t *pp);
+bool sched__p_retake(sched__p_t *pp, uintptr_t user);
+int sched__set_p_claim_cas(bool cas);
+bool sched__p_claim_fenced(void);
+
+/* The direct handoff (proc.c): on or off for the scheduler about to start
+ * (0, or EBUSY once started); otherwise GOCHAN_DIRECT_HANDOFF decides. */
+int sched__set_direct_handoff(bool on);
+uint64_t sched__handoff_count(void); /* direct handoffs so far, all Ms */
+
+/* Every goroutine calls it when it starts running or resumes from a switch:
+ * it finishes the park of the goroutine that switched to it directly. */
+void sched__switched_in(sched__m_t *mp);
 
 /* Worker threads started so far (0 until the first sched_go). */
 int sched__mcount(void);

@@ -12,8 +12,9 @@
  *  - consumers move the head with a release CAS, the producer loads it with
  *    acquire before reusing slots: a slot is only rewritten after whoever
  *    took it has read it;
- *  - runnext is taken or replaced with CASes: release publishes the g put
- *    there, acquire on the taker's side sees it.
+ *  - runnext is taken or replaced with CASes, filled when empty with a
+ *    store (runnext_swap): release publishes the g put there, acquire on
+ *    the taker's side sees it.
  */
 #include "proc.h"
 
@@ -56,12 +57,20 @@ static bool runqputslow(sched__p_t *pp, sched_g *gp, uint32_t h, uint32_t t)
     return true;
 }
 
-/* Replaces runnext with gp; returns the goroutine that was there. */
+/* Replaces runnext with gp; returns the goroutine that was there. Only the
+ * owner turns an empty runnext into a full one (stealers only empty it), so
+ * an empty one is filled with a store, not a read-modify-write: a goroutine
+ * handing the P to another through runnext finds it empty each time, as the
+ * scheduler emptied it to run the one handing over. */
 static sched_g *runnext_swap(sched__p_t *pp, sched_g *gp)
 {
     sched_g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
     /* release: a stealer that takes gp from runnext sees what was written
      * to it before. */
+    if (!old) {
+        atomic_store_explicit(&pp->runnext, gp, memory_order_release);
+        return NULL;
+    }
     while (!atomic_compare_exchange_weak_explicit(
         &pp->runnext, &old, gp, memory_order_release, memory_order_relaxed))
         ;

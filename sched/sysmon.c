@@ -185,10 +185,7 @@ static bool retake(int64_t now)
         if (PSTATE_STATE(st) != SCHED__Puser ||
             !should_retake(pp, PSTATE_M(st), now - pp->sysmon_when, now))
             continue; /* it computes, and nobody waits (long): let it */
-        /* acquire: what the M wrote to pp before p_to_user is ours. */
-        if (!atomic_compare_exchange_strong_explicit(
-                &pp->status, &st, SCHED__Pidle, memory_order_acquire,
-                memory_order_relaxed))
+        if (!sched__p_retake(pp, st))
             continue; /* it came back into the scheduler */
         pp->sysmon_status = SCHED__Pidle;
         pp->sysmon_when = now;

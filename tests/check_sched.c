@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1128,6 +1129,206 @@ START_TEST(test_park_unlockf_false)
     ck_assert_ptr_null(r.getg_in_unlockf);
     ck_assert(r.resumed);
     wait_no_goroutines();
+}
+END_TEST
+
+/* ---- the direct handoff and the P's claim (proc.c, pclaim.c) ------------ */
+
+static void run_pingpong_one_p(pingpong_t *pp, long rounds)
+{
+    pp->rounds = rounds;
+    ck_assert_int_eq(sched_go(ponger, pp), 0);
+    ck_assert_int_eq(sched_go(pinger, pp), 0);
+    ck_assert(wait_for(&pp->done, 2, 60000));
+    wait_no_goroutines();
+}
+
+/* A goroutine that parks while the one it readied waits in runnext switches
+ * to it directly, not through g0: on one P a ping-pong's parks nearly all
+ * are such handoffs (those at the end of a 10 ms slice are not), and every
+ * token still arrives (tsema's unlockf says no when one came meanwhile). */
+START_TEST(test_handoff_pingpong)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    ck_assert_int_eq(sched__set_direct_handoff(true), 0);
+    static pingpong_t pp;
+    long rounds = tu_rounds(1000);
+    run_pingpong_one_p(&pp, rounds);
+    ck_assert_uint_ge(sched__handoff_count(), (uint64_t)rounds);
+}
+END_TEST
+
+/* Switched off, every park goes through g0, as Go's do. */
+START_TEST(test_handoff_off)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    ck_assert_int_eq(sched__set_direct_handoff(false), 0);
+    static pingpong_t pp;
+    run_pingpong_one_p(&pp, tu_rounds(1000));
+    ck_assert_uint_eq(sched__handoff_count(), 0);
+    ck_assert_int_eq(sched__set_direct_handoff(true), EBUSY);
+}
+END_TEST
+
+typedef struct {
+    tsema_t started;
+    sched_g *child;
+    atomic_long done;
+} starter_t;
+
+static void started_child(void *p)
+{
+    starter_t *st = p;
+    st->child = sched_getg();
+    tsema_release(&st->started);
+}
+
+/* The goroutine switched to may never have run: a go statement puts the
+ * new one in runnext, and the parent parks at once. */
+static void start_then_park(void *p)
+{
+    starter_t *st = p;
+    if (sched_go(started_child, st) != 0)
+        abort();
+    tsema_acquire(&st->started);
+    atomic_store(&st->done, st->child != NULL && st->child != sched_getg());
+}
+
+START_TEST(test_handoff_to_new_goroutine)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    ck_assert_int_eq(sched__set_direct_handoff(true), 0);
+    static starter_t st;
+    ck_assert_int_eq(sched_go(start_then_park, &st), 0);
+    ck_assert(wait_for(&st.done, 1, 10000));
+    ck_assert_uint_ge(sched__handoff_count(), 1);
+    wait_no_goroutines();
+}
+END_TEST
+
+typedef struct {
+    refuse_t r;
+    atomic_long other_ran, other_before;
+} refuse_handoff_t;
+
+static void ran_once(void *p)
+{
+    refuse_handoff_t *h = p;
+    atomic_store(&h->other_ran, 1);
+}
+
+static void start_then_park_refused(void *p)
+{
+    refuse_handoff_t *h = p;
+    if (sched_go(ran_once, h) != 0)
+        abort();
+    park_refused(&h->r);
+    atomic_store(&h->other_before, atomic_load(&h->other_ran));
+}
+
+/* unlockf's no after a handoff: the goroutine switched to has run unlockf
+ * for the one that parked, as g0 would (no goroutine current), and the one
+ * refused runs again on the same P, once the other gives it up. */
+START_TEST(test_handoff_unlockf_false)
+{
+    ck_assert_int_eq(sched__set_maxprocs(1), 0);
+    ck_assert_int_eq(sched__set_direct_handoff(true), 0);
+    static refuse_handoff_t h;
+    ck_assert_int_eq(sched_go(start_then_park_refused, &h), 0);
+    ck_assert(wait_for(&h.r.done, 1, 10000));
+    wait_no_goroutines();
+    ck_assert_uint_ge(sched__handoff_count(), 1);
+    ck_assert_int_eq(h.r.calls, 1);
+    ck_assert_ptr_eq(h.r.unlockf_gp, h.r.gp);
+    ck_assert_ptr_null(h.r.getg_in_unlockf);
+    ck_assert(h.r.resumed);
+    ck_assert_int_eq(atomic_load(&h.other_before), 1);
+}
+END_TEST
+
+/* The M takes its P back from its goroutine's code with stores where Linux
+ * has the private expedited membarrier (sysmon fences instead), with a CAS
+ * where it has not or when asked. */
+START_TEST(test_p_claim_fenced_where_membarrier)
+{
+    long cmds = syscall(SYS_membarrier, 0 /* MEMBARRIER_CMD_QUERY */, 0, 0);
+    bool have = cmds > 0 && (cmds & (1 << 3)) && (cmds & (1 << 4));
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, 1, 10000));
+    ck_assert_int_eq(sched__p_claim_fenced(), have);
+    ck_assert_int_eq(sched__set_p_claim_cas(true), EBUSY);
+    wait_no_goroutines();
+}
+END_TEST
+
+START_TEST(test_p_claim_cas_when_asked)
+{
+    ck_assert_int_eq(sched__set_p_claim_cas(true), 0);
+    static atomic_long ran;
+    ck_assert_int_eq(sched_go(count_one, &ran), 0);
+    ck_assert(wait_for(&ran, 1, 10000));
+    ck_assert(!sched__p_claim_fenced());
+    wait_no_goroutines();
+}
+END_TEST
+
+typedef struct {
+    pingpong_t pp;
+    long naps;
+} napper_t;
+
+/* A ping-pong whose every round naps in the kernel first: sysmon sees the
+ * M asleep with the partner waiting and retakes the P, while the Ms claim
+ * theirs back at each park and goready. */
+static void nap_pinger(void *p)
+{
+    napper_t *n = p;
+    for (long i = 0; i < n->pp.rounds; i++) {
+        nanosleep(&(struct timespec){0, 30 * 1000}, NULL);
+        tsema_release(&n->pp.ping);
+        tsema_acquire(&n->pp.pong);
+    }
+    atomic_fetch_add(&n->pp.done, 1);
+}
+
+static void nap_ponger(void *p)
+{
+    napper_t *n = p;
+    for (long i = 0; i < n->pp.rounds; i++) {
+        tsema_acquire(&n->pp.ping);
+        nanosleep(&(struct timespec){0, 30 * 1000}, NULL);
+        tsema_release(&n->pp.pong);
+    }
+    atomic_fetch_add(&n->pp.done, 1);
+}
+
+static void claim_race(void)
+{
+    ck_assert_int_eq(sched__set_maxprocs(2), 0);
+    enum { PAIRS = 3 };
+    static napper_t n[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        n[i].pp.rounds = tu_rounds(300);
+        ck_assert_int_eq(sched_go(nap_ponger, &n[i]), 0);
+        ck_assert_int_eq(sched_go(nap_pinger, &n[i]), 0);
+    }
+    for (int i = 0; i < PAIRS; i++)
+        ck_assert(wait_for(&n[i].pp.done, 2, 60000));
+    wait_no_goroutines();
+    ck_assert_int_ge(sched__mcount(), 2);
+}
+
+START_TEST(test_p_claim_race_sysmon)
+{
+    claim_race();
+}
+END_TEST
+
+START_TEST(test_p_claim_race_sysmon_cas)
+{
+    ck_assert_int_eq(sched__set_p_claim_cas(true), 0);
+    claim_race();
 }
 END_TEST
 
@@ -2384,6 +2585,14 @@ Suite *sched_suite(void)
     tcase_add_test(tc, test_park_pingpong);
     tcase_add_test(tc, test_park_pingpong_one_p);
     tcase_add_test(tc, test_park_unlockf_false);
+    tcase_add_test(tc, test_handoff_pingpong);
+    tcase_add_test(tc, test_handoff_off);
+    tcase_add_test(tc, test_handoff_to_new_goroutine);
+    tcase_add_test(tc, test_handoff_unlockf_false);
+    tcase_add_test(tc, test_p_claim_fenced_where_membarrier);
+    tcase_add_test(tc, test_p_claim_cas_when_asked);
+    tcase_add_test(tc, test_p_claim_race_sysmon);
+    tcase_add_test(tc, test_p_claim_race_sysmon_cas);
     tcase_add_test(tc, test_park_100k_from_pthread);
     tcase_add_test(tc, test_num_goroutine);
     tcase_add_test(tc, test_goready_from_pthread_global);
