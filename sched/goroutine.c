@@ -147,6 +147,9 @@ static sched_g *carveg_locked(void)
     }
     sched_g *gp = memset(next++, 0, sizeof(sched_g));
     left--;
+    /* Before it is in allgs: the traceback reads the status of every g
+     * there, under allglock. */
+    atomic_init(&gp->status, SCHED__Gidle);
     gp->alllink = sched__state.allgs;
     sched__state.allgs = gp;
     return gp;
@@ -159,7 +162,6 @@ static sched_g *allocg(void)
     sched__unlock(&sched__state.allglock);
     if (!gp)
         return NULL;
-    atomic_init(&gp->status, SCHED__Gidle);
     sched__casgstatus(gp, SCHED__Gidle, SCHED__Gdead);
     return gp;
 }
