@@ -9,7 +9,7 @@
  * sysmon, with an asymmetric fence (Linux's membarrier, as liburcu and
  * folly's asymmetric fences do):
  *
- *   the M (sched__p_claim)           sysmon (sched__p_retake)
+ *   the M (sched__p_claim, proc.h)   sysmon (sched__p_retake)
  *   m->claiming = 1                  p->retaking = 1
  *   compiler barrier only            membarrier(PRIVATE_EXPEDITED)
  *   wait while p->retaking           if (!m->claiming)
@@ -29,7 +29,16 @@
  *
  * Where membarrier is missing (before Linux 4.14, or filtered by a seccomp
  * policy) both sides use the CAS; sched__set_p_claim_cas (proc.c) forces it,
- * for the tests. */
+ * for the tests.
+ *
+ * The same asymmetry serves the spinning Ms (proc.c, "the delicate
+ * moment"): every goready publishes work and then looks for a spinning M
+ * (sched__wakep), while an M that stops spinning drops its count and then
+ * looks at every queue, once before it sleeps. The submitter's fence is the
+ * light one (sched__fence_light, a compiler barrier), the sleeper's the
+ * heavy one (sched__fence_heavy, a membarrier): a full fence cost each
+ * goready a tenth of a ping-pong at GOMAXPROCS 2. Without membarrier both
+ * are full fences. */
 #include "proc.h"
 
 #include <errno.h>
@@ -46,7 +55,7 @@
 
 /* Set by sched__p_claim_setup, before the first M starts (its thread's
  * creation publishes it); read by every M and sysmon. */
-static bool claim_fenced;
+bool sched__fence_asymmetric;
 
 #if defined(__linux__) && defined(SYS_membarrier)
 static int membarrier(int cmd)
@@ -82,16 +91,16 @@ static bool membarrier_all(void)
 
 void sched__p_claim_setup(bool cas)
 {
-    claim_fenced = !cas && membarrier_register();
+    sched__fence_asymmetric = !cas && membarrier_register();
 }
 
 bool sched__p_claim_fenced(void)
 {
-    return claim_fenced;
+    return sched__fence_asymmetric;
 }
 
 /* sysmon's decision takes a membarrier and a CAS: a few microseconds. */
-static void wait_for_retake(sched__p_t *pp)
+void sched__p_wait_retake(sched__p_t *pp)
 {
     for (int spins = 0;
          atomic_load_explicit(&pp->retaking, memory_order_acquire); spins++) {
@@ -102,34 +111,17 @@ static void wait_for_retake(sched__p_t *pp)
     }
 }
 
-bool sched__p_claim(sched__m_t *mp, sched__p_t *pp)
+void sched__fence_heavy(void)
 {
-    uintptr_t mine = PSTATE(mp, SCHED__Puser);
-    if (!claim_fenced)
-        /* relaxed: on success nobody else wrote to the P; on failure we
-         * leave it alone. */
-        return atomic_compare_exchange_strong_explicit(
-            &pp->status, &mine, PSTATE(mp, SCHED__Psched), memory_order_relaxed,
-            memory_order_relaxed);
-    atomic_store_explicit(&mp->claiming, 1, memory_order_relaxed);
-    /* The CPU's half of the fence is sysmon's membarrier. */
-    atomic_signal_fence(memory_order_seq_cst);
-    wait_for_retake(pp);
-    /* acquire: after a retake, what sysmon and the P's next holder wrote. */
-    bool ours = atomic_load_explicit(&pp->status, memory_order_acquire) == mine;
-    if (ours)
-        atomic_store_explicit(&pp->status, PSTATE(mp, SCHED__Psched),
-                              memory_order_relaxed);
-    /* release: sysmon, seeing no claim, sees the status stored above. */
-    atomic_store_explicit(&mp->claiming, 0, memory_order_release);
-    return ours;
+    if (!sched__fence_asymmetric || !membarrier_all())
+        atomic_thread_fence(memory_order_seq_cst);
 }
 
 bool sched__p_retake(sched__p_t *pp, uintptr_t user)
 {
     sched__invariant(PSTATE_STATE(user) == SCHED__Puser,
                      "sched__p_retake: the P is not in its goroutine's code");
-    if (!claim_fenced)
+    if (!sched__fence_asymmetric)
         /* acquire: what the M wrote to pp before p_to_user is ours. */
         return atomic_compare_exchange_strong_explicit(
             &pp->status, &user, SCHED__Pidle, memory_order_acquire,

@@ -52,7 +52,8 @@
  * The delicate moment is an M going from spinning to sleeping while another
  * thread submits work: the submitter checks nmspinning after publishing its
  * work, the M re-checks every queue after decrementing nmspinning, with a
- * full barrier on each side (seq_cst fences), so at least one of them sees
+ * full barrier on each side (an asymmetric pair, pclaim.c: a membarrier on
+ * the M's side pays for the submitter's), so at least one of them sees
  * the other: either the submitter sees no spinner and wakes an M, or the M
  * sees the work. A submitter that finds no idle P sets needspinning, which
  * makes the next M about to release its P spin once more instead.
@@ -557,9 +558,10 @@ void sched__wakep(void)
      * the next P to go idle spins for this work instead of sleeping. */
     if (sched__nprocs == 1 && caller_holds_a_p())
         return;
-    /* Pairs with the fence in findrunnable: our work (published before this
-     * call) and their nmspinning decrement cannot both go unseen. */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* Pairs with the fence in findrunnable (recheck_after_spinning): our
+     * work (published before this call) and their nmspinning decrement
+     * cannot both go unseen. The light side (pclaim.c). */
+    sched__fence_light();
     int32_t none = 0;
     if (atomic_load_explicit(&sched__state.nmspinning, memory_order_relaxed) !=
             0 ||
@@ -706,8 +708,8 @@ static sched_g *recheck_after_spinning(sched__m_t *mp, bool *retry)
 {
     *retry = false;
     drop_spinning(mp);
-    /* Pairs with the fence in wakep. */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* Pairs with the fence in wakep; the heavy side (pclaim.c). */
+    sched__fence_heavy();
     sched__lock(&sched__state.lock);
     if (sched__state.runqsize > 0) {
         sched__p_t *pp = pidleget_spinning_locked();

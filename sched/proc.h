@@ -211,10 +211,25 @@ int sched__ncpu(void);       /* CPUs this process may run on (affinity) */
  * at the scheduler's start (CASes if asked); sched__set_p_claim_cas(true)
  * asks for them (0, or EBUSY once started). */
 void sched__p_claim_setup(bool cas);
-bool sched__p_claim(sched__m_t *mp, sched__p_t *pp);
 bool sched__p_retake(sched__p_t *pp, uintptr_t user);
 int sched__set_p_claim_cas(bool cas);
 bool sched__p_claim_fenced(void);
+/* Whether the heavy side of each asymmetric fence is a membarrier (set
+ * before any M starts): then the light side is a compiler barrier. */
+extern bool sched__fence_asymmetric;
+void sched__p_wait_retake(sched__p_t *pp);
+
+/* The two sides of a Dekker-style handshake whose one side runs far more
+ * often than the other (pclaim.c): the light side stores, fences lightly,
+ * then loads; the heavy side stores, fences heavily, then loads. */
+static inline void sched__fence_light(void)
+{
+    if (sched__fence_asymmetric)
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
+void sched__fence_heavy(void);
 
 /* The direct handoff (proc.c): on or off for the scheduler about to start
  * (0, or EBUSY once started); otherwise GOCHAN_DIRECT_HANDOFF decides. */
@@ -237,6 +252,31 @@ uint32_t sched__gstatus(sched_g *gp);
 #define PSTATE(mp, state) ((uintptr_t)(mp) | (uintptr_t)(state))
 #define PSTATE_M(st)      ((sched__m_t *)((st) & ~(uintptr_t)SCHED__PSTATE_MASK))
 #define PSTATE_STATE(st)  ((st) & (uintptr_t)SCHED__PSTATE_MASK)
+
+/* Inline: every park and every goready claims the P, twice per handoff. */
+static inline bool sched__p_claim(sched__m_t *mp, sched__p_t *pp)
+{
+    uintptr_t mine = PSTATE(mp, SCHED__Puser);
+    if (!sched__fence_asymmetric)
+        /* relaxed: on success nobody else wrote to the P; on failure we
+         * leave it alone. */
+        return atomic_compare_exchange_strong_explicit(
+            &pp->status, &mine, PSTATE(mp, SCHED__Psched), memory_order_relaxed,
+            memory_order_relaxed);
+    atomic_store_explicit(&mp->claiming, 1, memory_order_relaxed);
+    sched__fence_light(); /* sysmon's membarrier is the heavy side */
+    /* acquire: a retake that ended before is seen whole (the status). */
+    if (atomic_load_explicit(&pp->retaking, memory_order_acquire))
+        sched__p_wait_retake(pp);
+    /* acquire: after a retake, what sysmon and the P's next holder wrote. */
+    bool ours = atomic_load_explicit(&pp->status, memory_order_acquire) == mine;
+    if (ours)
+        atomic_store_explicit(&pp->status, PSTATE(mp, SCHED__Psched),
+                              memory_order_relaxed);
+    /* release: sysmon, seeing no claim, sees the status stored above. */
+    atomic_store_explicit(&mp->claiming, 0, memory_order_release);
+    return ours;
+}
 
 /* Go's schedt: the scheduler's global state (proc.c). Fields under lock
  * unless said otherwise. */
