@@ -9,13 +9,16 @@
  * lock-free ring, runq.c, plus a runnext slot) or in the global queue
  * (sched__state.lock). Each M's own pthread stack is its g0: the scheduler
  * code, schedule() and what a goroutine asks for when it switches away (park,
- * yield, exit: Go's mcall), runs there, never on a goroutine's stack.
+ * yield, exit: Go's mcall), runs there, never on the stack of the goroutine
+ * that asked.
  *
- * Switching. A goroutine never switches to another goroutine directly: it
- * switches to its M's g0 (sched__fiber_switch), and g0 finds the next one.
- * That costs two switches instead of one, and buys the one property the
- * unlockf protocol needs: by the time anyone can see a parking goroutine, its
- * registers are saved and nothing runs on its stack.
+ * Switching. A goroutine switches to its M's g0 (sched__fiber_switch), and
+ * g0 finds the next one; that buys the one property the unlockf protocol
+ * needs: by the time anyone can see a parking goroutine, its registers are
+ * saved and nothing runs on its stack. It costs two switches instead of one,
+ * so a goroutine that parks while the one it readied waits in runnext
+ * switches to that one directly, and that one finishes the park on its own
+ * stack before it runs on (see "the direct handoff", below gopark).
  *
  * Parking (gopark/goready). A goroutine that must wait records unlockf and
  * switches to g0. g0 marks it Gwaiting and calls unlockf(gp, arg), which
