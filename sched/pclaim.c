@@ -28,8 +28,8 @@
  * ever claims, and only sysmon retakes.
  *
  * Where membarrier is missing (before Linux 4.14, or filtered by a seccomp
- * policy) both sides use the CAS; sched__set_p_claim_cas (proc.c) forces it,
- * for the tests.
+ * policy) both sides use the CAS; sched__set_symmetric_fences (proc.c)
+ * forces it, for the tests.
  *
  * The same asymmetry serves the spinning Ms (proc.c, "the delicate
  * moment"): every goready publishes work and then looks for a spinning M
@@ -53,7 +53,7 @@
 #include <linux/membarrier.h>
 #endif
 
-/* Set by sched__p_claim_setup, before the first M starts (its thread's
+/* Set by sched__fences_setup, before the first M starts (its thread's
  * creation publishes it); read by every M and sysmon. */
 bool sched__fence_asymmetric;
 
@@ -89,14 +89,9 @@ static bool membarrier_all(void)
 }
 #endif
 
-void sched__p_claim_setup(bool cas)
+void sched__fences_setup(bool symmetric)
 {
-    sched__fence_asymmetric = !cas && membarrier_register();
-}
-
-bool sched__p_claim_fenced(void)
-{
-    return sched__fence_asymmetric;
+    sched__fence_asymmetric = !symmetric && membarrier_register();
 }
 
 /* sysmon's decision takes a membarrier and a CAS: a few microseconds. */

@@ -181,8 +181,8 @@ sched__schedt_t sched__state = {
  * after an acquire load of started. */
 sched__p_t **sched__allp;
 int sched__nprocs;
-static int maxprocs_wanted;  /* sched__set_maxprocs, under start_lock */
-static int claim_cas_wanted; /* sched__set_p_claim_cas, under start_lock */
+static int maxprocs_wanted;         /* sched__set_maxprocs, under start_lock */
+static int symmetric_fences_wanted; /* sched__set_symmetric_fences */
 static int direct_handoff_wanted = -1; /* sched__set_direct_handoff; -1: env */
 static sched__lock_t start_lock = SCHED__LOCK_INIT;
 static atomic_bool started;
@@ -741,14 +741,11 @@ static sched_g *recheck_after_spinning(sched__m_t *mp, bool *retry)
  * at each scheduling point, with a clock that costs a few ns to read. */
 static void end_spent_slice(sched__p_t *pp)
 {
-    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
-    if (!next ||
+    if (!atomic_load_explicit(&pp->runnext, memory_order_relaxed) ||
         sched__nanotime_coarse() - pp->slice_start < SCHED__TIME_SLICE_NS)
         return;
-    /* acquire: pairs with the release that put next there. */
-    if (!atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
-                                                 memory_order_acquire,
-                                                 memory_order_relaxed))
+    sched_g *next = sched__runnext_take(pp);
+    if (!next)
         return; /* stolen meanwhile */
     sched__lock(&sched__state.lock);
     sched__globrunqput_locked(next);
@@ -827,11 +824,22 @@ static sched_g *netpoll_blocking(sched__m_t *mp, bool *retry)
 
 /* A goroutine readied by a thread without a P, at every other scheduling
  * point while any waits (see "Fairness" at the top). */
+static bool injected_turn(const sched__p_t *pp)
+{
+    return atomic_load_explicit(&sched__state.runqninj, memory_order_relaxed) !=
+               0 &&
+           !pp->injected_last;
+}
+
+/* Fairness: now and then the global queue goes first. */
+static bool global_turn(const sched__p_t *pp)
+{
+    return pp->schedtick % 61 == 0 && sched__globrunqsize() > 0;
+}
+
 static sched_g *injected_first(sched__p_t *pp)
 {
-    if (atomic_load_explicit(&sched__state.runqninj, memory_order_relaxed) ==
-            0 ||
-        pp->injected_last) {
+    if (!injected_turn(pp)) {
         pp->injected_last = false;
         return NULL;
     }
@@ -851,8 +859,7 @@ static sched_g *findrunnable(sched__m_t *mp, bool *inherit)
         end_spent_slice(pp);
         if ((gp = injected_first(pp)))
             return gp;
-        /* Fairness: now and then the global queue goes first. */
-        if (pp->schedtick % 61 == 0 && sched__globrunqsize() > 0) {
+        if (global_turn(pp)) {
             if ((gp = sched__globrunqget(pp, 1)))
                 return gp;
         }
@@ -1075,21 +1082,15 @@ static sched_g *handoff_next(sched__m_t *mp)
     if (!pp || !atomic_load_explicit(&pp->runnext, memory_order_relaxed) ||
         sched__tracing() || !(pp = p_from_user(mp)))
         return NULL;
+    /* findrunnable's first steps, as far as they would leave runnext next */
     end_spent_slice(pp);
-    sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
-    if (next &&
-        atomic_load_explicit(&sched__state.runqninj, memory_order_relaxed) ==
-            0 &&
-        !(pp->schedtick % 61 == 0 && sched__globrunqsize() > 0) &&
-        /* acquire: pairs with the release that put next there. */
-        atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
-                                                memory_order_acquire,
-                                                memory_order_relaxed)) {
-        pp->injected_last = false; /* as injected_first, finding none */
-        return next;
-    }
-    p_to_user(mp, pp);
-    return NULL;
+    sched_g *next = NULL;
+    if (!injected_turn(pp) && !global_turn(pp) &&
+        (next = sched__runnext_take(pp)))
+        pp->injected_last = false; /* as injected_first, passing its turn */
+    else
+        p_to_user(mp, pp);
+    return next;
 }
 
 /* What g0 does after a goroutine parks (schedule's loop, park_m), done by
@@ -1337,7 +1338,7 @@ static int start_locked(void)
         sched__p_init(sched__allp[i], i);
     }
     sched__nprocs = n;
-    sched__p_claim_setup(claim_cas_wanted); /* before any M runs */
+    sched__fences_setup(symmetric_fences_wanted); /* before any M runs */
     direct_handoff = direct_handoff_wanted >= 0 ? direct_handoff_wanted
                                                 : direct_handoff_default();
     sched__m_t *m0 = allocm();
@@ -1409,9 +1410,9 @@ int sched__set_maxprocs(int n)
     return set_before_start(&maxprocs_wanted, n);
 }
 
-int sched__set_p_claim_cas(bool cas)
+int sched__set_symmetric_fences(bool symmetric)
 {
-    return set_before_start(&claim_cas_wanted, cas);
+    return set_before_start(&symmetric_fences_wanted, symmetric);
 }
 
 int sched__set_direct_handoff(bool on)

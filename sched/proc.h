@@ -161,6 +161,9 @@ void sched__runqput(sched__p_t *pp, sched_g *gp, bool next);
  * whether it continues the current time slice (runnext's does). */
 sched_g *sched__runqget(sched__p_t *pp, bool *inherit);
 
+/* Takes pp's runnext alone; NULL when it is empty or a thief took it. */
+sched_g *sched__runnext_take(sched__p_t *pp);
+
 /* Steals half of p2's ring into pp's and returns one of them; p2's runnext
  * too when steal_runnext and the ring is empty. */
 sched_g *sched__runqsteal(sched__p_t *pp, sched__p_t *p2, bool steal_runnext);
@@ -202,18 +205,18 @@ int sched__set_maxprocs(int n);
 int sched__gomaxprocs(void); /* 0 until the scheduler starts */
 int sched__ncpu(void);       /* CPUs this process may run on (affinity) */
 
-/* ---- the P between its M and sysmon (pclaim.c) ----------------------------
+/* ---- the P between its M and sysmon, the asymmetric fences (pclaim.c) ----
  * sched__p_claim: mp, back from its goroutine's code, takes its P (status
  * "mp, user") back to "mp, sched"; false when sysmon took it (then mp must not
  * touch it). sched__p_retake: sysmon takes pp from the M in `user` ("M,
  * user") to idle; false when the M came back first. Both fenced by a
- * membarrier where Linux has one, else CASes: sched__p_claim_setup chooses,
- * at the scheduler's start (CASes if asked); sched__set_p_claim_cas(true)
- * asks for them (0, or EBUSY once started). */
-void sched__p_claim_setup(bool cas);
+ * membarrier where Linux has one (sched__fence_asymmetric), else CASes.
+ * sched__fences_setup chooses at the scheduler's start (symmetric: CASes and
+ * full fences if asked); sched__set_symmetric_fences(true) asks (0, or EBUSY
+ * once started). */
+void sched__fences_setup(bool symmetric);
 bool sched__p_retake(sched__p_t *pp, uintptr_t user);
-int sched__set_p_claim_cas(bool cas);
-bool sched__p_claim_fenced(void);
+int sched__set_symmetric_fences(bool symmetric);
 /* Whether the heavy side of each asymmetric fence is a membarrier (set
  * before any M starts): then the light side is a compiler barrier. */
 extern bool sched__fence_asymmetric;

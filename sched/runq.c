@@ -119,19 +119,23 @@ static sched_g *ring_get(sched__p_t *pp)
     }
 }
 
-sched_g *sched__runqget(sched__p_t *pp, bool *inherit)
+sched_g *sched__runnext_take(sched__p_t *pp)
 {
     sched_g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
     /* acquire: pairs with the release that put next there. A failed CAS
      * means a thief took it. */
     if (next && atomic_compare_exchange_strong_explicit(
                     &pp->runnext, &next, NULL, memory_order_acquire,
-                    memory_order_relaxed)) {
-        *inherit = true;
+                    memory_order_relaxed))
         return next;
-    }
-    *inherit = false;
-    return ring_get(pp);
+    return NULL;
+}
+
+sched_g *sched__runqget(sched__p_t *pp, bool *inherit)
+{
+    sched_g *next = sched__runnext_take(pp);
+    *inherit = next != NULL;
+    return next ? next : ring_get(pp);
 }
 
 /* Copies half of pp's ring into batch's ring from batch_head on (a stealer's

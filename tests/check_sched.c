@@ -1256,19 +1256,19 @@ START_TEST(test_p_claim_fenced_where_membarrier)
     static atomic_long ran;
     ck_assert_int_eq(sched_go(count_one, &ran), 0);
     ck_assert(wait_for(&ran, 1, 10000));
-    ck_assert_int_eq(sched__p_claim_fenced(), have);
-    ck_assert_int_eq(sched__set_p_claim_cas(true), EBUSY);
+    ck_assert_int_eq(sched__fence_asymmetric, have);
+    ck_assert_int_eq(sched__set_symmetric_fences(true), EBUSY);
     wait_no_goroutines();
 }
 END_TEST
 
 START_TEST(test_p_claim_cas_when_asked)
 {
-    ck_assert_int_eq(sched__set_p_claim_cas(true), 0);
+    ck_assert_int_eq(sched__set_symmetric_fences(true), 0);
     static atomic_long ran;
     ck_assert_int_eq(sched_go(count_one, &ran), 0);
     ck_assert(wait_for(&ran, 1, 10000));
-    ck_assert(!sched__p_claim_fenced());
+    ck_assert(!sched__fence_asymmetric);
     wait_no_goroutines();
 }
 END_TEST
@@ -1327,7 +1327,7 @@ END_TEST
 
 START_TEST(test_p_claim_race_sysmon_cas)
 {
-    ck_assert_int_eq(sched__set_p_claim_cas(true), 0);
+    ck_assert_int_eq(sched__set_symmetric_fences(true), 0);
     claim_race();
 }
 END_TEST
